@@ -1,0 +1,1 @@
+"""The Slack side of the partnership check: settings, the Bolt app, storage and rendering."""
