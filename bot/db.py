@@ -49,10 +49,17 @@ def _make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # WAL lets readers and one writer work at once across Bolt's threads.
+        # We issue BEGIN ourselves (below); WAL lets readers work beside the one writer.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+        # A deferred SQLite transaction that reads and then writes fails outright when
+        # another thread wrote in between; IMMEDIATE makes it wait its turn instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
