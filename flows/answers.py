@@ -1,0 +1,258 @@
+"""Turning what a person typed or clicked into a stored answer, and back into words.
+
+Stored answers are JSON-serialisable (str, int, list[str]; dates as ISO strings) so a
+run can be saved between requests. Every rejection is an AnswerError whose message is a
+short re-prompt: what was wrong and what to type instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flows.definition import Question
+from flows.errors import AnswerError
+
+Answer = str | int | list[str]
+Raw = str | int | list[str]
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_MONTH_NUMBERS = (
+    {name.lower(): n for n, name in enumerate(MONTHS, start=1)}
+    | {name[:3].lower(): n for n, name in enumerate(MONTHS, start=1)}
+    | {"sept": 9}
+)
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_UK_NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
+_WORDY_DATE = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})")
+# Bounded length: int() of thousands of digits is slow (and refused from 4,300 digits).
+_WHOLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,18})")
+_SPLIT_CHOICES = re.compile(r"[,;\n]+")
+_SPLIT_AND = re.compile(r"\s+(?:and|&)\s+")
+_SHORTHAND = {"y": "yes", "n": "no"}
+
+
+def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> Answer:
+    """Validate `raw` for `question` and return the value to store, or raise AnswerError."""
+    return _PARSERS[question.type](question, raw, today)
+
+
+def display_answer(question: Question, value: Any) -> str:
+    """A stored answer in words for a person: "Yes", "NHS, Private company", "1 March 2027"."""
+    if value is None:
+        return "Not answered"
+    if question.type == "choice":
+        return _label(question, value)
+    if question.type == "multi_choice" and isinstance(value, list):
+        return ", ".join(_label(question, item) for item in value)
+    if question.type == "number" and isinstance(value, int) and question.unit:
+        unit = question.unit.removesuffix("s") if value == 1 else question.unit
+        return f"{value:,} {unit}"
+    if question.type == "number" and isinstance(value, int):
+        return f"{value:,}"
+    if question.type == "date" and isinstance(value, str):
+        try:
+            return format_date(dt.date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def format_date(day: dt.date) -> str:
+    # Not strftime: its month names follow the process locale and "%-d" is not portable.
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _label(question: Question, value: Any) -> str:
+    option = question.option(value)
+    return option.label if option else str(value)
+
+
+def _single_text(raw: Raw) -> str:
+    """The one piece of text in `raw` (a one-item list counts, as a select sends that)."""
+    if isinstance(raw, list):
+        if len(raw) != 1 or not isinstance(raw[0], str):
+            raise AnswerError("Please give just one answer.")
+        raw = raw[0]
+    return str(raw)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
+
+
+def _match_option(question: Question, text: str) -> str | None:
+    """The option value a typed or clicked `text` means: its value or label, any case."""
+    wanted = _normalise(text)
+    shorthand = _SHORTHAND.get(wanted)
+    if shorthand and question.option(shorthand):
+        wanted = shorthand
+    for option in question.options:
+        if wanted in (_normalise(option.value), _normalise(option.label)):
+            return option.value
+    return None
+
+
+def _choices_list(question: Question) -> str:
+    return ", ".join(option.label for option in question.options)
+
+
+def _parse_choice(question: Question, raw: Raw, _today: dt.date) -> str:
+    text = _single_text(raw)
+    value = _match_option(question, text)
+    if value is None:
+        if not text.strip():
+            raise AnswerError(f"Please choose one of: {_choices_list(question)}.")
+        choices = _choices_list(question)
+        raise AnswerError(f'I didn\'t recognise "{text.strip()}". Please choose one of: {choices}.')
+    return value
+
+
+def _parse_multi_choice(question: Question, raw: Raw, _today: dt.date) -> list[str]:
+    if isinstance(raw, list):
+        parts = [str(item) for item in raw]
+    else:
+        parts = []
+        for part in _SPLIT_CHOICES.split(str(raw)):
+            # "NHS and housing" splits on "and", unless "and" is part of a label.
+            whole = part.strip()
+            if whole and _match_option(question, whole) is None:
+                parts.extend(_SPLIT_AND.split(whole))
+            else:
+                parts.append(whole)
+    parts = [part.strip() for part in parts if part.strip()]
+    if not parts:
+        raise AnswerError(
+            f"Please choose at least one: {_choices_list(question)} (separate them with commas)."
+        )
+    chosen: set[str] = set()
+    for part in parts:
+        value = _match_option(question, part)
+        if value is None:
+            raise AnswerError(
+                f'I didn\'t recognise "{part}". Please choose from: {_choices_list(question)} '
+                "(separate them with commas)."
+            )
+        chosen.add(value)
+    return [option.value for option in question.options if option.value in chosen]
+
+
+def _parse_number(question: Question, raw: Raw, _today: dt.date) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    else:
+        text = _single_text(raw).strip().lower()
+        if question.unit:
+            # "18 months" is a natural reply to "how many months".
+            text = re.sub(rf"\s*{re.escape(question.unit.removesuffix('s').lower())}s?$", "", text)
+        example = _example_number(question)
+        if re.fullmatch(r"[+-]?[\d,]*\.\d+", text):
+            raise AnswerError(f"Please type a whole number, like {example}.")
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise AnswerError(f"Please type a number, like {example}.")
+        value = int(text.replace(",", ""))
+    low, high = question.min, question.max
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            raise AnswerError(f"Please type a number from {low:,} to {high:,}.")
+        if low is not None:
+            raise AnswerError(f"Please type a number of at least {low:,}.")
+        raise AnswerError(f"Please type a number no more than {high:,}.")
+    return value
+
+
+def _example_number(question: Question) -> int:
+    example = 12
+    if question.min is not None:
+        example = max(example, question.min)
+    if question.max is not None:
+        example = min(example, question.max)
+    return example
+
+
+def _parse_date(question: Question, raw: Raw, today: dt.date) -> str:
+    text = " ".join(_single_text(raw).strip().lower().split())
+    day = _read_date(text)
+    if question.min_days_from_today is not None:
+        earliest = today + dt.timedelta(days=question.min_days_from_today)
+        if day < earliest:
+            if question.min_days_from_today == 0:
+                raise AnswerError(
+                    f"{format_date(day)} is in the past. Please give a date from today "
+                    f"({format_date(today)}) onwards."
+                )
+            raise AnswerError(f"Please give a date on or after {format_date(earliest)}.")
+    if question.max_days_from_today is not None:
+        latest = today + dt.timedelta(days=question.max_days_from_today)
+        if day > latest:
+            raise AnswerError(
+                f"{format_date(day)} is too far ahead. Please give a date no later than "
+                f"{format_date(latest)}."
+            )
+    return day.isoformat()
+
+
+def _read_date(text: str) -> dt.date:
+    """Read 2027-03-01, 1 March 2027, 1 Mar 2027 or 01/03/2027 (UK order: day first)."""
+    formats = "Please type a date like 1 March 2027 or 01/03/2027."
+    if match := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    elif match := _UK_NUMERIC_DATE.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+        if year < 100:
+            year += 2000
+    elif match := _WORDY_DATE.fullmatch(text):
+        month_name = match.group(2)
+        if month_name not in _MONTH_NUMBERS:
+            raise AnswerError(f'I don\'t know the month "{month_name}". {formats}')
+        day, month, year = int(match.group(1)), _MONTH_NUMBERS[month_name], int(match.group(3))
+    else:
+        raise AnswerError(formats)
+    if not 1 <= month <= 12:
+        raise AnswerError(f"There is no month {month}. Dates go day/month/year, like 01/03/2027.")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise AnswerError(
+            f"There is no {day} {MONTHS[month - 1]} {year}. Please check the day and month."
+        ) from None
+
+
+def _parse_text(question: Question, raw: Raw, _today: dt.date) -> str:
+    if isinstance(raw, list):
+        raise AnswerError("Please type your answer as text.")
+    text = str(raw).strip()
+    if question.type == "short_text":
+        text = " ".join(text.split())  # one line: it is shown in headings and lists
+    if not text:
+        raise AnswerError("Please type an answer; it can't be empty.")
+    limit = question.max_length
+    if limit is not None and len(text) > limit:
+        raise AnswerError(f"That's {len(text):,} characters; please keep it to {limit:,} or fewer.")
+    return text
+
+
+_PARSERS: dict[str, Callable[[Question, Raw, dt.date], Answer]] = {
+    "choice": _parse_choice,
+    "multi_choice": _parse_multi_choice,
+    "number": _parse_number,
+    "date": _parse_date,
+    "short_text": _parse_text,
+    "long_text": _parse_text,
+}

@@ -1,0 +1,142 @@
+"""Declarative conditions, shared by question branching (`ask_when`) and red flags (`when`).
+
+Conditions are data an organisation edits in TOML, so they are a small closed language
+rather than code:
+
+    { question = "form", equals = "formal" }
+    { question = "partner_types", contains = "private" }
+    { all = [ {...}, {...} ] }      { any = [ {...}, {...} ] }
+
+A comparison on a question that has no answer (skipped by branching, or not reached yet)
+is always false, and so is one whose answer has an unexpected type (say, from an older
+version of the definition): a rule can never crash on missing data, it simply does not fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Answers = Mapping[str, Any]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _numeric(test: Callable[[int, int], bool]) -> Callable[[object, object], bool]:
+    return lambda answer, operand: _is_number(answer) and test(answer, operand)  # type: ignore[arg-type]
+
+
+# operator -> (test on (answer, operand), kind of operand it takes)
+OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "equals": (lambda answer, operand: answer == operand, "scalar"),
+    "not_equals": (lambda answer, operand: answer != operand, "scalar"),
+    "in": (lambda answer, operand: not isinstance(answer, list) and answer in operand, "list"),
+    "not_in": (
+        lambda answer, operand: not isinstance(answer, list) and answer not in operand,
+        "list",
+    ),
+    "contains": (lambda answer, operand: isinstance(answer, list) and operand in answer, "scalar"),
+    "greater_than": (_numeric(lambda answer, operand: answer > operand), "number"),
+    "at_least": (_numeric(lambda answer, operand: answer >= operand), "number"),
+    "less_than": (_numeric(lambda answer, operand: answer < operand), "number"),
+    "at_most": (_numeric(lambda answer, operand: answer <= operand), "number"),
+}
+
+
+class ConditionSyntaxError(ValueError):
+    """A condition table is malformed; the loader adds the file and entry to the message."""
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`question <op> operand`, false when the question has no answer."""
+
+    question: str
+    op: str
+    operand: Any
+
+    def evaluate(self, answers: Answers) -> bool:
+        if self.question not in answers:
+            return False
+        test, _ = OPERATORS[self.op]
+        return bool(test(answers[self.question], self.operand))
+
+    def comparisons(self) -> Iterator[Compare]:
+        yield self
+
+
+@dataclass(frozen=True)
+class AllOf:
+    conditions: tuple[Condition, ...]
+
+    def evaluate(self, answers: Answers) -> bool:
+        return all(condition.evaluate(answers) for condition in self.conditions)
+
+    def comparisons(self) -> Iterator[Compare]:
+        for condition in self.conditions:
+            yield from condition.comparisons()
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    conditions: tuple[Condition, ...]
+
+    def evaluate(self, answers: Answers) -> bool:
+        return any(condition.evaluate(answers) for condition in self.conditions)
+
+    def comparisons(self) -> Iterator[Compare]:
+        for condition in self.conditions:
+            yield from condition.comparisons()
+
+
+Condition = Compare | AllOf | AnyOf
+
+
+def parse_condition(raw: object) -> Condition:
+    """Build a condition from its TOML table; raises ConditionSyntaxError saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise ConditionSyntaxError(f"a condition must be a table like {_EXAMPLE}, not {raw!r}")
+    for combinator, cls in (("all", AllOf), ("any", AnyOf)):
+        if combinator in raw:
+            if len(raw) != 1:
+                raise ConditionSyntaxError(f"'{combinator}' must be the only key in its table")
+            parts = raw[combinator]
+            if not isinstance(parts, list) or not parts:
+                raise ConditionSyntaxError(f"'{combinator}' needs a non-empty list of conditions")
+            return cls(tuple(parse_condition(part) for part in parts))
+    question = raw.get("question")
+    if not isinstance(question, str) or not question:
+        raise ConditionSyntaxError(
+            f"a condition needs 'question' (or 'all'/'any'), like {_EXAMPLE}"
+        )
+    ops = [key for key in raw if key != "question"]
+    unknown = [key for key in ops if key not in OPERATORS]
+    if unknown:
+        raise ConditionSyntaxError(
+            f"unknown operator '{unknown[0]}' (use one of: {', '.join(OPERATORS)})"
+        )
+    if len(ops) != 1:
+        raise ConditionSyntaxError(f"a condition on '{question}' needs exactly one operator")
+    op = ops[0]
+    return Compare(question, op, _operand(op, raw[op]))
+
+
+def _operand(op: str, value: object) -> Any:
+    kind = OPERATORS[op][1]
+    if kind == "list":
+        if not isinstance(value, list) or not value:
+            raise ConditionSyntaxError(f"'{op}' needs a non-empty list of values")
+        if not all(isinstance(item, str) or _is_number(item) for item in value):
+            raise ConditionSyntaxError(f"'{op}' values must be text or whole numbers")
+        return tuple(value)
+    if kind == "number" and not _is_number(value):
+        raise ConditionSyntaxError(f"'{op}' needs a whole number, not {value!r}")
+    if not (isinstance(value, str) or _is_number(value)):
+        raise ConditionSyntaxError(f"'{op}' needs text or a whole number, not {value!r}")
+    return value
+
+
+_EXAMPLE = '{ question = "form", equals = "formal" }'
