@@ -362,10 +362,13 @@ class Checks:
             .returning(Workspace.last_ref)
         )
         ref = session.scalar(bump)
-        if ref is None:
-            session.add(Workspace(team_id=team_id, last_ref=1))
-            session.flush()
-            ref = 1
+        if ref is None:  # the workspace's first partnership; another thread may race us here
+            try:
+                with session.begin_nested():
+                    session.add(Workspace(team_id=team_id, last_ref=0))
+            except IntegrityError:
+                pass
+            ref = session.scalar(bump)
         return ref
 
     # --- the step machinery ----------------------------------------------------------------

@@ -45,7 +45,6 @@ def create_app(settings: Settings, db: Database | None = None) -> App:
     database = db or Database(settings.database_url)
     database.upgrade()
     app = App(
-        token=settings.bot_token,
         signing_secret=settings.signing_secret or None,
         client=make_client(settings),
         # Listeners acknowledge first and then work on Bolt's thread pool.

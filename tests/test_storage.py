@@ -1,0 +1,129 @@
+"""Storage on SQLite and on Postgres: migrations, optimistic locking, uniqueness, dedupe."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.checks import Actor, Checks
+from bot.db import Database
+from bot.models import Conversation, Partnership, ProcessedEvent
+from tests.databases import database_url
+
+ALICE = Actor(team_id="T1", user_id="U1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_url(request.param, tmp_path) as url:
+        database = Database(url)
+        database.upgrade()
+        yield database
+        database.close()
+
+
+def conversation(user: str = "U1", team: str = "T1", status: str = "active") -> Conversation:
+    return Conversation(
+        team_id=team,
+        user_id=user,
+        channel_id="D1",
+        kind="check",
+        flow_id="check",
+        flow_version="1",
+        status=status,
+        state="name",
+        snapshot={"state": "name", "answers": {}},
+        draft={},
+    )
+
+
+def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:
+    db.upgrade()  # a second start must not fail or change anything
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"conversations", "partnerships", "processed_events", "workspaces"} <= tables
+    assert "alembic_version" in tables
+
+
+def test_a_write_based_on_an_old_version_fails(db: Database) -> None:
+    with db.session() as session:
+        session.add(conversation())
+    with db.session() as first_reader:
+        stale = first_reader.scalars(select(Conversation)).one()
+    with db.session() as session:
+        session.scalars(select(Conversation)).one().state = "lead_org"
+    with pytest.raises(StaleDataError), db.session() as session:
+        session.add(stale)
+        stale.state = "problem"
+    with db.session() as session:
+        saved = session.scalars(select(Conversation)).one()
+        assert (saved.state, saved.version) == ("lead_org", 2)
+
+
+def test_one_active_check_per_person(db: Database) -> None:
+    with db.session() as session:
+        session.add(conversation())
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(conversation())
+    with db.session() as session:  # finished ones don't count, other people are separate
+        session.add(conversation(status="finished"))
+        session.add(conversation(user="U2"))
+        session.add(conversation(team="T2"))
+
+
+def test_an_event_id_is_recorded_once(db: Database) -> None:
+    with db.session() as session:
+        assert Checks._record_event(session, "Ev1", ALICE)
+    with db.session() as session:
+        assert not Checks._record_event(session, "Ev1", ALICE)
+        assert Checks._record_event(session, "Ev2", ALICE)
+    with db.session() as session:
+        assert len(session.scalars(select(ProcessedEvent)).all()) == 2
+
+
+def test_references_are_unique_per_workspace_under_concurrency(db: Database) -> None:
+    refs: dict[str, list[int]] = {"T1": [], "T2": []}
+    lock = threading.Lock()
+
+    def allocate(team: str) -> None:
+        for _ in range(5):
+            with db.session() as session:
+                ref = Checks._next_ref(session, team)
+            with lock:
+                refs[team].append(ref)
+
+    threads = [threading.Thread(target=allocate, args=(team,)) for team in ("T1", "T2") * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(refs["T1"]) == list(range(1, 16))
+    assert sorted(refs["T2"]) == list(range(1, 16))
+
+
+def test_partnership_references_are_scoped_to_their_workspace(db: Database) -> None:
+    with db.session() as session:
+        first, second = conversation(), conversation(team="T2")
+        session.add_all([first, second])
+        session.flush()
+        for conv in (first, second):
+            session.add(
+                Partnership(
+                    team_id=conv.team_id,
+                    ref=1,
+                    conversation_id=conv.id,
+                    owner_id="U1",
+                    name="Discharge",
+                    verdict="Proceed",
+                    assessment={},
+                    answers={},
+                )
+            )
+    with db.session() as session:
+        refs = session.execute(select(Partnership.team_id, Partnership.ref)).all()
+    assert sorted(refs) == [("T1", 1), ("T2", 1)]
