@@ -179,6 +179,8 @@ class _Reader:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        # Every question id in the file, to tell "unknown" from "later" in ask_when.
+        self.declared_questions: set[str] = set()
 
     def fail(self, entry: str, problem: str) -> FlowDefinitionError:
         return FlowDefinitionError(f"{self.source}: {entry}: {problem}")
@@ -193,6 +195,9 @@ class _Reader:
         option_sets = self.option_sets(self.table(data, "option_sets", "top level", required=False))
         tips = self.unique([self.tip(raw, n) for n, raw in self.entries(data, "tips")], "tip")
         tips_by_id = {tip.id: tip for tip in tips}
+        self.declared_questions = {
+            raw.get("id") for raw in data.get("questions", []) if isinstance(raw, dict)
+        }
         questions: list[Question] = []
         for n, raw in self.entries(data, "questions"):
             questions.append(self.question(raw, n, tips, option_sets, questions))
@@ -300,9 +305,8 @@ class _Reader:
         tip_id = self.text(raw, "tip", entry)
         assessed = [tip.id for tip in tips.values() if tip.assessed]
         if tip_id not in assessed:
-            raise self.fail(
-                entry, f"unknown tip '{tip_id}' (flags belong to: {', '.join(assessed)})"
-            )
+            known = "is not assessed" if tip_id in tips else "is not a tip"
+            raise self.fail(entry, f"'{tip_id}' {known}; flags belong to: {', '.join(assessed)}")
         severity = self.text(raw, "severity", entry)
         if severity not in SEVERITIES:
             raise self.fail(entry, f"severity '{severity}' must be one of: {', '.join(SEVERITIES)}")
@@ -390,10 +394,10 @@ class _Reader:
             if question is None:
                 if compare.question == own_id:
                     raise self.fail(where, "a question cannot depend on its own answer")
-                if own_id is not None:
+                if own_id is not None and compare.question in self.declared_questions:
                     raise self.fail(
                         where,
-                        f"'{compare.question}' is not an earlier question "
+                        f"'{compare.question}' comes later "
                         "(ask_when may only use answers given before this question)",
                     )
                 raise self.fail(where, f"unknown question '{compare.question}'")
