@@ -1,0 +1,86 @@
+"""Fixtures that run the real bot behind its real HTTP server against a strict fake Slack.
+
+`fake_slack` is the workspace (Web API fake), `bot_server` the bot as deployed (Bolt app
+behind waitress, configured through `Settings`), `slack` the people using it (signed
+requests). Nothing here talks to the real Slack.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The project is not installed into the venv: make `bot`, `flows` and `tests.*` importable.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakeslack import FakeSlack  # noqa: E402
+from tests.slack_driver import BotServer, SlackDriver, serve  # noqa: E402
+
+BOT_TOKEN = "xoxb-test"
+SIGNING_SECRET = "test-secret"
+TEAM_ID = "T000TEST"
+PARTNERS = "C0PARTNERS"
+ELSEWHERE = "C0NOBOT"
+ALICE = "U0ALICE"
+BOB = "U0BOB"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres: run against the database in TEST_DATABASE_URL (skipped without it)"
+    )
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A started fake workspace: #partnerships (bot in it), #elsewhere (bot not), two people."""
+    with FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID, bot_user_id="U0BOT") as fake:
+        fake.add_user(ALICE, tz="Europe/London", real_name="Alice Example", name="alice")
+        fake.add_user(BOB, tz="America/New_York", real_name="Bob Example", name="bob")
+        fake.add_channel(PARTNERS, "partnerships", members=[ALICE, BOB], bot_member=True)
+        fake.add_channel(ELSEWHERE, "elsewhere", members=[ALICE, BOB], bot_member=False)
+        yield fake
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite file; for tests marked `postgres`, a fresh schema in TEST_DATABASE_URL.
+
+    Without TEST_DATABASE_URL the Postgres variants are skipped, saying why.
+    """
+    from tests import databases
+
+    kind = "postgres" if request.node.get_closest_marker("postgres") else "sqlite"
+    with databases.database_url(kind, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
+    """The real bot (`create_app(settings)`) served by the real HTTP server on a free port."""
+    from bot.settings import Settings
+    from bot.slack_app import create_app
+
+    settings = Settings(
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        api_url=fake_slack.api_url,
+        database_url=database_url,
+        partnership_channel=PARTNERS,
+    )
+    app = create_app(settings)
+    with serve(app) as base_url:
+        yield BotServer(app=app, settings=settings, base_url=base_url)
+    if callable(getattr(app, "close", None)):
+        app.close()
+
+
+@pytest.fixture
+def slack(bot_server: BotServer, fake_slack: FakeSlack) -> SlackDriver:
+    """Signed requests to the running bot, as Slack sends them."""
+    return SlackDriver(bot_server.base_url, SIGNING_SECRET, fake_slack, team_id=TEAM_ID)

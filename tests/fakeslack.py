@@ -1,0 +1,1311 @@
+"""A local fake of Slack's Web API that is as strict as Slack, for tests.
+
+The bot under test talks to this fake over real HTTP through its ordinary `WebClient`
+(`SLACK_API_URL` = `FakeSlack.api_url`), so everything between the bot's code and the
+wire (slack_sdk serialisation, retry handlers, threads) is exercised. The fake rejects
+what Slack rejects: malformed Block Kit (slack_sdk's own validators plus the documented
+limits slack_sdk does not check), blocks without a text fallback, unknown channels,
+channels the bot is not in, unknown threads, expired trigger IDs; it answers 429 or any
+error on demand. It keeps the workspace state (messages, threads, ephemerals, Home tabs,
+modals) so tests assert on what a user would actually see, not on mock call arguments.
+
+The bot does its work after acknowledging Slack's request, so tests wait for effects
+with `wait_for(...)` rather than asserting immediately.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block, BlockElement
+from slack_sdk.models.views import View
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_MESSAGE_TEXT = 40_000
+SCHEDULE_HORIZON_SECONDS = 120 * 24 * 3600
+TRIGGER_TTL_SECONDS = 3.0
+
+T = TypeVar("T")
+
+
+class SlackError(Exception):
+    """An API error answered as Slack does: HTTP 200 with `{"ok": false, "error": ...}`."""
+
+    def __init__(self, error: str, messages: Iterable[str] = ()) -> None:
+        super().__init__(error)
+        self.error = error
+        self.messages = list(messages)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.messages:
+            body["response_metadata"] = {"messages": self.messages}
+        return body
+
+
+@dataclass
+class Call:
+    """One request the bot made to the fake, kept so tests and failure dumps can see it."""
+
+    method: str
+    args: dict[str, Any]
+    time: float
+    status: int = 0
+    response: dict[str, Any] = field(default_factory=dict)
+    injected: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        return None if self.ok else str(self.response.get("error", f"HTTP {self.status}"))
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    members: set[str]
+    bot_member: bool
+    is_private: bool = False
+    im_user: str | None = None
+
+    @property
+    def is_im(self) -> bool:
+        return self.im_user is not None
+
+
+# --------------------------------------------------------------------------------------
+# Block Kit validation
+# --------------------------------------------------------------------------------------
+
+_TEXT_TYPES = ("plain_text", "mrkdwn")
+_OPTION_ELEMENTS = {
+    # element type -> (max options, option text may be mrkdwn)
+    "static_select": (100, False),
+    "multi_static_select": (100, False),
+    "overflow": (5, False),
+    "checkboxes": (10, True),
+    "radio_buttons": (10, True),
+}
+
+
+class _BlockKitChecker:
+    """Collects every Block Kit problem in Slack's message format, with a JSON pointer.
+
+    slack_sdk's `validate_json()` runs first on every block and element; the explicit
+    checks below cover what it misses (button text and value, option limits, element
+    text types, unique IDs, unknown types and properties) so the fake fails where Slack
+    would instead of letting a bad message through to production.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def fail(self, pointer: str, message: str) -> None:
+        self.errors.append(f"[ERROR] {message} [json-pointer:{pointer}]")
+
+    def blocks(self, blocks: Any, pointer: str, limit: int) -> None:
+        if not isinstance(blocks, list):
+            self.fail(pointer, "must provide an array")
+            return
+        if len(blocks) > limit:
+            self.fail(pointer, f"no more than {limit} items allowed")
+        block_ids: set[str] = set()
+        for i, block in enumerate(blocks):
+            self.block(block, f"{pointer}/{i}", block_ids)
+
+    def view(self, view: Any, pointer: str = "/view") -> None:
+        if not isinstance(view, dict):
+            self.fail(pointer, "must provide an object")
+            return
+        if view.get("type") not in ("modal", "home"):
+            self.fail(f"{pointer}/type", "must be one of modal, home")
+            return
+        self._sdk(lambda v: View(**v), view, pointer, allowed=View.attributes)
+        modal = view["type"] == "modal"
+        if modal:
+            self.text(view.get("title"), f"{pointer}/title", limit=24, plain_only=True)
+        for key in ("submit", "close"):
+            if key in view:
+                self.text(view[key], f"{pointer}/{key}", limit=24, plain_only=True)
+        for key, limit in (("callback_id", 255), ("external_id", 255), ("private_metadata", 3000)):
+            self.string(view.get(key), f"{pointer}/{key}", limit, required=False)
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list) or not blocks:
+            self.fail(f"{pointer}/blocks", "must provide a non-empty array")
+            return
+        self.blocks(blocks, f"{pointer}/blocks", MAX_VIEW_BLOCKS)
+        has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+        if modal and has_input and "submit" not in view:
+            self.fail(f"{pointer}/submit", "submit is required when an input block is present")
+
+    def block(self, block: Any, pointer: str, block_ids: set[str]) -> None:
+        if not isinstance(block, dict):
+            self.fail(pointer, "must provide an object")
+            return
+        if self._sdk(Block.parse, block, pointer, base=Block) is None:
+            return
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if self.string(block_id, f"{pointer}/block_id", 255) and block_id in block_ids:
+                self.fail(f"{pointer}/block_id", f"duplicate block_id {block_id!r}")
+            block_ids.add(str(block_id))
+        kind = block["type"]
+        if kind == "section":
+            if "text" in block:
+                self.text(block["text"], f"{pointer}/text", limit=3000)
+            fields = block.get("fields")
+            if fields is not None:
+                self.array(fields, f"{pointer}/fields", 1, 10)
+                for i, text in enumerate(fields if isinstance(fields, list) else []):
+                    self.text(text, f"{pointer}/fields/{i}", limit=2000)
+            if "accessory" in block:
+                self.element(block["accessory"], f"{pointer}/accessory", set())
+        elif kind == "header":
+            self.text(block.get("text"), f"{pointer}/text", limit=150, plain_only=True)
+        elif kind == "context":
+            elements = block.get("elements")
+            if self.array(elements, f"{pointer}/elements", 1, 10):
+                for i, element in enumerate(elements):
+                    if isinstance(element, dict) and element.get("type") in _TEXT_TYPES:
+                        self.text(element, f"{pointer}/elements/{i}", limit=3000)
+                    else:
+                        self.element(element, f"{pointer}/elements/{i}", set())
+        elif kind == "actions":
+            elements = block.get("elements")
+            if self.array(elements, f"{pointer}/elements", 1, 25):
+                action_ids: set[str] = set()
+                for i, element in enumerate(elements):
+                    self.element(element, f"{pointer}/elements/{i}", action_ids)
+        elif kind == "input":
+            self.text(block.get("label"), f"{pointer}/label", limit=2000, plain_only=True)
+            if "hint" in block:
+                self.text(block["hint"], f"{pointer}/hint", limit=2000, plain_only=True)
+            self.element(block.get("element"), f"{pointer}/element", set())
+        elif kind == "image":
+            self.string(block.get("alt_text"), f"{pointer}/alt_text", 2000)
+        elif kind == "markdown":
+            self.string(block.get("text"), f"{pointer}/text", 12000)
+
+    def element(self, element: Any, pointer: str, action_ids: set[str]) -> None:
+        if not isinstance(element, dict):
+            self.fail(pointer, "must provide an object")
+            return
+        if self._sdk(BlockElement.parse, element, pointer, base=BlockElement) is None:
+            return
+        action_id = element.get("action_id")
+        if action_id is not None:
+            if self.string(action_id, f"{pointer}/action_id", 255) and action_id in action_ids:
+                self.fail(f"{pointer}/action_id", f"duplicate action_id {action_id!r} in block")
+            action_ids.add(str(action_id))
+        kind = element["type"]
+        if "placeholder" in element:
+            self.text(element["placeholder"], f"{pointer}/placeholder", limit=150, plain_only=True)
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{pointer}/confirm")
+        if kind == "button":
+            self.text(element.get("text"), f"{pointer}/text", limit=75, plain_only=True)
+            self.string(element.get("value"), f"{pointer}/value", 2000, required=False)
+            self.string(element.get("url"), f"{pointer}/url", 3000, required=False)
+            if element.get("style") not in (None, "primary", "danger"):
+                self.fail(f"{pointer}/style", "must be one of primary, danger")
+        elif kind in _OPTION_ELEMENTS:
+            self.options(element, pointer)
+        elif kind == "plain_text_input":
+            self.string(element.get("initial_value"), f"{pointer}/initial_value", 3000, False)
+        elif kind == "image":
+            self.string(element.get("alt_text"), f"{pointer}/alt_text", 2000)
+
+    def options(self, element: dict[str, Any], pointer: str) -> None:
+        max_options, mrkdwn_ok = _OPTION_ELEMENTS[element["type"]]
+        options: list[Any] = []
+        if "option_groups" in element and element["type"] in (
+            "static_select",
+            "multi_static_select",
+        ):
+            groups = element["option_groups"]
+            if self.array(groups, f"{pointer}/option_groups", 1, 100):
+                for g, group in enumerate(groups):
+                    gp = f"{pointer}/option_groups/{g}"
+                    if not isinstance(group, dict):
+                        self.fail(gp, "must provide an object")
+                        continue
+                    self.text(group.get("label"), f"{gp}/label", limit=75, plain_only=True)
+                    if self.array(group.get("options"), f"{gp}/options", 1, 100):
+                        options += [
+                            (f"{gp}/options/{i}", o) for i, o in enumerate(group["options"])
+                        ]
+        else:
+            listed = element.get("options")
+            if self.array(listed, f"{pointer}/options", 1, max_options):
+                options = [(f"{pointer}/options/{i}", o) for i, o in enumerate(listed)]
+        values = set()
+        for op_pointer, option in options:
+            if not isinstance(option, dict):
+                self.fail(op_pointer, "must provide an object")
+                continue
+            self.text(option.get("text"), f"{op_pointer}/text", limit=75, plain_only=not mrkdwn_ok)
+            if self.string(option.get("value"), f"{op_pointer}/value", 150):
+                values.add(option["value"])
+            if "description" in option:
+                self.text(option["description"], f"{op_pointer}/description", 75, plain_only=True)
+        initial = element.get("initial_options", [])
+        if "initial_option" in element:
+            initial = [element["initial_option"]]
+        for i, option in enumerate(initial if isinstance(initial, list) else [initial]):
+            if not isinstance(option, dict) or option.get("value") not in values:
+                self.fail(f"{pointer}/initial_option/{i}", "must match one of the options")
+
+    def confirm(self, confirm: Any, pointer: str) -> None:
+        if not isinstance(confirm, dict):
+            self.fail(pointer, "must provide an object")
+            return
+        self.text(confirm.get("title"), f"{pointer}/title", limit=100, plain_only=True)
+        self.text(confirm.get("text"), f"{pointer}/text", limit=300)
+        self.text(confirm.get("confirm"), f"{pointer}/confirm", limit=30, plain_only=True)
+        self.text(confirm.get("deny"), f"{pointer}/deny", limit=30, plain_only=True)
+
+    def text(self, obj: Any, pointer: str, limit: int, plain_only: bool = False) -> None:
+        if obj is None:
+            self.fail(pointer, "missing required field")
+            return
+        if not isinstance(obj, dict):
+            self.fail(pointer, "must provide an object")
+            return
+        allowed = ("plain_text",) if plain_only else _TEXT_TYPES
+        if obj.get("type") not in allowed:
+            self.fail(f"{pointer}/type", f"must be one of {', '.join(allowed)}")
+        self.string(obj.get("text"), f"{pointer}/text", limit)
+        extra = set(obj) - {"type", "text", "emoji", "verbatim"}
+        for key in sorted(extra):
+            self.fail(f"{pointer}/{key}", f"invalid additional property: {key}")
+
+    def string(self, value: Any, pointer: str, limit: int, required: bool = True) -> bool:
+        if value is None and not required:
+            return False
+        if not isinstance(value, str) or not value:
+            self.fail(pointer, "must be a string of more than 0 characters")
+            return False
+        if len(value) > limit:
+            self.fail(pointer, f"must be less than {limit + 1} characters")
+            return False
+        return True
+
+    def array(self, value: Any, pointer: str, minimum: int, maximum: int) -> bool:
+        if not isinstance(value, list):
+            self.fail(pointer, "must provide an array")
+            return False
+        if not minimum <= len(value) <= maximum:
+            self.fail(pointer, f"must have between {minimum} and {maximum} items")
+            return False
+        return True
+
+    def _sdk(
+        self,
+        parse: Callable[[dict[str, Any]], Any],
+        obj: dict[str, Any],
+        pointer: str,
+        base: type | None = None,
+        allowed: Iterable[str] | None = None,
+    ) -> Any:
+        """slack_sdk's own parser and validator; None when the object is unusable."""
+        try:
+            parsed = parse(obj)
+        except (TypeError, ValueError, KeyError, AttributeError, SlackObjectFormationError) as e:
+            self.fail(pointer, f"cannot be parsed: {e}")
+            return None
+        if parsed is None or (base is not None and type(parsed) is base):
+            self.fail(f"{pointer}/type", f"unsupported type {obj.get('type')!r}")
+            return None
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as e:
+            self.fail(pointer, str(e))
+        except (TypeError, AttributeError) as e:
+            self.fail(pointer, f"invalid: {e}")
+        known = set(allowed if allowed is not None else parsed.attributes) | {"type"}
+        for key in sorted(set(obj) - known):
+            self.fail(f"{pointer}/{key}", f"invalid additional property: {key}")
+        return parsed
+
+
+def block_kit_errors(blocks: Any, limit: int = MAX_MESSAGE_BLOCKS) -> list[str]:
+    """Every problem Slack would report for a message's `blocks` ([] when valid)."""
+    checker = _BlockKitChecker()
+    checker.blocks(blocks, "/blocks", limit)
+    return checker.errors
+
+
+def view_errors(view: Any) -> list[str]:
+    """Every problem Slack would report for a modal or Home tab `view` ([] when valid)."""
+    checker = _BlockKitChecker()
+    checker.view(view)
+    return checker.errors
+
+
+# --------------------------------------------------------------------------------------
+# The fake
+# --------------------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """Slack's Web API on 127.0.0.1 with a workspace's worth of state, for one test.
+
+    All state is guarded by one re-entrant lock, and every change notifies waiters, so
+    `wait_for` wakes as soon as the bot's background work lands.
+    """
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test",
+        team_id: str = "T000TEST",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0APP",
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.trigger_ttl = TRIGGER_TTL_SECONDS
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._ids = itertools.count(1)
+        self._last_ts_us = 0
+        self._channels: dict[str, Channel] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._deleted: list[dict[str, Any]] = []
+        self._ephemerals: list[dict[str, Any]] = []
+        self._home_views: dict[str, dict[str, Any]] = {}
+        self._modals: dict[str, list[dict[str, Any]]] = {}
+        self._scheduled: list[dict[str, Any]] = []
+        self._triggers: dict[str, dict[str, Any]] = {}
+        self._response_urls: dict[str, dict[str, Any]] = {}
+        self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._in_flight = 0
+        self._last_activity = time.monotonic()
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.add_user(bot_user_id, real_name="Partnership bot", name="partnership-bot", is_bot=True)
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.scheduleMessage": self._chat_schedule_message,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.open": self._conversations_open,
+            "conversations.list": self._conversations_list,
+            "conversations.info": self._conversations_info,
+            "users.info": self._users_info,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+        }
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "FakeSlack is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        """What the bot gets as SLACK_API_URL; WebClient appends the method name."""
+        return f"{self.base_url}/api/"
+
+    # ---- workspace set-up ------------------------------------------------------------
+
+    def add_channel(
+        self,
+        id: str,
+        name: str,
+        members: Iterable[str] = (),
+        bot_member: bool = True,
+        is_private: bool = False,
+    ) -> None:
+        with self._changed:
+            self._channels[id] = Channel(id, name, set(members), bot_member, is_private)
+            self._changed.notify_all()
+
+    def add_user(
+        self,
+        id: str,
+        tz: str = "Europe/London",
+        real_name: str | None = None,
+        name: str | None = None,
+        is_bot: bool = False,
+    ) -> None:
+        ZoneInfo(tz)  # fail fast on a typo in a test's time zone
+        with self._changed:
+            self._users[id] = {
+                "id": id,
+                "name": name or id.lower(),
+                "real_name": real_name or id,
+                "tz": tz,
+                "is_bot": is_bot,
+            }
+            self._changed.notify_all()
+
+    def dm_channel(self, user: str) -> str:
+        """The ID of `user`'s DM with the bot ("D" + user ID), opening it if needed."""
+        with self._changed:
+            return self._open_dm(user).id
+
+    # ---- failure injection -----------------------------------------------------------
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
+        body = {"ok": False, "error": "ratelimited"}
+        self._inject(method, times, (429, body, {"Retry-After": str(retry_after)}))
+
+    def fail(self, method: str, error: str = "internal_error", times: int = 1, status: int = 200):
+        """Answer the next `times` calls of `method` with `error` (and HTTP `status`)."""
+        self._inject(method, times, (status, {"ok": False, "error": error}, {}))
+
+    def _inject(self, method: str, times: int, answer: tuple[int, dict, dict[str, str]]) -> None:
+        with self._changed:
+            self._injected.setdefault(method, []).extend([answer] * times)
+
+    # ---- handles the driver issues with each simulated user action ----------------------
+
+    def new_trigger_id(self, user: str) -> str:
+        """A trigger_id for `user`, valid for one views.open within `trigger_ttl` seconds."""
+        with self._changed:
+            trigger_id = f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):06x}"
+            self._triggers[trigger_id] = {"user": user, "issued": time.monotonic(), "used": False}
+            return trigger_id
+
+    def new_response_url(
+        self, user: str, channel: str, message_ts: str | None = None, ephemeral: bool = False
+    ) -> str:
+        """A response_url for an action by `user` in `channel` (on message `message_ts`)."""
+        with self._changed:
+            rid = f"R{next(self._ids):08d}"
+            self._response_urls[rid] = {
+                "user": user,
+                "channel": channel,
+                "message_ts": message_ts,
+                "ephemeral": ephemeral,
+            }
+            return f"{self.base_url}/response/{rid}"
+
+    def add_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """Record a message a person wrote (the driver's DMs; a colleague in a thread)."""
+        with self._changed:
+            ch = self._resolve_channel(channel)
+            if thread_ts is not None:
+                self._thread_parent(ch.id, thread_ts)
+            return self._public(self._store(ch.id, user, text, [], thread_ts))
+
+    # ---- inspection ------------------------------------------------------------------
+
+    def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Current top-level messages of `channel` (or replies in `thread_ts`), oldest first.
+
+        Each is a dict with channel, ts, user, text, blocks, thread_ts (None for
+        top-level), reply_count, bot_id (the bot's own), edited and history (earlier
+        versions, after chat.update). Blocks carry the block_ids Slack fills in.
+        """
+        with self._changed:
+            ch = self._resolve_channel(channel)
+            found = [
+                m
+                for (cid, _), m in self._messages.items()
+                if cid == ch.id and m["thread_ts"] == thread_ts
+            ]
+            return [self._public(m) for m in sorted(found, key=lambda m: _ts_key(m["ts"]))]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The current version of one message, or None if it does not exist (any more)."""
+        with self._changed:
+            found = self._messages.get((self._resolve_channel(channel).id, ts))
+            return self._public(found) if found else None
+
+    def deleted_messages(self) -> list[dict[str, Any]]:
+        with self._changed:
+            return copy.deepcopy(self._deleted)
+
+    def ephemerals(self, user: str, channel: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages shown to `user` (and still shown), oldest first."""
+        with self._changed:
+            return [
+                copy.deepcopy(e)
+                for e in self._ephemerals
+                if e["recipient"] == user and (channel is None or e["channel"] == channel)
+            ]
+
+    def ephemeral(self, ts: str) -> dict[str, Any] | None:
+        with self._changed:
+            return next((copy.deepcopy(e) for e in self._ephemerals if e["ts"] == ts), None)
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home tab last published for `user` (with id and hash), or None."""
+        with self._changed:
+            return copy.deepcopy(self._home_views.get(user))
+
+    def modals(self, user: str) -> list[dict[str, Any]]:
+        """The modal stack open for `user`, bottom first ([] when none is open)."""
+        with self._changed:
+            return copy.deepcopy(self._modals.get(user, []))
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        with self._changed:
+            found = self._find_view(view_id)
+            return copy.deepcopy(found[1]) if found else None
+
+    def scheduled(self, channel: str | None = None) -> list[dict[str, Any]]:
+        with self._changed:
+            return [copy.deepcopy(s) for s in self._scheduled if channel in (None, s["channel"])]
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method]
+
+    @property
+    def errors(self) -> list[Call]:
+        """Calls Slack would have rejected, excluding failures a test injected."""
+        with self._changed:
+            return [c for c in self.calls if not c.ok and not c.injected]
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0, message: str = "") -> T:
+        """Wait until `predicate()` is truthy and return its value.
+
+        The predicate runs under the fake's lock whenever the fake's state changes (and
+        every 50 ms, for conditions on the bot's own database). A KeyError or IndexError
+        inside it counts as "not yet". On timeout, raises AssertionError with a dump of
+        the workspace and the bot's recent calls, including every rejected one.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                try:
+                    result = predicate()
+                except (KeyError, IndexError):
+                    result = None
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"{message or 'condition'} not met within {timeout}s\n{self.dump()}"
+                    )
+                self._changed.wait(min(remaining, 0.05))
+
+    def wait_idle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
+        """Wait until no call is in flight and none arrived for `quiet` seconds.
+
+        For asserting that something did NOT happen (no second post after a retried
+        event): wait for the bot to go quiet, then look.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._in_flight or time.monotonic() - self._last_activity < quiet:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"Slack API still busy after {timeout}s\n{self.dump()}")
+                self._changed.wait(0.02)
+
+    def dump(self) -> str:
+        """A readable picture of the workspace and the recent calls, for failure messages."""
+        with self._changed:
+            lines = ["--- rejected calls ---"]
+            lines += [
+                f"  {c.method} -> {c.error} {c.response.get('response_metadata', '')}"
+                for c in self.calls
+                if not c.ok
+            ] or ["  (none)"]
+            lines.append("--- messages ---")
+            for (cid, ts), m in sorted(self._messages.items(), key=lambda kv: _ts_key(kv[0][1])):
+                where = f"{cid} thread {m['thread_ts']}" if m["thread_ts"] else cid
+                lines.append(f"  [{where}] {ts} <{m['user']}> {_short(m['text'])}")
+            lines.append("--- ephemerals ---")
+            lines += [
+                f"  [{e['channel']} to {e['recipient']}] {_short(e['text'])}"
+                for e in self._ephemerals
+            ]
+            lines.append("--- home tabs / modals ---")
+            lines += [f"  home {u}: {len(v['blocks'])} blocks" for u, v in self._home_views.items()]
+            lines += [
+                f"  modal {u}: {_short(v.get('title', {}).get('text', ''))}"
+                for u, stack in self._modals.items()
+                for v in stack
+            ]
+            lines.append("--- last calls ---")
+            lines += [
+                f"  {c.method} {c.status} {'ok' if c.ok else c.error} {_short(json.dumps(c.args))}"
+                for c in self.calls[-25:]
+            ]
+            return "\n".join(lines)
+
+    # ---- HTTP entry points (called by _Handler) -----------------------------------------
+
+    def handle_api(
+        self, method: str, authorization: str | None, args: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._changed:
+            self._in_flight += 1
+            self._last_activity = time.monotonic()
+            call = Call(method=method, args=copy.deepcopy(args or {}), time=time.time())
+            self.calls.append(call)
+            try:
+                injected = self._injected.get(method)
+                if injected:
+                    status, body, headers = injected.pop(0)
+                    call.injected = True
+                else:
+                    status, headers = 200, {}
+                    body = self._dispatch(method, authorization, args)
+                call.status, call.response = status, copy.deepcopy(body)
+                return status, body, headers
+            finally:
+                self._in_flight -= 1
+                self._last_activity = time.monotonic()
+                self._changed.notify_all()
+
+    def _dispatch(
+        self, method: str, authorization: str | None, args: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        try:
+            if args is None:
+                raise SlackError("invalid_json")
+            handler = self._methods.get(method)
+            if handler is None:
+                raise SlackError("unknown_method")
+            token = args.pop("token", None)
+            if authorization:
+                scheme, _, token = authorization.partition(" ")
+                if scheme.lower() != "bearer":
+                    raise SlackError("not_authed")
+            if not token:
+                raise SlackError("not_authed")
+            if token != self.bot_token:
+                raise SlackError("invalid_auth")
+            return {"ok": True, **handler(args)}
+        except SlackError as e:
+            return e.body()
+
+    def handle_response_url(self, rid: str, payload: Any) -> tuple[int, dict[str, Any]]:
+        """Slack's response_url: ephemeral or in-channel replies, replace or delete original."""
+        with self._changed:
+            self._last_activity = time.monotonic()
+            context = self._response_urls.get(rid)
+            record = {"id": rid, "time": time.time(), "body": copy.deepcopy(payload)}
+            record.update(context or {})
+            try:
+                if context is None:
+                    raise SlackError("no_active_hooks")
+                if not isinstance(payload, dict):
+                    raise SlackError("invalid_payload")
+                self._respond(context, payload)
+                status, body = 200, {"ok": True}
+            except SlackError as e:
+                status, body = (404 if e.error == "no_active_hooks" else 400), e.body()
+            record.update(status=status, response=body)
+            self.responses.append(record)
+            self._changed.notify_all()
+            return status, body
+
+    def _respond(self, context: dict[str, Any], payload: dict[str, Any]) -> None:
+        original = context["message_ts"]
+        if payload.get("delete_original") and original:
+            if context["ephemeral"]:
+                self._ephemerals = [e for e in self._ephemerals if e["ts"] != original]
+            else:
+                self._delete(context["channel"], original)
+            return
+        text, blocks = self._content(payload, MAX_MESSAGE_BLOCKS)
+        if payload.get("replace_original") and original:
+            if context["ephemeral"]:
+                for e in self._ephemerals:
+                    if e["ts"] == original:
+                        e.update(text=text, blocks=blocks)
+            else:
+                message = self._messages.get((context["channel"], original))
+                if message is None:
+                    raise SlackError("message_not_found")
+                self._edit(message, text, blocks)
+        elif payload.get("response_type") == "in_channel":
+            thread_ts = payload.get("thread_ts")
+            self._store(context["channel"], self.bot_user_id, text, blocks, thread_ts)
+        else:
+            self._add_ephemeral(context["channel"], context["user"], text, blocks, None)
+
+    # ---- API methods ---------------------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"{self.base_url}/",
+            "team": "Fake workspace",
+            "user": self._users[self.bot_user_id]["name"],
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable_channel(args.get("channel"))
+        text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts is not None:
+            self._thread_parent(channel.id, str(thread_ts))
+        message = self._store(channel.id, self.bot_user_id, text, blocks, thread_ts)
+        return {"channel": channel.id, "ts": message["ts"], "message": self._wire(message)}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        message = self._messages.get((channel.id, str(args.get("ts"))))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message["user"] != self.bot_user_id:
+            raise SlackError("cant_update_message")
+        if "text" not in args and "blocks" not in args:
+            raise SlackError("no_text")
+        # Like Slack: blocks left out are kept; blocks given need their own text fallback.
+        blocks = message["blocks"]
+        if "blocks" in args:
+            blocks = self._blocks(args["blocks"], MAX_MESSAGE_BLOCKS)
+        text = message["text"]
+        if "text" in args or ("blocks" in args and blocks):
+            text = self._text(args, bool(blocks))
+        self._edit(message, text, blocks)
+        return {
+            "channel": channel.id,
+            "ts": message["ts"],
+            "text": text,
+            "message": self._wire(message),
+        }
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        ts = str(args.get("ts"))
+        message = self._messages.get((channel.id, ts))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message["user"] != self.bot_user_id:
+            raise SlackError("cant_delete_message")
+        self._delete(channel.id, ts)
+        return {"channel": channel.id, "ts": ts}
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable_channel(args.get("channel"))
+        user = args.get("user")
+        if not user or user not in self._users:
+            raise SlackError("user_not_found")
+        in_channel = user == channel.im_user if channel.is_im else user in channel.members
+        if not in_channel:
+            raise SlackError("user_not_in_channel")
+        text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
+        ephemeral = self._add_ephemeral(channel.id, user, text, blocks, args.get("thread_ts"))
+        return {"message_ts": ephemeral["ts"]}
+
+    def _chat_schedule_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable_channel(args.get("channel"))
+        try:
+            post_at = int(args.get("post_at"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise SlackError("invalid_time") from None
+        now = time.time()
+        if post_at < now:
+            raise SlackError("time_in_past")
+        if post_at > now + SCHEDULE_HORIZON_SECONDS:
+            raise SlackError("time_too_far")
+        text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts is not None:
+            self._thread_parent(channel.id, str(thread_ts))
+        scheduled = {
+            "id": f"Q{next(self._ids):08d}",
+            "channel": channel.id,
+            "post_at": post_at,
+            "text": text,
+            "blocks": blocks,
+            "thread_ts": thread_ts,
+        }
+        self._scheduled.append(scheduled)
+        return {
+            "channel": channel.id,
+            "scheduled_message_id": scheduled["id"],
+            "post_at": post_at,
+            "message": {"type": "message", "text": text, "blocks": blocks, "bot_id": self.bot_id},
+        }
+
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        message = self._messages.get((channel.id, str(args.get("message_ts"))))
+        if message is None:
+            raise SlackError("message_not_found")
+        link = f"{self.base_url}/archives/{channel.id}/p{message['ts'].replace('.', '')}"
+        if message["thread_ts"]:
+            link += f"?thread_ts={message['thread_ts']}&cid={channel.id}"
+        return {"channel": channel.id, "permalink": link}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > 1:
+            raise SlackError("fake_unsupported", ["FakeSlack opens 1:1 DMs only"])
+        if users[0] not in self._users:
+            raise SlackError("user_not_found")
+        already_open = f"D{users[0]}" in self._channels
+        channel = self._open_dm(users[0])
+        return {"no_op": already_open, "already_open": already_open, "channel": {"id": channel.id}}
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = set(str(args.get("types") or "public_channel").split(","))
+        try:
+            limit = min(max(int(args.get("limit") or 100), 1), 1000)
+            cursor = args.get("cursor") or ""
+            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        visible = [
+            c
+            for c in self._channels.values()
+            if (c.is_im and "im" in types)
+            or (not c.is_im and not c.is_private and "public_channel" in types)
+            or (not c.is_im and c.is_private and c.bot_member and "private_channel" in types)
+        ]
+        page = visible[offset : offset + limit]
+        more = offset + limit < len(visible)
+        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        return {
+            "channels": [self._channel_info(c) for c in page],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": self._channel_info(self._resolve_channel(args.get("channel")))}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self._users.get(str(args.get("user")))
+        if user is None:
+            raise SlackError("user_not_found")
+        offset = datetime.now(ZoneInfo(user["tz"])).utcoffset()
+        return {
+            "user": {
+                "id": user["id"],
+                "team_id": self.team_id,
+                "name": user["name"],
+                "real_name": user["real_name"],
+                "deleted": False,
+                "is_bot": user["is_bot"],
+                "tz": user["tz"],
+                "tz_label": user["tz"],
+                "tz_offset": int(offset.total_seconds()) if offset else 0,
+                "profile": {"real_name": user["real_name"], "display_name": user["name"]},
+            }
+        }
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = args.get("user_id")
+        if not user or user not in self._users:
+            raise SlackError("user_not_found")
+        view = self._view_arg(args, "home")
+        current = self._home_views.get(user)
+        if args.get("hash") and (current is None or current["hash"] != args["hash"]):
+            raise SlackError("hash_conflict")
+        view_id = current["id"] if current else f"V{next(self._ids):08d}"
+        self._home_views[user] = self._stored_view(view, view_id)
+        return {"view": copy.deepcopy(self._home_views[user])}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = self._triggers.get(str(args.get("trigger_id")))
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger["used"]:
+            raise SlackError("exchanged_trigger_id")
+        if time.monotonic() - trigger["issued"] > self.trigger_ttl:
+            raise SlackError("expired_trigger_id")
+        view = self._view_arg(args, "modal")
+        trigger["used"] = True
+        stored = self._stored_view(view, f"V{next(self._ids):08d}")
+        self._modals.setdefault(trigger["user"], []).append(stored)
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._find_view(args.get("view_id"), args.get("external_id"))
+        if found is None:
+            raise SlackError("not_found")
+        current = found[1]
+        view = self._view_arg(args, current["type"])
+        if args.get("hash") and current["hash"] != args["hash"]:
+            raise SlackError("hash_conflict")
+        self.replace_view(current["id"], view)
+        return {"view": copy.deepcopy(self._find_view(current["id"])[1])}  # type: ignore[index]
+
+    # ---- view state shared with the driver (modal submission results) ---------------------
+
+    def replace_view(self, view_id: str, view: dict[str, Any]) -> None:
+        """Replace an open view in place (views.update, response_action "update")."""
+        with self._changed:
+            found = self._find_view(view_id)
+            assert found is not None, f"no open view {view_id}"
+            user, current = found
+            stored = self._stored_view(view, view_id)
+            if current["type"] == "home":
+                self._home_views[user] = stored
+            else:
+                stack = self._modals[user]
+                stack[[v["id"] for v in stack].index(view_id)] = stored
+            self._changed.notify_all()
+
+    def close_views(self, user: str, view_id: str | None = None) -> None:
+        """Close `view_id` and the modals pushed above it (or all of the user's modals)."""
+        with self._changed:
+            stack = self._modals.get(user, [])
+            ids = [v["id"] for v in stack]
+            self._modals[user] = stack[: ids.index(view_id)] if view_id in ids else []
+            self._changed.notify_all()
+
+    # ---- helpers (called with the lock held) --------------------------------------------
+
+    def _resolve_channel(self, ref: Any) -> Channel:
+        """A channel by ID, `#name` or name, or a user ID meaning the DM (as Slack allows)."""
+        if not ref or not isinstance(ref, str):
+            raise SlackError("channel_not_found")
+        if ref in self._channels:
+            return self._channels[ref]
+        if ref.startswith("D") and ref[1:] in self._users:
+            return self._open_dm(ref[1:])
+        if ref in self._users and ref != self.bot_user_id:
+            return self._open_dm(ref)
+        name = ref.removeprefix("#")
+        for channel in self._channels.values():
+            if channel.name == name and not channel.is_im:
+                return channel
+        raise SlackError("channel_not_found")
+
+    def _writable_channel(self, ref: Any) -> Channel:
+        channel = self._resolve_channel(ref)
+        if not channel.bot_member:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _open_dm(self, user: str) -> Channel:
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        channel_id = f"D{user}"
+        if channel_id not in self._channels:
+            self._channels[channel_id] = Channel(channel_id, channel_id, {user}, True, True, user)
+        return self._channels[channel_id]
+
+    def _channel_info(self, channel: Channel) -> dict[str, Any]:
+        if channel.is_im:
+            return {"id": channel.id, "is_im": True, "user": channel.im_user, "is_open": True}
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": channel.is_private,
+            "is_im": False,
+            "is_private": channel.is_private,
+            "is_archived": False,
+            "is_member": channel.bot_member,
+            "num_members": len(channel.members) + int(channel.bot_member),
+        }
+
+    def _thread_parent(self, channel_id: str, thread_ts: str) -> dict[str, Any]:
+        parent = self._messages.get((channel_id, thread_ts))
+        if parent is None or parent["thread_ts"] is not None:
+            raise SlackError("thread_not_found")
+        return parent
+
+    def _content(self, args: dict[str, Any], limit: int) -> tuple[str, list[dict[str, Any]]]:
+        """The text and blocks of a new message, enforcing Slack's and the spec's rules."""
+        blocks = self._blocks(args["blocks"], limit) if "blocks" in args else []
+        return self._text(args, bool(blocks)), blocks
+
+    def _text(self, args: dict[str, Any], has_blocks: bool) -> str:
+        text = args.get("text")
+        text = "" if text is None else str(text)
+        if len(text) > MAX_MESSAGE_TEXT:
+            raise SlackError("msg_too_long")
+        if not text.strip():
+            raise SlackError("missing_text_fallback" if has_blocks else "no_text")
+        return text
+
+    def _blocks(self, raw: Any, limit: int) -> list[dict[str, Any]]:
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw) if raw else []
+            except json.JSONDecodeError:
+                raise SlackError("invalid_blocks_format") from None
+        if not isinstance(raw, list):
+            raise SlackError("invalid_blocks_format")
+        errors = block_kit_errors(raw, limit)
+        if errors:
+            raise SlackError("invalid_blocks", errors)
+        return self._with_block_ids(raw)
+
+    def _with_block_ids(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fill in missing block_ids as Slack does, so actions can name their block."""
+        blocks = copy.deepcopy(blocks)
+        taken = {b.get("block_id") for b in blocks}
+        for block in blocks:
+            while "block_id" not in block:
+                candidate = f"fk{next(self._ids):x}"
+                if candidate not in taken:
+                    block["block_id"] = candidate
+        return blocks
+
+    def _view_arg(self, args: dict[str, Any], kind: str) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                raise SlackError("invalid_arguments", ["view is not valid JSON"]) from None
+        errors = view_errors(view)
+        if not errors and view["type"] != kind:
+            errors = [f"[ERROR] must be {kind} here [json-pointer:/view/type]"]
+        if errors:
+            raise SlackError("invalid_arguments", errors)
+        return view
+
+    def _stored_view(self, view: dict[str, Any], view_id: str) -> dict[str, Any]:
+        stored = copy.deepcopy(view)
+        stored["blocks"] = self._with_block_ids(stored["blocks"])
+        stored.update(
+            id=view_id,
+            hash=f"{int(time.time())}.{next(self._ids):08x}",
+            team_id=self.team_id,
+            app_id=self.app_id,
+            bot_id=self.bot_id,
+            state={"values": {}},
+        )
+        return stored
+
+    def _find_view(
+        self, view_id: str | None, external_id: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        candidates = [(u, v) for u, v in self._home_views.items()]
+        candidates += [(u, v) for u, stack in self._modals.items() for v in stack]
+        for user, view in candidates:
+            if (view_id and view["id"] == view_id) or (
+                external_id and view.get("external_id") == external_id
+            ):
+                return user, view
+        return None
+
+    def _next_ts(self) -> str:
+        self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
+        return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+
+    def _store(
+        self, channel_id: str, user: str, text: str, blocks: list[Any], thread_ts: str | None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "channel": channel_id,
+            "ts": self._next_ts(),
+            "user": user,
+            "text": text,
+            "blocks": blocks,
+            "thread_ts": thread_ts,
+            "history": [],
+        }
+        if user == self.bot_user_id:
+            message.update(bot_id=self.bot_id, app_id=self.app_id)
+        self._messages[(channel_id, message["ts"])] = message
+        self._changed.notify_all()
+        return message
+
+    def _edit(self, message: dict[str, Any], text: str, blocks: list[Any]) -> None:
+        message["history"].append({"text": message["text"], "blocks": message["blocks"]})
+        message.update(
+            text=text, blocks=blocks, edited={"user": self.bot_user_id, "ts": self._next_ts()}
+        )
+
+    def _delete(self, channel_id: str, ts: str) -> None:
+        message = self._messages.pop((channel_id, ts), None)
+        if message is None:
+            raise SlackError("message_not_found")
+        self._deleted.append(message)
+
+    def _add_ephemeral(
+        self, channel_id: str, user: str, text: str, blocks: list[Any], thread_ts: Any
+    ) -> dict[str, Any]:
+        ephemeral = {
+            "type": "message",
+            "ephemeral": True,
+            "channel": channel_id,
+            "ts": self._next_ts(),
+            "recipient": user,
+            "user": self.bot_user_id,
+            "text": text,
+            "blocks": blocks,
+            "thread_ts": thread_ts or None,
+        }
+        self._ephemerals.append(ephemeral)
+        return ephemeral
+
+    def _public(self, message: dict[str, Any]) -> dict[str, Any]:
+        public = copy.deepcopy(message)
+        if message["thread_ts"] is None:
+            public["reply_count"] = sum(
+                1
+                for (cid, _), m in self._messages.items()
+                if cid == message["channel"] and m["thread_ts"] == message["ts"]
+            )
+        return public
+
+    def _wire(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A message as Slack's API and payloads show it (no fake bookkeeping)."""
+        wire = {k: copy.deepcopy(v) for k, v in message.items() if k not in ("channel", "history")}
+        wire["team"] = self.team_id
+        if wire["thread_ts"] is None:
+            del wire["thread_ts"]
+        return wire
+
+    def wire_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message as Slack puts it in a block_actions payload (for the driver)."""
+        with self._changed:
+            found = self._messages.get((self._resolve_channel(channel).id, ts))
+            return self._wire(found) if found else None
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        with self._changed:
+            return copy.deepcopy(self._users[user_id])
+
+    def has_conversation(self, channel_id: str, public_only: bool = False) -> bool:
+        with self._changed:
+            channel = self._channels.get(channel_id)
+            return channel is not None and not (
+                public_only and (channel.is_private or channel.is_im)
+            )
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes `/api/<method>` and `/response/<id>`; argument parsing as Slack accepts it."""
+
+    fake: FakeSlack
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self._route()
+
+    def do_GET(self) -> None:
+        self._route()
+
+    def _route(self) -> None:
+        try:
+            self._serve()
+        except Exception as e:  # a bug in the fake must fail the test loudly, not hang it
+            traceback.print_exc()
+            self._send(500, {"ok": False, "error": f"fake_slack_bug: {e!r}"}, {})
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if url.path.startswith("/api/"):
+            args = self._args(url.query, raw, content_type)
+            method = url.path.removeprefix("/api/")
+            status, body, headers = self.fake.handle_api(
+                method, self.headers.get("Authorization"), args
+            )
+            self._send(status, body, headers)
+        elif url.path.startswith("/response/"):
+            try:
+                payload = json.loads(raw or b"null")
+            except json.JSONDecodeError:
+                payload = None
+            status, body = self.fake.handle_response_url(
+                url.path.removeprefix("/response/"), payload
+            )
+            self._send(status, body, {})
+        else:
+            self._send(404, {"ok": False, "error": "not_found"}, {})
+
+    @staticmethod
+    def _args(query: str, raw: bytes, content_type: str) -> dict[str, Any] | None:
+        """Query string, then form or JSON body; None for a JSON body that is not an object."""
+        args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        if content_type == "application/json":
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                return None
+            if not isinstance(body, dict):
+                return None
+            args.update(body)
+        elif raw:
+            args.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return args
+
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request logging; `FakeSlack.calls` is the record."""

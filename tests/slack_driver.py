@@ -1,0 +1,613 @@
+"""Plays Slack's side of the conversation with the bot: signed HTTP requests, as Slack sends.
+
+Every request goes to the bot's real HTTP endpoint with Slack's headers and content
+types and a v0 signature, so the bot's signature check, Bolt's parsing and the server
+are all under test. Clicks and selections are only possible on elements that really are
+in a message or view the fake recorded: a test cannot press a button the bot never
+rendered, and the payload carries the message as the bot actually posted it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from tests.fakeslack import FakeSlack, view_errors
+
+EVENTS_PATH = "/slack/events"
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+# element type -> key of the selection in an action and in state.values
+_SELECTION_KEYS = {
+    "static_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "overflow": "selected_option",
+    "multi_static_select": "selected_options",
+    "checkboxes": "selected_options",
+    "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "plain_text_input": "value",
+    "number_input": "value",
+}
+_MULTI = {
+    "multi_static_select",
+    "checkboxes",
+    "multi_conversations_select",
+    "multi_channels_select",
+    "multi_users_select",
+}
+_OPTION_KINDS = {"static_select", "multi_static_select", "radio_buttons", "overflow", "checkboxes"}
+
+
+@dataclass
+class DriverResponse:
+    """The bot's HTTP answer to one request, plus what was sent (`payload`) for follow-ups."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    payload: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class BotServer:
+    """A running bot: its Bolt app, its settings and the base URL Slack would call."""
+
+    app: Any
+    settings: Any
+    base_url: str
+
+
+class SlackDriver:
+    """Sends the bot what Slack would send when people use it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        signing_secret: str,
+        fake: FakeSlack,
+        team_id: str = "T000TEST",
+        api_app_id: str = "A0APP",
+    ) -> None:
+        self.url = base_url.rstrip("/") + EVENTS_PATH
+        self.fake = fake
+        self.team_id = team_id
+        self.api_app_id = api_app_id
+        self._verifier = SignatureVerifier(signing_secret)
+        self._events: dict[str, bytes] = {}
+        # selections made so far, per container, as Slack keeps them in `state.values`
+        self._state: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+
+    # ---- transport ---------------------------------------------------------------------
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """Slack's signature headers for `body` (now, or at `timestamp` for stale tests)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = self._verifier.generate_signature(timestamp=ts, body=body.decode("utf-8"))
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+    def raw(self, body: bytes, headers: dict[str, str]) -> DriverResponse:
+        """POST exactly `body` with exactly `headers` (no signing): for hostile requests."""
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return DriverResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as e:
+            with e:  # close the connection, or the server keeps the channel open
+                return DriverResponse(e.code, dict(e.headers), e.read())
+
+    def _send(
+        self,
+        body: bytes,
+        content_type: str,
+        payload: dict[str, Any],
+        extra_headers: dict[str, str] | None = None,
+    ) -> DriverResponse:
+        headers = {
+            "Content-Type": content_type,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **self.sign(body),
+            **(extra_headers or {}),
+        }
+        response = self.raw(body, headers)
+        response.payload = payload
+        return response
+
+    def _interactive(self, payload: dict[str, Any]) -> DriverResponse:
+        body = urlencode({"payload": json.dumps(payload)}).encode("utf-8")
+        return self._send(body, FORM, payload)
+
+    # ---- slash commands and events -------------------------------------------------------
+
+    def command(
+        self, user: str, text: str = "", command: str = "/partnership", channel: str | None = None
+    ) -> DriverResponse:
+        """`user` types `command text` in `channel` (default: their DM with the bot)."""
+        channel_id = channel or self.fake.dm_channel(user)
+        info = self.fake.user(user)
+        form = {
+            "token": "unused-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": "directmessage" if channel_id.startswith("D") else channel_id,
+            "user_id": user,
+            "user_name": info["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.fake.new_response_url(user, channel_id),
+            "trigger_id": self.fake.new_trigger_id(user),
+        }
+        return self._send(urlencode(form).encode("utf-8"), FORM, form)
+
+    def event(
+        self,
+        event: dict[str, Any],
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> DriverResponse:
+        """Deliver an Events API `event_callback`; a known `event_id` replays it verbatim.
+
+        Slack redelivers the same body (new signature) with `X-Slack-Retry-Num` and
+        `X-Slack-Retry-Reason` when the bot did not answer 2xx within 3 seconds.
+        """
+        event_id = event_id or f"Ev{uuid.uuid4().hex[:10].upper()}"
+        if event_id not in self._events:
+            envelope = {
+                "token": "unused-verification-token",
+                "team_id": self.team_id,
+                "api_app_id": self.api_app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "authorizations": [
+                    {
+                        "enterprise_id": None,
+                        "team_id": self.team_id,
+                        "user_id": self.fake.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+                "is_ext_shared_channel": False,
+                "event_context": f"4-{uuid.uuid4().hex}",
+            }
+            self._events[event_id] = json.dumps(envelope).encode("utf-8")
+        body = self._events[event_id]
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self._send(body, JSON, json.loads(body), headers)
+
+    def dm(
+        self,
+        user: str,
+        text: str,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        thread_ts: str | None = None,
+    ) -> DriverResponse:
+        """`user` writes `text` in their DM with the bot (recorded in the fake, then sent).
+
+        Pass the same `event_id` with `retry_num=1..3` to replay a delivery as Slack's
+        retries do; the message is recorded once.
+        """
+        if event_id is not None and event_id in self._events:
+            return self.event({}, event_id=event_id, retry_num=retry_num)
+        channel = self.fake.dm_channel(user)
+        message = self.fake.add_user_message(channel, user, text, thread_ts)
+        event = {
+            "client_msg_id": str(uuid.uuid4()),
+            "type": "message",
+            "text": text,
+            "user": user,
+            "ts": message["ts"],
+            "blocks": [
+                {
+                    "type": "rich_text",
+                    "block_id": uuid.uuid4().hex[:5],
+                    "elements": [
+                        {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+                    ],
+                }
+            ],
+            "team": self.team_id,
+            "channel": channel,
+            "event_ts": message["ts"],
+            "channel_type": "im",
+        }
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        return self.event(event, event_id=event_id, retry_num=retry_num)
+
+    def home_opened(self, user: str) -> DriverResponse:
+        """`user` opens the bot's Home tab (carrying the current view, as Slack does)."""
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.fake.dm_channel(user),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        view = self.fake.home_view(user)
+        if view is not None:
+            event["view"] = view
+        return self.event(event)
+
+    # ---- interactivity on messages ---------------------------------------------------------
+
+    def press(
+        self,
+        user: str,
+        message: dict[str, Any],
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+    ) -> DriverResponse:
+        """`user` clicks a button in `message` chosen by action_id, button text and/or value.
+
+        `message` is a dict from `fake.messages()` / `fake.ephemerals()`; the button
+        is looked up in the message's CURRENT version. AssertionError if no button (or
+        more than one) matches, so tests cannot click what the bot did not render.
+        """
+        current, container = self._message_context(user, message)
+        block_id, button = self._find(current["blocks"], "button", action_id, text, value)
+        action = {
+            "action_id": button.get("action_id"),
+            "block_id": block_id,
+            "text": button["text"],
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        for key in ("value", "style"):
+            if key in button:
+                action[key] = button[key]
+        return self._message_action(user, current, container, action)
+
+    def select(
+        self, user: str, message: dict[str, Any], action_id: str, value: str | list[str]
+    ) -> DriverResponse:
+        """`user` picks `value` in the select/checkboxes/picker `action_id` of `message`.
+
+        `value` is an option value (static_select, radio_buttons, overflow), a list of
+        them (multi_static_select, checkboxes), a conversation, channel or user ID
+        (and lists for the multi_ kinds) or an ISO date for a datepicker. It must be one
+        the element offers, else AssertionError.
+        """
+        current, container = self._message_context(user, message)
+        block_id, element = self._find(current["blocks"], None, action_id, None, None)
+        action = self._selection(block_id, element, value)
+        return self._message_action(user, current, container, action)
+
+    def _message_context(
+        self, user: str, message: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        channel, ts = message["channel"], message["ts"]
+        if message.get("ephemeral"):
+            current = self.fake.ephemeral(ts)
+            assert current is not None, f"ephemeral {ts} is no longer shown"
+            assert current["recipient"] == user, f"{user} cannot see an ephemeral for another user"
+        else:
+            current = self.fake.wire_message(channel, ts)
+            assert current is not None, f"message {channel}/{ts} does not exist (deleted?)"
+            if channel.startswith("D"):
+                assert channel == self.fake.dm_channel(user), f"{user} cannot see DM {channel}"
+        container = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": bool(message.get("ephemeral")),
+        }
+        if current.get("thread_ts"):
+            container["thread_ts"] = current["thread_ts"]
+        return current, container
+
+    def _message_action(
+        self,
+        user: str,
+        current: dict[str, Any],
+        container: dict[str, Any],
+        action: dict[str, Any],
+    ) -> DriverResponse:
+        channel, ts, ephemeral = (
+            container["channel_id"],
+            container["message_ts"],
+            container["is_ephemeral"],
+        )
+        state = self._remember(("message", channel, ts), current["blocks"], action)
+        payload = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "unused-verification-token",
+            "container": container,
+            "trigger_id": self.fake.new_trigger_id(user),
+            "team": {"id": self.team_id, "domain": "fake"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "directmessage" if channel[0] == "D" else channel},
+            "state": {"values": state},
+            "response_url": self.fake.new_response_url(user, channel, ts, ephemeral),
+            "actions": [action],
+        }
+        if not ephemeral:  # Slack leaves the message out for ephemeral containers
+            payload["message"] = current
+        return self._interactive(payload)
+
+    # ---- Home tab and modals ---------------------------------------------------------------
+
+    def press_home(
+        self,
+        user: str,
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+    ) -> DriverResponse:
+        """`user` clicks a button in their published Home tab."""
+        view = self.fake.home_view(user)
+        assert view is not None, f"no Home tab published for {user}"
+        block_id, button = self._find(view["blocks"], "button", action_id, text, value)
+        action = {
+            "action_id": button.get("action_id"),
+            "block_id": block_id,
+            "text": button["text"],
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if "value" in button:
+            action["value"] = button["value"]
+        return self._view_action(user, view, action)
+
+    def select_home(self, user: str, action_id: str, value: str | list[str]) -> DriverResponse:
+        """`user` picks `value` in a select of their Home tab (see `select`)."""
+        view = self.fake.home_view(user)
+        assert view is not None, f"no Home tab published for {user}"
+        block_id, element = self._find(view["blocks"], None, action_id, None, None)
+        return self._view_action(user, view, self._selection(block_id, element, value))
+
+    def _view_action(
+        self, user: str, view: dict[str, Any], action: dict[str, Any]
+    ) -> DriverResponse:
+        view["state"] = {"values": self._remember(("view", view["id"]), view["blocks"], action)}
+        payload = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "unused-verification-token",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.fake.new_trigger_id(user),
+            "team": {"id": self.team_id, "domain": "fake"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [action],
+        }
+        return self._interactive(payload)
+
+    def submit_view(
+        self, user: str, values: dict[str, Any] | None = None, view_id: str | None = None
+    ) -> DriverResponse:
+        """`user` submits their top modal (or `view_id`) with `values` by action_id.
+
+        Values take the same forms as in `select` (a string for text inputs). Like
+        Slack's client, refuses to submit while a required input is empty. The bot's
+        `response_action` is applied to the fake: none closes the modal, "update"
+        replaces it (validated), "clear" closes all, "errors" keeps it open.
+        """
+        stack = self.fake.modals(user)
+        assert stack, f"{user} has no modal open"
+        view = next((v for v in stack if v["id"] == view_id), None) if view_id else stack[-1]
+        assert view is not None, f"{user} has no open modal {view_id}"
+        values = dict(values or {})
+        state: dict[str, dict[str, Any]] = {}
+        for block in view["blocks"]:
+            element = block.get("element") if block["type"] == "input" else None
+            if element is None:
+                continue
+            action_id = element.get("action_id")
+            if action_id in values:
+                selection = self._selection(block["block_id"], element, values.pop(action_id))
+                entry = {"type": element["type"], _SELECTION_KEYS[element["type"]]: None}
+                entry.update({k: v for k, v in selection.items() if k in entry})
+            else:
+                assert block.get("optional"), f"required input {action_id!r} left empty"
+                entry = {"type": element["type"], _SELECTION_KEYS[element["type"]]: None}
+            state.setdefault(block["block_id"], {})[action_id] = entry
+        assert not values, f"no input with action_id {sorted(values)} in the modal"
+        view["state"] = {"values": state}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "fake"},
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "unused-verification-token",
+            "trigger_id": self.fake.new_trigger_id(user),
+            "view": view,
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        response = self._interactive(payload)
+        if response.status == 200:
+            self._apply_response_action(user, view["id"], response.body)
+        return response
+
+    def _apply_response_action(self, user: str, view_id: str, body: bytes) -> None:
+        answer = json.loads(body) if body.strip() else {}
+        action = answer.get("response_action")
+        if action is None:
+            self.fake.close_views(user, view_id)
+        elif action == "clear":
+            self.fake.close_views(user)
+        elif action == "update":
+            errors = view_errors(answer.get("view"))
+            assert not errors, f"response_action update with an invalid view: {errors}"
+            self.fake.replace_view(view_id, answer["view"])
+        else:
+            assert action == "errors", f"unsupported response_action {action!r}"
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _user(self, user: str) -> dict[str, Any]:
+        name = self.fake.user(user)["name"]
+        return {"id": user, "username": name, "name": name, "team_id": self.team_id}
+
+    @staticmethod
+    def _elements(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """Every interactive element with its block_id, in display order."""
+        found = []
+        for block in blocks:
+            if block["type"] == "actions":
+                found += [(block["block_id"], e) for e in block["elements"]]
+            elif block["type"] == "section" and "accessory" in block:
+                found.append((block["block_id"], block["accessory"]))
+            elif block["type"] == "input":
+                found.append((block["block_id"], block["element"]))
+        return found
+
+    def _find(
+        self,
+        blocks: list[dict[str, Any]],
+        kind: str | None,
+        action_id: str | None,
+        text: str | None,
+        value: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        candidates = [
+            (block_id, e)
+            for block_id, e in self._elements(blocks)
+            if (kind is None or e["type"] == kind)
+            and (action_id is None or e.get("action_id") == action_id)
+            and (text is None or e.get("text", {}).get("text") == text)
+            and (value is None or e.get("value") == value)
+        ]
+        wanted = {"type": kind, "action_id": action_id, "text": text, "value": value}
+        wanted = {k: v for k, v in wanted.items() if v is not None}
+        available = [
+            {k: e.get(k) for k in ("type", "action_id", "value")}
+            | {"text": e.get("text", {}).get("text")}
+            for _, e in self._elements(blocks)
+        ]
+        assert candidates, f"no element matching {wanted}; the message has {available}"
+        assert len(candidates) == 1, f"{len(candidates)} elements match {wanted}: {available}"
+        return candidates[0]
+
+    def _selection(
+        self, block_id: str, element: dict[str, Any], value: str | list[str]
+    ) -> dict[str, Any]:
+        """The action Slack sends when `value` is chosen in `element` (checked first)."""
+        kind = element["type"]
+        assert kind in _SELECTION_KEYS, f"cannot select in a {kind!r} element"
+        key = _SELECTION_KEYS[kind]
+        multi = kind in _MULTI
+        values = value if isinstance(value, list) else [value]
+        assert multi or not isinstance(value, list), f"{kind} takes one value, not a list"
+        if kind in _OPTION_KINDS:
+            options = list(element.get("options", []))
+            for group in element.get("option_groups", []):
+                options += group["options"]
+            by_value = {o["value"]: o for o in options}
+            missing = [v for v in values if v not in by_value]
+            assert not missing, f"{kind} {element.get('action_id')!r} offers no {missing}"
+            chosen: Any = [by_value[v] for v in values]
+        elif kind.endswith(("conversations_select", "channels_select")):
+            public_only = "channels" in kind
+            unknown = [v for v in values if not self.fake.has_conversation(v, public_only)]
+            assert not unknown, f"{kind} cannot offer {unknown}: not in the workspace"
+            chosen = values
+        elif kind.endswith("users_select"):
+            for v in values:
+                self.fake.user(v)  # KeyError for a user the workspace does not have
+            chosen = values
+        elif kind == "datepicker":
+            chosen = [date.fromisoformat(v).isoformat() for v in values]
+        else:
+            chosen = values
+        action = {
+            "type": kind,
+            "action_id": element.get("action_id"),
+            "block_id": block_id,
+            key: chosen if multi else chosen[0],
+            "action_ts": f"{time.time():.6f}",
+        }
+        if "placeholder" in element:
+            action["placeholder"] = element["placeholder"]
+        return action
+
+    def _remember(
+        self, container: tuple[str, ...], blocks: list[dict[str, Any]], action: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """Keep selections like Slack's client does and return the container's state.values.
+
+        Only selections in elements still present in the container survive (the bot
+        may have replaced the message since).
+        """
+        state = self._state.setdefault(container, {})
+        key = _SELECTION_KEYS.get(action["type"])
+        if key is not None:
+            state.setdefault(action["block_id"], {})[action["action_id"]] = {
+                "type": action["type"],
+                key: action[key],
+            }
+        present = {(b, e.get("action_id")) for b, e in self._elements(blocks)}
+        return {
+            block_id: {a: v for a, v in actions.items() if (block_id, a) in present}
+            for block_id, actions in state.items()
+            if any((block_id, a) in present for a in actions)
+        }
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a Bolt app with the bot's production HTTP server in a thread; yield its URL.
+
+    On exit, lets waitress finish the requests in flight, closes the server from its
+    own loop thread (closing from another thread leaves the loop asleep in select()
+    for up to a second), then waits for Bolt's listener pool, so that no listener still
+    runs against a fake Slack that the next teardown is about to stop.
+    """
+    from bot.http_server import create_http_server
+
+    server = create_http_server(app, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.task_dispatcher.shutdown()
+        server.trigger.pull_trigger(server.close)
+        thread.join(timeout=5)
+        runner = getattr(app, "_listener_runner", None)
+        executor = getattr(runner, "listener_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True)

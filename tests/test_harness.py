@@ -1,0 +1,329 @@
+"""The driver speaks Slack's wire format well enough that a real Bolt app accepts it.
+
+A small stand-in Bolt app (a slash command, buttons, a select, a DM handler, a Home tab
+and a modal) runs behind the bot's real HTTP server; the driver's signed requests must
+reach its listeners with the payloads Slack sends, and forged or stale ones must not.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from tests.fakeslack import FakeSlack
+from tests.slack_driver import BotServer, SlackDriver, serve
+
+SECRET = "test-secret"
+PARTNERS = "C0PARTNERS"
+
+
+def plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def proposal_blocks() -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*P-1* Integrated discharge"}},
+        {
+            "type": "actions",
+            "block_id": "decide",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": plain("Approve"),
+                    "action_id": "approve",
+                    "value": "P-1",
+                },
+                {"type": "button", "text": plain("Reject"), "action_id": "reject", "value": "P-1"},
+                {
+                    "type": "static_select",
+                    "action_id": "cadence",
+                    "placeholder": plain("Review every"),
+                    "options": [
+                        {"text": plain("Quarter"), "value": "quarterly"},
+                        {"text": plain("Year"), "value": "yearly"},
+                    ],
+                },
+                {"type": "channels_select", "action_id": "where", "placeholder": plain("Post in")},
+            ],
+        },
+    ]
+
+
+@dataclass
+class Seen:
+    """What the stand-in's listeners received, for assertions (filled from Bolt's threads)."""
+
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    retries: list[str | None] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, body: dict[str, Any], retry: str | None = None) -> None:
+        with self.lock:
+            self.bodies.append(body)
+            self.retries.append(retry)
+
+
+def standin_app(fake: FakeSlack, seen: Seen) -> App:
+    """A tiny Bolt app in the shape of the real bot, so the harness is tested on its own."""
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    app = App(signing_secret=SECRET, client=client)  # Bolt takes the token from the client
+
+    @app.command("/partnership")
+    def on_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        ack(text="Posting it now.")
+        seen.add(command)
+        if command["text"] == "modal":
+            view = {
+                "type": "modal",
+                "callback_id": "name_modal",
+                "title": plain("Name it"),
+                "submit": plain("Save"),
+                "blocks": [
+                    {
+                        "type": "input",
+                        "block_id": "name",
+                        "label": plain("Name"),
+                        "element": {"type": "plain_text_input", "action_id": "name_input"},
+                    }
+                ],
+            }
+            client.views_open(trigger_id=command["trigger_id"], view=view)
+        else:
+            client.chat_postMessage(channel=PARTNERS, text="P-1", blocks=proposal_blocks())
+
+    @app.action("approve")
+    def on_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        seen.add(body)
+        client.chat_update(
+            channel=body["channel"]["id"], ts=body["message"]["ts"], text="Approved", blocks=[]
+        )
+
+    @app.action("reject")
+    def on_reject(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        seen.add(body)
+        respond(replace_original=True, text="Rejected")
+
+    @app.action("cadence")
+    @app.action("where")
+    def on_select(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        seen.add(body)
+
+    @app.event("message")
+    def on_dm(event: dict[str, Any], client: WebClient, body: dict[str, Any], context: Any) -> None:
+        seen.add(body, context.get("retry"))
+        client.chat_postMessage(channel=event["channel"], text=f"You said: {event['text']}")
+
+    @app.middleware
+    def note_retries(request: Any, context: Any, next: Any) -> None:
+        context["retry"] = request.headers.get("x-slack-retry-num", [None])[0]
+        next()
+
+    @app.event("app_home_opened")
+    def on_home(event: dict[str, Any], client: WebClient) -> None:
+        button = {"type": "button", "text": plain("Check a partnership"), "action_id": "new"}
+        client.views_publish(
+            user_id=event["user"],
+            view={"type": "home", "blocks": [{"type": "actions", "elements": [button]}]},
+        )
+
+    @app.action("new")
+    def on_new(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        seen.add(body)
+        client.chat_postMessage(channel=body["user"]["id"], text="Let's start.")
+
+    @app.view("name_modal")
+    def on_submit(ack: Ack, view: dict[str, Any]) -> None:
+        name = view["state"]["values"]["name"]["name_input"]["value"]
+        if name == "bad":
+            ack(response_action="errors", errors={"name": "Give it a real name"})
+        else:
+            ack()
+        seen.add(view)
+
+    return app
+
+
+@pytest.fixture
+def seen() -> Seen:
+    return Seen()
+
+
+@pytest.fixture
+def driver(fake_slack: FakeSlack, seen: Seen) -> Iterator[SlackDriver]:
+    with serve(standin_app(fake_slack, seen)) as base_url:
+        yield SlackDriver(base_url, SECRET, fake_slack)
+
+
+def posted_proposal(fake: FakeSlack, driver: SlackDriver) -> dict[str, Any]:
+    driver.command("U0ALICE")
+    return fake.wait_for(lambda: fake.messages(PARTNERS)[0], message="the proposal post")
+
+
+# ---- signatures -----------------------------------------------------------------------
+
+
+def test_signed_command_is_accepted_and_its_ack_body_returned(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    response = driver.command("U0ALICE", text="")
+    assert response.status == 200
+    assert response.text == "Posting it now."  # Bolt acks a bare text as text/plain
+    fake_slack.wait_for(lambda: fake_slack.messages(PARTNERS))
+    command = seen.bodies[0]
+    assert command["user_id"] == "U0ALICE" and command["channel_id"] == "DU0ALICE"
+    assert command["trigger_id"] and command["response_url"].startswith(fake_slack.base_url)
+
+
+def test_bad_signature_is_refused(driver: SlackDriver, seen: Seen) -> None:
+    body = urlencode({"command": "/partnership", "user_id": "U0ALICE", "text": ""}).encode()
+    headers = driver.sign(body)
+    headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert driver.raw(body, headers).status == 401
+    assert driver.raw(body, {"Content-Type": "application/x-www-form-urlencoded"}).status == 401
+    assert seen.bodies == []
+
+
+def test_stale_timestamp_is_refused_even_with_a_valid_signature(
+    driver: SlackDriver, seen: Seen
+) -> None:
+    body = urlencode({"command": "/partnership", "user_id": "U0ALICE", "text": ""}).encode()
+    headers = driver.sign(body, timestamp=int(time.time()) - 6 * 60)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert driver.raw(body, headers).status == 401
+    assert seen.bodies == []
+
+
+# ---- buttons and selects --------------------------------------------------------------------
+
+
+def test_pressing_a_button_sends_slacks_block_actions_payload(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    proposal = posted_proposal(fake_slack, driver)
+    assert driver.press("U0BOB", proposal, action_id="approve").status == 200
+    fake_slack.wait_for(lambda: fake_slack.message(PARTNERS, proposal["ts"])["text"] == "Approved")
+    body = seen.bodies[-1]
+    assert body["type"] == "block_actions"
+    assert body["user"] == {"id": "U0BOB", "username": "bob", "name": "bob", "team_id": "T000TEST"}
+    assert body["container"] == {
+        "type": "message",
+        "message_ts": proposal["ts"],
+        "channel_id": PARTNERS,
+        "is_ephemeral": False,
+    }
+    assert body["message"]["blocks"] == proposal["blocks"]
+    (action,) = body["actions"]
+    assert (action["action_id"], action["block_id"], action["value"]) == (
+        "approve",
+        "decide",
+        "P-1",
+    )
+    assert body["trigger_id"] and body["response_url"]
+
+
+def test_buttons_can_be_found_by_text_or_value_but_only_if_rendered(
+    fake_slack: FakeSlack, driver: SlackDriver
+) -> None:
+    proposal = posted_proposal(fake_slack, driver)
+    with pytest.raises(AssertionError, match="no element matching"):
+        driver.press("U0BOB", proposal, action_id="discard")
+    with pytest.raises(AssertionError, match="2 elements match"):
+        driver.press("U0BOB", proposal, value="P-1")
+    driver.press("U0BOB", proposal, text="Reject")
+    fake_slack.wait_for(lambda: fake_slack.message(PARTNERS, proposal["ts"])["text"] == "Rejected")
+    with pytest.raises(AssertionError, match="no element matching"):
+        driver.press("U0BOB", proposal, text="Reject")  # the replaced message has no buttons
+
+
+def test_selections_send_the_choice_and_are_kept_in_state(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    proposal = posted_proposal(fake_slack, driver)
+    driver.select("U0ALICE", proposal, "cadence", "yearly")
+    driver.select("U0ALICE", proposal, "where", "C0NOBOT")
+    fake_slack.wait_for(lambda: len(seen.bodies) == 3)
+    cadence, where = seen.bodies[1]["actions"][0], seen.bodies[2]["actions"][0]
+    assert cadence["selected_option"] == {"text": plain("Year"), "value": "yearly"}
+    assert where["selected_channel"] == "C0NOBOT"
+    assert seen.bodies[2]["state"]["values"]["decide"] == {
+        "cadence": {"type": "static_select", "selected_option": cadence["selected_option"]},
+        "where": {"type": "channels_select", "selected_channel": "C0NOBOT"},
+    }
+    with pytest.raises(AssertionError, match="offers no"):
+        driver.select("U0ALICE", proposal, "cadence", "weekly")
+    with pytest.raises(AssertionError, match="not in the workspace"):
+        driver.select("U0ALICE", proposal, "where", "C0NOWHERE")
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+def test_dm_is_recorded_delivered_and_replayable_as_slacks_retries(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    driver.dm("U0ALICE", "new", event_id="Ev0001")
+    dm = fake_slack.dm_channel("U0ALICE")
+    fake_slack.wait_for(lambda: len(fake_slack.messages(dm)) == 2)
+    assert driver.dm("U0ALICE", "new", event_id="Ev0001", retry_num=1).status == 200
+    fake_slack.wait_for(lambda: len(seen.bodies) == 2)
+    first, retry = seen.bodies
+    assert first == retry and first["event_id"] == "Ev0001" and seen.retries == [None, "1"]
+    event = first["event"]
+    assert (event["type"], event["channel_type"], event["channel"]) == ("message", "im", dm)
+    assert first["authorizations"][0]["user_id"] == "U0BOT"
+    assert [m["user"] for m in fake_slack.messages(dm)][:2] == ["U0ALICE", "U0BOT"]
+
+
+def test_home_tab_is_published_on_open_and_its_buttons_pressable(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    driver.home_opened("U0ALICE")
+    view = fake_slack.wait_for(lambda: fake_slack.home_view("U0ALICE"))
+    driver.press_home("U0ALICE", text="Check a partnership")
+    dm = fake_slack.dm_channel("U0ALICE")
+    fake_slack.wait_for(lambda: fake_slack.messages(dm)[0]["text"] == "Let's start.")
+    body = seen.bodies[0]
+    assert body["container"] == {"type": "view", "view_id": view["id"]}
+    assert body["view"]["id"] == view["id"] and body["actions"][0]["action_id"] == "new"
+
+
+def test_modal_opens_with_the_commands_trigger_and_submits(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    driver.command("U0ALICE", text="modal")
+    fake_slack.wait_for(lambda: fake_slack.modals("U0ALICE"))
+    with pytest.raises(AssertionError, match="required input"):
+        driver.submit_view("U0ALICE", {})
+    refused = driver.submit_view("U0ALICE", {"name_input": "bad"})
+    assert refused.json()["response_action"] == "errors" and fake_slack.modals("U0ALICE")
+    driver.submit_view("U0ALICE", {"name_input": "Discharge team"})
+    assert fake_slack.modals("U0ALICE") == []
+    assert seen.bodies[-1]["state"]["values"]["name"]["name_input"]["value"] == "Discharge team"
+
+
+# ---- the real bot -----------------------------------------------------------------------------
+
+
+def test_the_real_bot_serves_signed_requests_only(
+    bot_server: BotServer, slack: SlackDriver
+) -> None:
+    with urllib.request.urlopen(f"{bot_server.base_url}/healthz") as health:
+        assert health.status == 200
+    body = json.dumps({"type": "event_callback", "event": {}}).encode()
+    assert slack.raw(body, {"Content-Type": "application/json"}).status == 401
