@@ -37,10 +37,10 @@ def main() -> None:
         step.answer("no")
         step.snapshot()
 
-    for label, run_all in (("1 thread", _serial), ("8 threads", _threaded)):
+    for label, run_all in (("1 thread", _serial), ("8 threads, wall time", _threaded)):
         started = time.perf_counter()
         run_all(build_and_step)
-        print(f"build + answer + snapshot, {label}: {_ms(started) / ROUNDS:.3f} ms per request")
+        print(f"restore + answer + snapshot ({label}): {_ms(started) / ROUNDS:.3f} ms per request")
 
 
 def _serial(work) -> None:

@@ -22,7 +22,6 @@ from flows.errors import FlowDefinitionError
 QuestionType = Literal["choice", "multi_choice", "number", "date", "short_text", "long_text"]
 QUESTION_TYPES: tuple[str, ...] = QuestionType.__args__  # type: ignore[attr-defined]
 CHOICE_TYPES = ("choice", "multi_choice")
-TEXT_TYPES = ("short_text", "long_text")
 DEFAULT_MAX_LENGTH = {"short_text": 150, "long_text": 2000}
 
 Severity = Literal["critical", "warning"]
@@ -38,7 +37,7 @@ VERDICTS = (USE_LESS_FORMAL_ROUTE, RECONSIDER, PROCEED_WITH_CONDITIONS, PROCEED)
 # States the engine adds after the questions; a question may not take these names.
 RESERVED_IDS = frozenset({"summary", "done", "cancelled"})
 
-_QUESTION_ID = re.compile(r"[a-z][a-z0-9_]*")
+_SNAKE_ID = re.compile(r"[a-z][a-z0-9_]*")
 _FLAG_ID = re.compile(r"[a-z][a-z0-9-]*")
 _OPTION_VALUE = re.compile(r"[a-z0-9][a-z0-9_]*")
 _FLOW_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -224,7 +223,7 @@ class _Reader:
         if not isinstance(assessed, bool):
             raise self.fail(entry, "'assessed' must be true or false")
         return Tip(
-            id=self.identifier(raw, entry, _QUESTION_ID),
+            id=self.identifier(raw, entry, _SNAKE_ID),
             title=self.text(raw, "title", entry),
             help=self.text(raw, "help", entry),
             assessed=assessed,
@@ -240,7 +239,7 @@ class _Reader:
     ) -> Question:
         entry = self.entry_name("question", raw, n)
         self.keys(raw, entry, {f.name for f in Question.__dataclass_fields__.values()})
-        question_id = self.identifier(raw, entry, _QUESTION_ID)
+        question_id = self.identifier(raw, entry, _SNAKE_ID)
         if question_id in RESERVED_IDS:
             raise self.fail(entry, f"'{question_id}' is reserved; choose another id")
         tip_id = self.text(raw, "tip", entry)
@@ -451,7 +450,9 @@ class _Reader:
             raise self.fail(entry, f"missing '{key}'" if value is None else f"'{key}' must be text")
         return value.strip()
 
-    def integer(self, raw: dict[str, Any], key: str, entry: str, *, minimum: int | None = None):
+    def integer(
+        self, raw: dict[str, Any], key: str, entry: str, *, minimum: int | None = None
+    ) -> int | None:
         value = raw.get(key)
         if value is None:
             return None

@@ -83,7 +83,9 @@ def _compile(flow: Flow) -> Machine:
             )
         else:
             machine.add_transition(_ANSWERED, question.id, SUMMARY)
-        # Revising can only make later questions newly relevant (ask_when looks backwards).
+        # A revision starts from a complete summary and can only make later questions
+        # newly relevant (ask_when looks backwards), so only those with ask_when can be
+        # waiting for an answer.
         for candidate in later:
             if candidate.ask_when is not None:
                 machine.add_transition(
@@ -187,7 +189,7 @@ class FlowRun:
         checkpoint = self._checkpoint()
         self._answers = self.flow.relevant_answers({**self._answers, question.id: value})
         self._history = [*self._history, question.id]
-        self._fire(_ANSWERED_IN_REVISION if self.is_revising else _ANSWERED, checkpoint)
+        self._fire(_ANSWERED_IN_REVISION if self.is_revising else _ANSWERED, checkpoint, "answer")
 
     def back(self) -> None:
         """Go to the previous question actually asked (or out of a revision, to the summary)."""
@@ -195,7 +197,7 @@ class FlowRun:
             raise FlowError("There is nothing to go back to.")
         checkpoint = self._checkpoint()
         *self._history, target = self._history
-        self._fire(_back_to(target), checkpoint)
+        self._fire(_back_to(target), checkpoint, "go back")
 
     def revise(self, question_id: str) -> None:
         """From the summary, go to one question to change its answer."""
@@ -208,13 +210,13 @@ class FlowRun:
         checkpoint = self._checkpoint()
         self._revision_backup = _copy_answers(self._answers)
         self._history = [SUMMARY]
-        self._fire(_revise(question_id), checkpoint)
+        self._fire(_revise(question_id), checkpoint, "change an answer")
 
     def cancel(self) -> None:
-        self._fire(_CANCEL, self._checkpoint())
+        self._fire(_CANCEL, self._checkpoint(), "cancel")
 
     def finish(self) -> None:
-        self._fire(_FINISH, self._checkpoint())
+        self._fire(_FINISH, self._checkpoint(), "finish")
 
     # --- saving --------------------------------------------------------------------
 
@@ -254,6 +256,8 @@ class FlowRun:
             isinstance(item, str) and item in self._machine.states for item in history
         ):
             problem = "its history names unknown states"
+        elif SUMMARY in history and (backup is None or history.index(SUMMARY) != 0):
+            problem = "its history returns to the summary outside a revision"
         elif self.flow.has_question(state) and not self.flow.question(state).applies(answers):
             problem = f"question '{state}' does not apply to its answers"
         if problem:
@@ -269,15 +273,15 @@ class FlowRun:
         # Steps replace these objects rather than mutate them, so references suffice.
         return self._state, self._answers, self._history, self._revision_backup
 
-    def _fire(self, trigger: str, checkpoint: tuple[Any, ...]) -> None:
+    def _fire(self, trigger: str, checkpoint: tuple[Any, ...], action: str) -> None:
         """Fire an event; on any failure put the run back exactly as it was."""
         try:
             if not self._machine.events[trigger].trigger(self):
                 # No guard passed; the compiled table always has a fallback, so this is a bug.
-                raise FlowError(f"Cannot {trigger} from '{checkpoint[0]}'.")
+                raise FlowError(f"Cannot {action} from '{checkpoint[0]}'.")
         except MachineError as err:
             self._state, self._answers, self._history, self._revision_backup = checkpoint
-            raise FlowError(f"Cannot {trigger.split(':')[0]} from '{checkpoint[0]}'.") from err
+            raise FlowError(f"Cannot {action} from '{checkpoint[0]}'.") from err
         except BaseException:
             self._state, self._answers, self._history, self._revision_backup = checkpoint
             raise

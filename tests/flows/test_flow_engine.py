@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flows_testkit import GOOD_REPLIES, TODAY, run_to_summary
 
-from flows import AnswerError, Flow, FlowError, FlowRun
+from flows import AnswerError, Flow, FlowError, FlowRun, load_flow
 from flows.errors import FlowsError
 
 
@@ -320,6 +321,7 @@ class TestSnapshot:
             ({"state": "nowhere"}, "unknown state 'nowhere'"),
             ({"answers": {"nmae": "x"}}, "answers to unknown questions"),
             ({"history": ["name", 3]}, "history names unknown states"),
+            ({"history": ["summary"]}, "returns to the summary outside a revision"),
             ({"state": "governance_review"}, "'governance_review' does not apply"),
         ],
     )
@@ -365,3 +367,23 @@ def test_runs_do_not_share_state(flow: Flow) -> None:
     first.answer("One")
     assert second.state == "name"
     assert second.answers == {}
+
+
+def test_runs_on_many_threads_match_runs_in_sequence() -> None:
+    fresh = load_flow("check")  # so the threads also race to compile its machine
+    variants = [
+        {"form": form, "partner_types": types, "users_involved": users}
+        for form in ("formal", "mou", "informal")
+        for types in ("nhs", "nhs, private")
+        for users in ("yes", "no")
+    ]
+
+    def play(overrides: dict[str, str]) -> dict[str, object]:
+        run = run_to_summary(fresh, **overrides)
+        run.back()
+        run.answer("yes")
+        return run.snapshot()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(play, variants * 4))
+    assert threaded == [play(overrides) for overrides in variants * 4]
