@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -47,8 +48,10 @@ def create_app(settings: Settings, db: Database | None = None) -> App:
     app = App(
         signing_secret=settings.signing_secret or None,
         client=make_client(settings),
-        # Listeners acknowledge first and then work on Bolt's thread pool.
-        process_before_response=False,
+        # Each listener's ack part runs inside the request; its work runs afterwards on
+        # the pool below (see bot/listeners), so acks never queue behind slow work.
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("slack_bolt"),
     )
     checks = Checks(database, app.client, flow, settings.partnership_channel)

@@ -1,4 +1,9 @@
-"""Bolt listeners, registered per kind: commands, actions, events."""
+"""Bolt listeners, registered per kind: commands, actions, events.
+
+Each listener is split in two (Bolt's "lazy listeners"): a tiny `ack` part that runs in
+the HTTP request and answers Slack in milliseconds, and the real work, which runs after
+on Bolt's thread pool. So the acknowledgement never waits behind other people's work.
+"""
 
 from slack_bolt import App
 

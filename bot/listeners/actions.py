@@ -1,4 +1,4 @@
-"""Button and menu presses: acknowledged first, then handed to the check."""
+"""Button and menu presses: acknowledged at once, then handed to the check."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 
 from .. import blocks
 from ..checks import Actor, Checks
+from .acks import acknowledge
 
 
 def actor_of(body: dict[str, Any]) -> Actor:
@@ -19,48 +20,48 @@ def actor_of(body: dict[str, Any]) -> Actor:
 
 
 def register(app: App, checks: Checks) -> None:
-    def on_value(action_id: str | re.Pattern[str], handle: Callable[[Actor, str], None]) -> None:
-        """A button whose value is the conversation, its version and a payload."""
+    def on(action_id: str | re.Pattern[str], work: Callable[..., None]) -> None:
+        app.action(action_id)(ack=acknowledge, lazy=[work])
 
-        @app.action(action_id)
-        def _listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-            ack()
+    def by_value(handle: Callable[[Actor, str], None]) -> Callable[..., None]:
+        """A press whose value is the conversation, its version and a payload."""
+
+        def work(body: dict[str, Any], action: dict[str, Any]) -> None:
             value = action.get("value") or (action.get("selected_option") or {}).get("value")
             if value:
                 handle(actor_of(body), value)
 
-    on_value(re.compile(rf"^{blocks.ANSWER}_\d+$"), checks.answer)
-    on_value(blocks.ANSWER_SELECT, checks.answer)
-    on_value(blocks.KEEP, checks.keep)
-    on_value(blocks.BACK, checks.back)
-    on_value(blocks.HELP, checks.help)
-    on_value(blocks.CANCEL, checks.cancel)
-    on_value(blocks.REVISE, checks.revise)
-    on_value(blocks.DISCARD, checks.discard)
-    on_value(blocks.POST, checks.post)
+        return work
 
-    @app.action(blocks.CHOICES_DRAFT)
-    def choices_ticked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    on(re.compile(rf"^{blocks.ANSWER}_\d+$"), by_value(checks.answer))
+    on(blocks.ANSWER_SELECT, by_value(checks.answer))
+    on(blocks.KEEP, by_value(checks.keep))
+    on(blocks.BACK, by_value(checks.back))
+    on(blocks.HELP, by_value(checks.help))
+    on(blocks.CANCEL, by_value(checks.cancel))
+    on(blocks.REVISE, by_value(checks.revise))
+    on(blocks.DISCARD, by_value(checks.discard))
+    on(blocks.POST, by_value(checks.post))
+
+    def choices_ticked(body: dict[str, Any], action: dict[str, Any]) -> None:
         ticked = [o["value"] for o in action.get("selected_options", [])]
         checks.remember_choices(actor_of(body), _button_value(body), ticked)
 
-    @app.action(blocks.CHOICES_DONE)
-    def choices_done(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def choices_done(body: dict[str, Any], action: dict[str, Any]) -> None:
         checks.answer_choices(actor_of(body), action["value"], _ticked_in_state(body))
 
-    @app.action(blocks.PICK_CHANNEL)
-    def channel_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def channel_picked(body: dict[str, Any], action: dict[str, Any]) -> None:
         channel = action.get("selected_conversation") or action.get("selected_channel")
         if channel:
             checks.pick_channel(actor_of(body), _button_value(body), channel)
 
-    @app.action(blocks.HOME_NEW)
-    def home_new(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def home_new(body: dict[str, Any]) -> None:
         checks.start(actor_of(body))
+
+    on(blocks.CHOICES_DRAFT, choices_ticked)
+    on(blocks.CHOICES_DONE, choices_done)
+    on(blocks.PICK_CHANNEL, channel_picked)
+    on(blocks.HOME_NEW, home_new)
 
 
 def _button_value(body: dict[str, Any]) -> str | None:

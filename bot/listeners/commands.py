@@ -1,4 +1,4 @@
-"""`/partnership [new|list|help|cancel]`: acknowledged at once, the work done after."""
+"""`/partnership [new|list|help|cancel]`: answered in the ack, any slow work done after."""
 
 from __future__ import annotations
 
@@ -13,26 +13,37 @@ from ..listing import recent_checks
 from ..mrkdwn import clip, escape
 
 USAGE = "Try `/partnership new`, `/partnership list`, `/partnership cancel` or `/partnership help`."
+START = ("", "new", "start")
 
 
 def register(app: App, checks: Checks, db: Database) -> None:
-    @app.command("/partnership")
-    def partnership(ack: Ack, command: dict[str, Any]) -> None:
-        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
-        word = (command.get("text") or "").strip().split(maxsplit=1)
-        sub = word[0].lower() if word else "new"
-        if sub in ("new", "start"):
+    def answer(ack: Ack, command: dict[str, Any]) -> None:
+        sub, actor = _parse(command)
+        if sub in START:
             ack(text="Let's check a partnership: I've sent you a direct message.")
-            checks.start(actor)
         elif sub == "help":
             ack(**blocks.help_message(checks.flow).as_kwargs())
         elif sub == "list":
             ack(**blocks.list_message(recent_checks(db, actor)).as_kwargs())
         elif sub == "cancel":
-            if not checks.has_active(actor):
+            if checks.has_active(actor):
+                ack(text="Cancelling your check in progress.")
+            else:
                 ack(text="You have no check in progress. Start one with `/partnership new`.")
-                return
-            ack(text="Cancelling your check in progress.")
-            checks.cancel_active(actor)
         else:
             ack(text=f"I don't know `{clip(escape(sub), 50)}`. {USAGE}")
+
+    def work(command: dict[str, Any]) -> None:
+        sub, actor = _parse(command)
+        if sub in START:
+            checks.start(actor)
+        elif sub == "cancel":
+            checks.cancel_active(actor)
+
+    app.command("/partnership")(ack=answer, lazy=[work])
+
+
+def _parse(command: dict[str, Any]) -> tuple[str, Actor]:
+    words = (command.get("text") or "").strip().split(maxsplit=1)
+    actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+    return (words[0].lower() if words else ""), actor

@@ -11,10 +11,10 @@ from .. import blocks
 from ..checks import Actor, Checks
 from ..db import Database
 from ..listing import recent_checks
+from .acks import acknowledge
 
 
 def register(app: App, checks: Checks, db: Database) -> None:
-    @app.event("message")
     def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Edits, deletions, joins and bot posts (our own included) are not answers.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
@@ -24,9 +24,11 @@ def register(app: App, checks: Checks, db: Database) -> None:
         actor = Actor(team_id=body.get("team_id") or event.get("team", ""), user_id=event["user"])
         checks.on_message(actor, event["channel"], event.get("text") or "", body.get("event_id"))
 
-    @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         actor = Actor(team_id=body.get("team_id", ""), user_id=event["user"])
         client.views_publish(user_id=actor.user_id, view=blocks.home_view(recent_checks(db, actor)))
+
+    app.event("message")(ack=acknowledge, lazy=[direct_message])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
