@@ -19,6 +19,7 @@ import base64
 import copy
 import itertools
 import json
+import re
 import threading
 import time
 import traceback
@@ -41,6 +42,8 @@ SCHEDULE_HORIZON_SECONDS = 120 * 24 * 3600
 TRIGGER_TTL_SECONDS = 3.0
 
 T = TypeVar("T")
+# Special mentions that notify everyone in a channel, as they appear in message text.
+_BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>")
 
 
 class SlackError(Exception):
@@ -402,7 +405,6 @@ class FakeSlack:
         self._triggers: dict[str, dict[str, Any]] = {}
         self._response_urls: dict[str, dict[str, Any]] = {}
         self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
-        self._in_flight = 0
         self._last_activity = time.monotonic()
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []
@@ -508,7 +510,9 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited"}
         self._inject(method, times, (429, body, {"Retry-After": str(retry_after)}))
 
-    def fail(self, method: str, error: str = "internal_error", times: int = 1, status: int = 200):
+    def fail(
+        self, method: str, error: str = "internal_error", times: int = 1, status: int = 200
+    ) -> None:
         """Answer the next `times` calls of `method` with `error` (and HTTP `status`)."""
         self._inject(method, times, (status, {"ok": False, "error": error}, {}))
 
@@ -574,8 +578,50 @@ class FakeSlack:
             return self._public(found) if found else None
 
     def deleted_messages(self) -> list[dict[str, Any]]:
+        """Messages removed by chat.delete or a response_url delete_original."""
         with self._changed:
             return copy.deepcopy(self._deleted)
+
+    def broadcast_mentions(self) -> list[dict[str, Any]]:
+        """The bot's messages that would ping a whole channel (<!channel>, <!here>, ...).
+
+        Slack does not refuse these, it notifies everyone; user text put into mrkdwn
+        unescaped (a partnership named "<!channel>") ends up here.
+        """
+        with self._changed:
+            return [
+                self._public(m)
+                for m in list(self._messages.values()) + self._ephemerals
+                if m["user"] == self.bot_user_id
+                and _BROADCAST.search(json.dumps([m["text"], m["blocks"]]))
+            ]
+
+    def wire_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message as Slack puts it in a block_actions payload (for the driver)."""
+        with self._changed:
+            found = self._messages.get((self._resolve_channel(channel).id, ts))
+            return self._wire(found) if found else None
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        """A user as added (id, name, real_name, tz, is_bot); KeyError if unknown."""
+        with self._changed:
+            return copy.deepcopy(self._users[user_id])
+
+    def channel_info(self, channel: str) -> dict[str, Any]:
+        """A conversation as conversations.info describes it; SlackError if unknown."""
+        with self._changed:
+            return self._channel_info(self._resolve_channel(channel))
+
+    def has_conversation(self, channel_id: str, public_only: bool = False) -> bool:
+        """Whether `channel_id` is a conversation of the workspace (a DM counts unless
+        `public_only`), as a conversations_select / channels_select would offer."""
+        with self._changed:
+            try:
+                channel = self._resolve_channel(channel_id)
+            except SlackError:
+                return False
+            public = not (channel.is_private or channel.is_im)
+            return channel.id == channel_id and (public or not public_only)
 
     def ephemerals(self, user: str, channel: str | None = None) -> list[dict[str, Any]]:
         """Ephemeral messages shown to `user` (and still shown), oldest first."""
@@ -587,6 +633,7 @@ class FakeSlack:
             ]
 
     def ephemeral(self, ts: str) -> dict[str, Any] | None:
+        """One ephemeral message by its message_ts, while it is still shown."""
         with self._changed:
             return next((copy.deepcopy(e) for e in self._ephemerals if e["ts"] == ts), None)
 
@@ -601,6 +648,7 @@ class FakeSlack:
             return copy.deepcopy(self._modals.get(user, []))
 
     def view(self, view_id: str) -> dict[str, Any] | None:
+        """An open modal or a Home tab by its view ID, or None."""
         with self._changed:
             found = self._find_view(view_id)
             return copy.deepcopy(found[1]) if found else None
@@ -644,14 +692,15 @@ class FakeSlack:
                 self._changed.wait(min(remaining, 0.05))
 
     def wait_idle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
-        """Wait until no call is in flight and none arrived for `quiet` seconds.
+        """Wait until the bot made no call (API or response_url) for `quiet` seconds.
 
         For asserting that something did NOT happen (no second post after a retried
-        event): wait for the bot to go quiet, then look.
+        event): wait for the bot to go quiet, then look. Calls are handled under the
+        fake's lock, so none is half-done while this holds it.
         """
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._in_flight or time.monotonic() - self._last_activity < quiet:
+            while time.monotonic() - self._last_activity < quiet:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"Slack API still busy after {timeout}s\n{self.dump()}")
                 self._changed.wait(0.02)
@@ -694,8 +743,6 @@ class FakeSlack:
         self, method: str, authorization: str | None, args: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._changed:
-            self._in_flight += 1
-            self._last_activity = time.monotonic()
             call = Call(method=method, args=copy.deepcopy(args or {}), time=time.time())
             self.calls.append(call)
             try:
@@ -709,7 +756,6 @@ class FakeSlack:
                 call.status, call.response = status, copy.deepcopy(body)
                 return status, body, headers
             finally:
-                self._in_flight -= 1
                 self._last_activity = time.monotonic()
                 self._changed.notify_all()
 
@@ -776,7 +822,9 @@ class FakeSlack:
                     raise SlackError("message_not_found")
                 self._edit(message, text, blocks)
         elif payload.get("response_type") == "in_channel":
-            thread_ts = payload.get("thread_ts")
+            thread_ts = payload.get("thread_ts") or None
+            if thread_ts is not None:
+                self._thread_parent(context["channel"], str(thread_ts))
             self._store(context["channel"], self.bot_user_id, text, blocks, thread_ts)
         else:
             self._add_ephemeral(context["channel"], context["user"], text, blocks, None)
@@ -1194,7 +1242,7 @@ class FakeSlack:
 
     def _public(self, message: dict[str, Any]) -> dict[str, Any]:
         public = copy.deepcopy(message)
-        if message["thread_ts"] is None:
+        if message["thread_ts"] is None and not message.get("ephemeral"):
             public["reply_count"] = sum(
                 1
                 for (cid, _), m in self._messages.items()
@@ -1209,23 +1257,6 @@ class FakeSlack:
         if wire["thread_ts"] is None:
             del wire["thread_ts"]
         return wire
-
-    def wire_message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        """The message as Slack puts it in a block_actions payload (for the driver)."""
-        with self._changed:
-            found = self._messages.get((self._resolve_channel(channel).id, ts))
-            return self._wire(found) if found else None
-
-    def user(self, user_id: str) -> dict[str, Any]:
-        with self._changed:
-            return copy.deepcopy(self._users[user_id])
-
-    def has_conversation(self, channel_id: str, public_only: bool = False) -> bool:
-        with self._changed:
-            channel = self._channels.get(channel_id)
-            return channel is not None and not (
-                public_only and (channel.is_private or channel.is_im)
-            )
 
 
 def _ts_key(ts: str) -> tuple[int, int]:

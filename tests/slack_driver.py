@@ -156,7 +156,7 @@ class SlackDriver:
             "team_id": self.team_id,
             "team_domain": "fake",
             "channel_id": channel_id,
-            "channel_name": "directmessage" if channel_id.startswith("D") else channel_id,
+            "channel_name": self._channel_name(channel_id),
             "user_id": user,
             "user_name": info["name"],
             "command": command,
@@ -355,7 +355,7 @@ class SlackDriver:
             "team": {"id": self.team_id, "domain": "fake"},
             "enterprise": None,
             "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "directmessage" if channel[0] == "D" else channel},
+            "channel": {"id": channel, "name": self._channel_name(channel)},
             "state": {"values": state},
             "response_url": self.fake.new_response_url(user, channel, ts, ephemeral),
             "actions": [action],
@@ -478,6 +478,17 @@ class SlackDriver:
 
     # ---- helpers ---------------------------------------------------------------------------
 
+    def _channel_name(self, channel_id: str) -> str:
+        info = self.fake.channel_info(channel_id)
+        return "directmessage" if info["is_im"] else info["name"]
+
+    def _is_user(self, user: str) -> bool:
+        try:
+            self.fake.user(user)
+        except KeyError:
+            return False
+        return True
+
     def _user(self, user: str) -> dict[str, Any]:
         name = self.fake.user(user)["name"]
         return {"id": user, "username": name, "name": name, "team_id": self.team_id}
@@ -546,8 +557,8 @@ class SlackDriver:
             assert not unknown, f"{kind} cannot offer {unknown}: not in the workspace"
             chosen = values
         elif kind.endswith("users_select"):
-            for v in values:
-                self.fake.user(v)  # KeyError for a user the workspace does not have
+            unknown = [v for v in values if not self._is_user(v)]
+            assert not unknown, f"{kind} cannot offer {unknown}: not in the workspace"
             chosen = values
         elif kind == "datepicker":
             chosen = [date.fromisoformat(v).isoformat() for v in values]

@@ -238,6 +238,16 @@ def test_valid_blocks_at_the_limits_are_accepted(fake_slack: FakeSlack, client: 
     assert all(b["block_id"] for b in posted["blocks"]), "Slack fills in block_ids"
 
 
+def test_broadcast_mentions_are_caught_in_text_and_blocks(
+    fake_slack: FakeSlack, client: WebClient
+) -> None:
+    client.chat_postMessage(channel="C0PARTNERS", text="P-1 &lt;!channel&gt; escaped")
+    assert fake_slack.broadcast_mentions() == []
+    pinging = {"type": "section", "text": {"type": "mrkdwn", "text": "P-2 <!here|here>"}}
+    client.chat_postMessage(channel="C0PARTNERS", text="P-2", blocks=[pinging])
+    assert [m["text"] for m in fake_slack.broadcast_mentions()] == ["P-2"]
+
+
 # ---- threads, updates, ephemerals -----------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ reach its listeners with the payloads Slack sends, and forged or stale ones must
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -83,7 +84,15 @@ def standin_app(fake: FakeSlack, seen: Seen) -> App:
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         ack(text="Posting it now.")
         seen.add(command)
-        if command["text"] == "modal":
+        if command["text"] == "ephemeral":
+            dismiss = {"type": "button", "text": plain("Dismiss"), "action_id": "dismiss"}
+            client.chat_postEphemeral(
+                channel=command["channel_id"],
+                user=command["user_id"],
+                text="Only you can see this",
+                blocks=[{"type": "actions", "elements": [dismiss]}],
+            )
+        elif command["text"] == "modal":
             view = {
                 "type": "modal",
                 "callback_id": "name_modal",
@@ -116,8 +125,13 @@ def standin_app(fake: FakeSlack, seen: Seen) -> App:
         seen.add(body)
         respond(replace_original=True, text="Rejected")
 
-    @app.action("cadence")
-    @app.action("where")
+    @app.action("dismiss")
+    def on_dismiss(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        seen.add(body)
+        respond(delete_original=True)
+
+    @app.action(re.compile("^(cadence|where|kinds|many|conv|who|when)$"))
     def on_select(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         seen.add(body)
@@ -271,6 +285,51 @@ def test_selections_send_the_choice_and_are_kept_in_state(
         driver.select("U0ALICE", proposal, "where", "C0NOWHERE")
 
 
+SELECTIONS = {
+    "checkboxes": ("kinds", ["nhs", "housing"], "selected_options"),
+    "multi_static_select": ("many", ["housing"], "selected_options"),
+    "conversations_select": ("conv", "DU0ALICE", "selected_conversation"),
+    "users_select": ("who", "U0BOB", "selected_user"),
+    "datepicker": ("when", "2027-04-01", "selected_date"),
+}
+
+
+@pytest.mark.parametrize("kind", SELECTIONS)
+def test_each_kind_of_selection_is_sent_in_slacks_shape(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen, kind: str
+) -> None:
+    action_id, value, key = SELECTIONS[kind]
+    element: dict[str, Any] = {"type": kind, "action_id": action_id}
+    if kind in ("checkboxes", "multi_static_select"):
+        element["options"] = [
+            {"text": plain(v.title()), "value": v} for v in ("nhs", "housing", "voluntary")
+        ]
+    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    ts = client.chat_postMessage(
+        channel=PARTNERS, text="Pick", blocks=[{"type": "actions", "elements": [element]}]
+    )["ts"]
+    driver.select("U0ALICE", fake_slack.message(PARTNERS, ts), action_id, value)  # type: ignore[arg-type]
+    fake_slack.wait_for(lambda: seen.bodies)
+    (action,) = seen.bodies[0]["actions"]
+    expected = value
+    if kind in ("checkboxes", "multi_static_select"):
+        expected = [{"text": plain(v.title()), "value": v} for v in value]
+    assert (action["type"], action[key]) == (kind, expected)
+
+
+def test_ephemeral_buttons_are_pressed_by_their_recipient_only(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    driver.command("U0ALICE", text="ephemeral")
+    (shown,) = fake_slack.wait_for(lambda: fake_slack.ephemerals("U0ALICE"))
+    with pytest.raises(AssertionError, match="another user"):
+        driver.press("U0BOB", shown, action_id="dismiss")
+    driver.press("U0ALICE", shown, action_id="dismiss")
+    fake_slack.wait_for(lambda: not fake_slack.ephemerals("U0ALICE"), message="dismissed")
+    body = seen.bodies[-1]
+    assert body["container"]["is_ephemeral"] is True and "message" not in body
+
+
 # ---- events -------------------------------------------------------------------------------
 
 
@@ -327,3 +386,8 @@ def test_the_real_bot_serves_signed_requests_only(
         assert health.status == 200
     body = json.dumps({"type": "event_callback", "event": {}}).encode()
     assert slack.raw(body, {"Content-Type": "application/json"}).status == 401
+
+
+@pytest.mark.postgres
+def test_postgres_variants_get_a_schema_in_test_database_url(database_url: str) -> None:
+    assert database_url.startswith("postgresql")
