@@ -48,6 +48,14 @@ class Stale(Exception):
     """The press or message no longer applies: answered already, or another step won."""
 
 
+class NoChannel(Exception):
+    """Post was pressed with no channel picked and no default configured."""
+
+    def __init__(self, dm: str) -> None:
+        super().__init__(dm)
+        self.dm = dm
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting, and in which workspace: every lookup is scoped by both."""
@@ -148,7 +156,13 @@ class Checks:
         conversation_id, version, _ = blocks.parse_action_value(value)
 
         def apply(run: FlowRun, conversation: Conversation) -> None:
-            chosen = selected if selected is not None else conversation.draft.get("choices", [])
+            # Ticks from the payload, else those remembered as they were made, else (back
+            # at a question answered before, nothing changed) the earlier answer.
+            chosen = selected
+            if chosen is None:
+                chosen = conversation.draft.get("choices")
+            if chosen is None and run.current is not None:
+                chosen = run.answers.get(run.current.id, [])
             run.answer(list(chosen))
 
         self._press(actor, conversation_id, version, "answer", apply)
@@ -293,14 +307,7 @@ class Checks:
                     raise Stale
                 target = conversation.draft.get("channel") or self.default_channel
                 if not target:
-                    self._say(
-                        conversation.channel_id,
-                        blocks.notice(
-                            "Pick a channel to post to in the menu on the summary, then press "
-                            "*Post* again. (Your admin can set a default with PARTNERSHIP_CHANNEL.)"
-                        ),
-                    )
-                    return None
+                    raise NoChannel(conversation.channel_id)
                 run = self._run(conversation.snapshot)
                 assessment = assess(self.flow, run.answers)
                 partnership = session.scalar(
@@ -342,6 +349,15 @@ class Checks:
                 )
                 details = blocks.thread_details(self.flow, run.answers, assessment)
                 return partnership.id, conversation.channel_id, target, (message, details)
+        except NoChannel as missing:
+            self._say(
+                missing.dm,
+                blocks.notice(
+                    "Pick a channel to post to in the menu on the summary, then press "
+                    "*Post* again. (Your admin can set a default with PARTNERSHIP_CHANNEL.)"
+                ),
+            )
+            return None
         except (Stale, IntegrityError, StaleDataError):
             self._ephemeral_stale(
                 actor, conversation_id, "This check is already posted or being posted."

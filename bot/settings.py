@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 DEFAULT_DATABASE_URL = "sqlite:///partnership-check.sqlite3"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -57,7 +57,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `environ` (default: the process, after loading `.env`)."""
         if environ is None:
-            load_dotenv()
+            load_dotenv(find_dotenv(usecwd=True))  # the .env where the bot is run from
             environ = os.environ
         env = {k: v.strip() for k, v in environ.items() if v and v.strip()}
         problems: list[str] = []
