@@ -7,19 +7,13 @@ requests). Nothing here talks to the real Slack.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The project is not installed into the venv: make `bot`, `flows` and `tests.*` importable.
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.slack_driver import BotServer, SlackDriver, serve  # noqa: E402
+from tests.fakeslack import FakeSlack
+from tests.slack_driver import BotServer, SlackDriver, serve
 
 BOT_TOKEN = "xoxb-test"
 SIGNING_SECRET = "test-secret"
