@@ -1,7 +1,7 @@
 """Partnership check bot: the command line.
 
-    python app.py               run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)
-    python app.py db upgrade    apply database migrations and exit
+python app.py               run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)
+python app.py db upgrade    apply database migrations and exit
 """
 
 from __future__ import annotations
