@@ -1,0 +1,53 @@
+"""Settings: one place that reads the environment, picks the mode and hides secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import ConfigError, Settings
+
+
+def test_socket_mode_wins_when_an_app_token_is_set() -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}
+    assert Settings.from_env(env).mode == "socket"
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).mode == (
+        "http"
+    )
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    assert settings.port == 3000
+    assert settings.api_url == "https://slack.com/api/"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.log_level == "INFO"
+
+
+def test_api_url_gets_its_trailing_slash() -> None:
+    env = {"SLACK_API_URL": "http://127.0.0.1:9/api"}
+    assert Settings.from_env(env).api_url == "http://127.0.0.1:9/api/"
+
+
+def test_missing_credentials_explain_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET") as error:
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_mode()
+    assert "slack-app-manifest.yml" in str(error.value)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"PORT": "0", "LOG_LEVEL": "chatty", "PARTNERSHIP_CHANNEL": "no spaces"})
+    assert len(str(error.value).splitlines()) == 3
+
+
+def test_repr_never_shows_tokens_or_database_passwords() -> None:
+    settings = Settings.from_env(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-very-secret",
+            "SLACK_SIGNING_SECRET": "signing-secret",
+            "DATABASE_URL": "postgresql+psycopg://bot:hunter2@db:5432/bot",
+        }
+    )
+    shown = repr(settings)
+    assert "xoxb-very-secret" not in shown and "signing-secret" not in shown
+    assert "hunter2" not in shown and "bot:***@db" in shown
