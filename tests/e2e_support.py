@@ -1,0 +1,435 @@
+"""Shared helpers for the end-to-end tests (`tests/test_e2e_*.py`).
+
+Everything here works from the outside: it reads what the strict fake Slack recorded and
+sends what Slack would send, through the driver. The only window into the bot's own
+database is `wait_for_draft`, a synchronisation point for menu picks that show nothing in
+Slack (picking a channel on the summary only saves a draft).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Conversation
+from bot.settings import Settings
+from bot.slack_app import create_app
+from flows import display_answer
+from flows.answers import parse_answer
+from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
+from tests.fakeslack import FakeSlack
+from tests.proposer import FLOW, GOOD, Proposer, is_summary, question_in
+from tests.slack_driver import BotServer, DriverResponse, SlackDriver, serve
+
+TIP_TITLES = {tip.id: tip.title for tip in FLOW.tips}
+FLAG_TIP = {rule.id: rule.tip for rule in FLOW.flags}
+FLAG_REASON = {rule.id: rule.reason for rule in FLOW.flags}
+
+# Run a journey on SQLite and on Postgres (skipped, saying why, without TEST_DATABASE_URL).
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+
+
+def proposal(**changes: Any) -> dict[str, Any]:
+    """The GOOD proposal (verdict Proceed) with some answers changed."""
+    return {**GOOD, **changes}
+
+
+def escape(text: str) -> str:
+    """What user text must look like in mrkdwn (Slack's three characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- running the bot ------------------------------------------------------------------
+
+
+@contextmanager
+def running_bot(
+    fake: FakeSlack, database_url: str, partnership_channel: str | None = PARTNERS
+) -> Iterator[BotServer]:
+    """The bot as the `bot_server` fixture builds it, but stoppable mid-test (restarts).
+
+    The database engine is disposed when the server stops, as when the process exits.
+    """
+    settings = Settings(
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        api_url=fake.api_url,
+        database_url=database_url,
+        partnership_channel=partnership_channel,
+    )
+    db = Database(database_url)
+    try:
+        app = create_app(settings, db=db)
+        with serve(app) as base_url:
+            yield BotServer(app=app, settings=settings, base_url=base_url)
+    finally:
+        db.close()
+
+
+def driver_for(bot: BotServer, fake: FakeSlack) -> SlackDriver:
+    return SlackDriver(bot.base_url, SIGNING_SECRET, fake, team_id=TEAM_ID)
+
+
+# --- a proposer with a few more moves ---------------------------------------------------
+
+
+def question_id(message: dict[str, Any]) -> str | None:
+    question = question_in(message)
+    return question.id if question else None
+
+
+class Journey(Proposer):
+    """A `Proposer` that can also stop half-way, go on from any message, and read notices."""
+
+    def run_to(self, answers: dict[str, Any], stop_at: str) -> dict[str, Any]:
+        """Start a check and answer until question `stop_at` is asked; return its message."""
+        return self.go_on(self.start(), answers, stop_at)
+
+    def go_on(
+        self, message: dict[str, Any], answers: dict[str, Any], stop_at: str | None = None
+    ) -> dict[str, Any]:
+        """From a question message, answer until `stop_at` (or the summary) is shown."""
+        for _ in range(len(FLOW.questions) + 2):
+            if is_summary(message) or question_id(message) == stop_at:
+                if stop_at is not None:
+                    assert question_id(message) == stop_at, f"never asked {stop_at}"
+                return message
+            question = question_in(message)
+            assert question is not None, f"not a question: {message['text']}"
+            assert question.id in answers, f"no answer given for {question.id}"
+            message = self.answer(message, answers[question.id])
+        raise AssertionError("the check never got there")
+
+    def count(self) -> int:
+        return len(self.bot_messages())
+
+    def new_messages(self, after: int) -> list[dict[str, Any]]:
+        return self.bot_messages()[after:]
+
+    def wait_notice(self, after: int, containing: str) -> dict[str, Any]:
+        """The first bot message after `after` whose text contains `containing`."""
+
+        def found() -> dict[str, Any] | None:
+            for message in self.bot_messages()[after:]:
+                if containing in message["text"] or any(
+                    containing in t for t in mrkdwn_texts(message["blocks"])
+                ):
+                    return message
+            return None
+
+        return self.fake.wait_for(found, message=f"a DM to {self.user} saying {containing!r}")
+
+    def wait_ephemeral(self, after: int = 0) -> dict[str, Any]:
+        return self.fake.wait_for(
+            lambda: self.fake.ephemerals(self.user)[after:][0],
+            message=f"an ephemeral message to {self.user}",
+        )
+
+    def current(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The message as it is shown now (after any chat.update)."""
+        now = self.fake.message(message["channel"], message["ts"])
+        assert now is not None
+        return now
+
+    def post(self, summary: dict[str, Any], channel: str = PARTNERS) -> dict[str, Any]:
+        """Press Post on `summary` and return the channel message once its thread is there."""
+        before = len(self.fake.messages(channel))
+        response = self.slack.press(self.user, summary, action_id="post")
+        assert response.status == 200
+        posted = self.fake.wait_for(
+            lambda: self.fake.messages(channel)[before:], message=f"a post in {channel}"
+        )[0]
+        self.fake.wait_for(
+            lambda: self.posted_note(), message=f"{self.user} told where it was posted"
+        )
+        return self.fake.message(channel, posted["ts"]) or posted
+
+    def posted_note(self) -> dict[str, Any] | None:
+        for message in reversed(self.bot_messages()):
+            if any("Posted to" in t for t in mrkdwn_texts(message["blocks"])):
+                return message
+        return None
+
+
+# --- reading what Slack shows -----------------------------------------------------------
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every mrkdwn text object in blocks or a view, in order."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found += mrkdwn_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += mrkdwn_texts(item)
+    return found
+
+
+def plain_texts(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "plain_text" and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found += plain_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += plain_texts(item)
+    return found
+
+
+def parsed_texts(message: dict[str, Any]) -> list[str]:
+    """What Slack parses for links and mentions: the fallback text and every mrkdwn field."""
+    return [message["text"], *mrkdwn_texts(message.get("blocks", []))]
+
+
+def shown(message: dict[str, Any]) -> str:
+    return "\n".join([*parsed_texts(message), *plain_texts(message.get("blocks", []))])
+
+
+def verdict_of(message: dict[str, Any]) -> str:
+    for text in mrkdwn_texts(message["blocks"]):
+        match = re.search(r"\*Verdict: ([^*]+)\*", text)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no verdict in {message['text']}")
+
+
+_SUMMARY_FLAG = re.compile(r"^• (:\w+: )?(Critical|Warning): (.+)$")
+
+
+def summary_flags(summary: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Red flags on the DM summary: tip title -> {(severity, reason)}."""
+    titles = set(TIP_TITLES.values())
+    flags: dict[str, set[tuple[str, str]]] = {}
+    for block in summary["blocks"]:
+        if block.get("type") != "section" or "text" not in block:
+            continue
+        head, _, rest = block["text"]["text"].partition("\n")
+        title = head.strip("*")
+        if not (head.startswith("*") and title in titles):
+            continue
+        for line in rest.splitlines():
+            match = _SUMMARY_FLAG.match(line)
+            if match:
+                flags.setdefault(title, set()).add((match.group(2).lower(), match.group(3)))
+    return flags
+
+
+def summary_conditions(summary: dict[str, Any]) -> list[str]:
+    return [
+        line.split("_Condition:_", 1)[1].strip()
+        for text in mrkdwn_texts(summary["blocks"])
+        for line in text.splitlines()
+        if "_Condition:_" in line
+    ]
+
+
+_POST_FLAG = re.compile(r"^• \*(.+?)\*: (.+) \((critical|warning)\)$")
+
+
+def post_flags(post: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Red flags in the channel post: tip title -> {(severity, reason)}."""
+    flags: dict[str, set[tuple[str, str]]] = {}
+    for text in mrkdwn_texts(post["blocks"]):
+        if not text.startswith("*Red flags*"):
+            continue
+        for line in text.splitlines()[1:]:
+            match = _POST_FLAG.match(line)
+            assert match, f"unreadable red-flag line {line!r}"
+            flags.setdefault(match.group(1), set()).add((match.group(3), match.group(2)))
+    return flags
+
+
+def expected_flags(*flag_ids: str, critical: tuple[str, ...] = ()) -> dict[str, set]:
+    """tip title -> {(severity, reason)} for `flag_ids` (severity from the policy table)."""
+    severity = {rule.id: rule.severity for rule in FLOW.flags}
+    flags: dict[str, set[tuple[str, str]]] = {}
+    for flag_id in flag_ids:
+        level = "critical" if flag_id in critical else severity[flag_id]
+        flags.setdefault(TIP_TITLES[FLAG_TIP[flag_id]], set()).add(
+            (level, escape(FLAG_REASON[flag_id]))
+        )
+    return flags
+
+
+def expected_answers(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """(question text, answer as shown) for every question a check with `answers` asks."""
+    today = date.today()
+    stored = {}
+    for question in FLOW.questions:
+        if question.id in answers and question.applies(stored):
+            stored[question.id] = parse_answer(question, answers[question.id], today=today)
+    return [
+        (question.text, display_answer(question, stored[question.id]))
+        for question in FLOW.applicable(stored)
+    ]
+
+
+def ack_blocks(response: DriverResponse) -> dict[str, Any]:
+    """The message a slash command's acknowledgement shows (text and blocks)."""
+    assert response.status == 200, response.text
+    body = response.json()
+    return {"text": body.get("text", ""), "blocks": body.get("blocks", [])}
+
+
+# --- concurrency and synchronisation ------------------------------------------------------
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run `calls` on their own threads, released together by a barrier; their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except BaseException as error:  # re-raised in the test's thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def wait_for_draft(fake: FakeSlack, database_url: str, user: str, key: str, value: Any) -> None:
+    """Wait until the bot has saved a menu pick (it shows nothing in Slack)."""
+    db = Database(database_url)
+    try:
+
+        def saved() -> bool:
+            with db.session() as session:
+                drafts = session.scalars(
+                    select(Conversation.draft).where(
+                        Conversation.user_id == user, Conversation.status == "active"
+                    )
+                ).all()
+            return any((draft or {}).get(key) == value for draft in drafts)
+
+        fake.wait_for(saved, message=f"{user}'s {key} draft saved as {value!r}")
+    finally:
+        db.close()
+
+
+def replay_press(
+    slack: SlackDriver,
+    user: str,
+    snapshot: dict[str, Any],
+    action_id: str | None = None,
+    value: str | None = None,
+) -> DriverResponse:
+    """Press a button on `snapshot`, a message AS IT WAS when the test read it.
+
+    Slack clients can show an out-of-date copy of a message (another device, a slow
+    update), so a press may carry buttons the bot has since replaced. The driver's `press`
+    only clicks the current version; this builds the same signed payload from the old one.
+    """
+    matches = [
+        (block["block_id"], element)
+        for block in snapshot["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+        and (action_id is None or element.get("action_id") == action_id)
+        and (value is None or element.get("value") == value)
+    ]
+    assert len(matches) == 1, f"{len(matches)} buttons match in {snapshot['text']}"
+    block_id, button = matches[0]
+    action = {
+        "action_id": button["action_id"],
+        "block_id": block_id,
+        "text": button["text"],
+        "type": "button",
+        "value": button["value"],
+        "action_ts": "1700000000.000001",
+    }
+    wire = {k: v for k, v in snapshot.items() if k not in ("channel", "history", "reply_count")}
+    if wire.get("thread_ts") is None:
+        wire.pop("thread_ts", None)
+    container = {
+        "type": "message",
+        "message_ts": snapshot["ts"],
+        "channel_id": snapshot["channel"],
+        "is_ephemeral": False,
+    }
+    return slack._message_action(user, wire, container, action)
+
+
+def foreign_press(
+    slack: SlackDriver,
+    fake: FakeSlack,
+    user: str,
+    message: dict[str, Any],
+    action_id: str | None = None,
+    value: str | None = None,
+) -> DriverResponse:
+    """`user` sends a signed block_actions naming a button of someone else's message.
+
+    The driver refuses (`user` cannot see another person's DM), so the payload is built
+    by hand: the button, container and message are the other person's, the user is not.
+    """
+    current = fake.wire_message(message["channel"], message["ts"])
+    assert current is not None
+    matches = [
+        (block["block_id"], element)
+        for block in current["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if (action_id is None or element.get("action_id") == action_id)
+        and (value is None or element.get("value") == value)
+    ]
+    assert len(matches) == 1, f"{len(matches)} elements match in {current['text']}"
+    block_id, element = matches[0]
+    action: dict[str, Any] = {
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "type": element["type"],
+        "action_ts": "1700000000.000002",
+    }
+    if element["type"] == "button":
+        action.update(text=element["text"], value=element["value"])
+    else:  # a static_select: pick its first option
+        action["selected_option"] = element["options"][0]
+    payload = {
+        "type": "block_actions",
+        "user": slack._user(user),
+        "api_app_id": slack.api_app_id,
+        "token": "unused-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": message["channel"],
+            "is_ephemeral": False,
+        },
+        "trigger_id": fake.new_trigger_id(user),
+        "team": {"id": slack.team_id, "domain": "fake"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": message["channel"], "name": "directmessage"},
+        "state": {"values": {}},
+        "response_url": fake.new_response_url(user, message["channel"], message["ts"]),
+        "actions": [action],
+        "message": current,
+    }
+    return slack._interactive(payload)
