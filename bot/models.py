@@ -6,11 +6,12 @@ workspace's data never reaches another.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -74,6 +75,14 @@ class Conversation(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Slack ts of the DM message showing the current question or summary (to update it).
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # A review's subject, and the reminder it answers (None when started by command).
+    # use_alter: these point "forward" (partnerships point back at their conversation).
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnerships.id", name="fk_conversations_partnership", use_alter=True)
+    )
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminders.id", name="fk_conversations_reminder", use_alter=True)
+    )
     # Half-made choices (ticked checkboxes, a picked channel) that are not answers yet.
     draft: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -110,6 +119,13 @@ class Partnership(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Reviews (set when posted): active until a review decides to end it.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    cadence: Mapped[str | None] = mapped_column(String(16))
+    owner_tz: Mapped[str | None] = mapped_column(String(64))
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    last_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    last_decision: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def reference(self) -> str:
@@ -124,3 +140,52 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Reminder(Base):
+    """One review falling due for a partnership, and the reminders sent about it.
+
+    (partnership, due date) is unique, so however many schedulers run, a due review has
+    one row; a scheduler posts only for rows it holds locked (SELECT ... FOR UPDATE SKIP
+    LOCKED), so each reminder is posted once, and a scheduler killed mid-post leaves its
+    row unlocked and unchanged for the next pass.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "due_on", name="uq_reminders_partnership_due"),
+        # The scheduler's only query: what is pending and due by now.
+        Index("ix_reminders_due", "state", "send_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    # pending (to send at send_at) -> reviewing -> done; or cancelled when it ends.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    reviewer_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Review(Base):
+    """A finished review: its answers, flags and decision, and where its result was posted."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    reviewer_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    post_state: Mapped[str] = mapped_column(String(16), default="unposted")
+    post_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -127,3 +127,13 @@ def test_partnership_references_are_scoped_to_their_workspace(db: Database) -> N
     with db.session() as session:
         refs = session.execute(select(Partnership.team_id, Partnership.ref)).all()
     assert sorted(refs) == [("T1", 1), ("T2", 1)]
+
+
+def test_the_migrations_build_exactly_the_models_schema(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.models import Base
+
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
