@@ -21,7 +21,6 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.models import Conversation
 from bot.settings import Settings
-from bot.slack_app import create_app
 from flows import display_answer
 from flows.answers import parse_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
@@ -61,6 +60,8 @@ def running_bot(
 
     The database engine is disposed when the server stops, as when the process exits.
     """
+    from bot import slack_app
+
     settings = Settings(
         bot_token=BOT_TOKEN,
         signing_secret=SIGNING_SECRET,
@@ -68,11 +69,19 @@ def running_bot(
         database_url=database_url,
         partnership_channel=partnership_channel,
     )
-    db = Database(database_url)
+    services = None
+    if hasattr(slack_app, "build_services"):
+        services = slack_app.build_services(settings, slack_app.make_client(settings))
+        db = services.db
+        app = slack_app.create_app(settings, services)
+    else:  # the app before the bot was split into services
+        db = Database(database_url)
+        app = slack_app.create_app(settings, db=db)  # type: ignore[call-arg]
     try:
-        app = create_app(settings, db=db)
         with serve(app) as base_url:
-            yield BotServer(app=app, settings=settings, base_url=base_url)
+            bot = BotServer(app=app, settings=settings, base_url=base_url)
+            bot.services = services  # type: ignore[attr-defined]
+            yield bot
     finally:
         db.close()
 
@@ -132,17 +141,63 @@ class Journey(Proposer):
             message = self.answer(message, answers[question.id])
         raise AssertionError("the check never got there")
 
+    # The Proposer reads the whole DM (deep copies) on every change in the fake; with many
+    # steps and several people at once that dominates the run time. These read only the
+    # bot's new messages: the DM posts are found in the fake's call log.
+
+    def _posted(self) -> list[str]:
+        """The ts of every message the bot posted in the DM, oldest first."""
+        dm = self.dm
+        return [
+            call.response["ts"]
+            for call in list(self.fake.calls)
+            if call.method == "chat.postMessage"
+            and call.ok
+            and call.response.get("channel") == dm
+            and not call.args.get("thread_ts")
+        ]
+
+    def _since(self, after: int) -> list[dict[str, Any]]:
+        found = (self.fake.message(self.dm, ts) for ts in self._posted()[after:])
+        return [message for message in found if message is not None]
+
     def count(self) -> int:
-        return len(self.bot_messages())
+        """How many messages the bot has posted in the DM (a mark for `new_messages`)."""
+        return len(self._posted())
 
     def new_messages(self, after: int) -> list[dict[str, Any]]:
-        return self.bot_messages()[after:]
+        return self._since(after)
+
+    def wait_for_prompt(self, after: int = 0) -> dict[str, Any]:
+        def prompt() -> dict[str, Any] | None:
+            for ts in reversed(self._posted()[after:]):
+                message = self.fake.message(self.dm, ts)
+                if message and (question_in(message) or is_summary(message)):
+                    return message
+            return None
+
+        return self.fake.wait_for(prompt, message=f"a question or summary for {self.user}")
+
+    def answer(self, message: dict[str, Any], value: Any) -> dict[str, Any]:
+        """As `Proposer.answer`, marking the DM by the cheap count."""
+        question = question_in(message)
+        assert question is not None, f"not a question: {message['text']}"
+        seen = self.count()
+        if question.type == "choice":
+            response = self.slack.press(self.user, message, value=_button_value(message, value))
+        elif question.type == "multi_choice":
+            self.slack.select(self.user, message, "choices_draft", list(value))
+            response = self.slack.press(self.user, message, action_id="choices_done")
+        else:
+            response = self.slack.dm(self.user, str(value))
+        assert response.status == 200, response.text
+        return self.wait_for_prompt(seen)
 
     def wait_notice(self, after: int, containing: str) -> dict[str, Any]:
         """The first bot message after `after` whose text contains `containing`."""
 
         def found() -> dict[str, Any] | None:
-            for message in self.bot_messages()[after:]:
+            for message in self._since(after):
                 if containing in message["text"] or any(
                     containing in t for t in mrkdwn_texts(message["blocks"])
                 ):
@@ -177,10 +232,21 @@ class Journey(Proposer):
         return self.fake.message(channel, posted["ts"]) or posted
 
     def posted_note(self) -> dict[str, Any] | None:
-        for message in reversed(self.bot_messages()):
-            if any("Posted to" in t for t in mrkdwn_texts(message["blocks"])):
+        """The DM message that says where the check was posted (the closed summary)."""
+        for ts in reversed(self._posted()):
+            message = self.fake.message(self.dm, ts)
+            if message and any("Posted to" in t for t in mrkdwn_texts(message["blocks"])):
                 return message
         return None
+
+
+def _button_value(message: dict[str, Any], option: str) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            value = element.get("value", "")
+            if element.get("type") == "button" and value.endswith(f".{option}"):
+                return value
+    raise AssertionError(f"no button for {option!r} in {message['text']}")
 
 
 # --- reading what Slack shows -----------------------------------------------------------

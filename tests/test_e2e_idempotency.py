@@ -1,0 +1,337 @@
+"""The same thing twice changes things once: stale and double presses, retried events,
+racing presses, several people at once, and people acting on someone else's check."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.conftest import ALICE, BOB, PARTNERS
+from tests.e2e_support import (
+    BOTH_DATABASES,
+    Journey,
+    at_once,
+    foreign_press,
+    mrkdwn_texts,
+    proposal,
+    question_id,
+    replay_press,
+    verdict_of,
+)
+from tests.fakeslack import FakeSlack
+from tests.proposer import GOOD, is_summary
+from tests.slack_driver import DriverResponse, SlackDriver
+
+STALE = "That button belongs to a step you've already taken"
+
+
+def _value(message: dict[str, Any], option: str) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element["value"].endswith(f".{option}"):
+                return element["value"]
+    raise AssertionError(f"no {option} button in {message['text']}")
+
+
+def _typed_event(slack: SlackDriver, fake: FakeSlack, user: str, text: str) -> dict[str, Any]:
+    """The message event for `user` typing `text` in their DM (recorded in the fake)."""
+    channel = fake.dm_channel(user)
+    message = fake.add_user_message(channel, user, text)
+    return {
+        "type": "message",
+        "text": text,
+        "user": user,
+        "ts": message["ts"],
+        "team": slack.team_id,
+        "channel": channel,
+        "event_ts": message["ts"],
+        "channel_type": "im",
+    }
+
+
+# --- stale presses ----------------------------------------------------------------------
+
+
+def test_a_press_on_an_older_copy_of_a_question_does_nothing_but_explain(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """`resume` shows the question again; after answering the new copy, the old copy's
+    buttons are out of date."""
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    old = alice.run_to(GOOD, "baseline")
+    seen = alice.count()
+    slack.dm(ALICE, "resume")
+    new = alice.settled(alice.wait_for_prompt(seen))
+    evaluation = alice.settled(alice.answer(new, "yes"))
+    assert question_id(evaluation) == "evaluation"
+
+    seen = alice.count()
+    response = slack.press(ALICE, old, value=_value(old, "no"))
+    assert response.status == 200
+    note = alice.wait_ephemeral()
+    assert STALE in note["text"]
+    fake_slack.wait_idle()
+    assert alice.count() == seen
+    assert alice.current(evaluation)["blocks"] == evaluation["blocks"]
+    # The answer given stands: no baseline flag at the end.
+    summary = alice.go_on(evaluation, GOOD)
+    assert verdict_of(summary) == "Proceed"
+    assert fake_slack.errors == []
+
+
+def test_buttons_on_a_message_shown_before_it_was_updated_are_stale(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """A client still showing a question's old version (buttons the bot since removed)."""
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    question = alice.settled(alice.run_to(GOOD, "milestones"))
+    nxt = alice.settled(alice.answer(question, "yes"))
+    assert question_id(nxt) == "senior_commitment"
+
+    seen = alice.count()
+    for action in ({"value": _value(question, "no")}, {"action_id": "back"}):
+        replay_press(slack, ALICE, question, **action)
+    fake_slack.wait_for(lambda: len(fake_slack.ephemerals(ALICE)) == 2)
+    fake_slack.wait_idle()
+    assert all(STALE in e["text"] for e in fake_slack.ephemerals(ALICE))
+    assert alice.count() == seen
+    assert alice.current(nxt)["blocks"] == nxt["blocks"]
+    assert question_id(alice.answer(nxt, "yes")) == "review_cadence"
+    assert fake_slack.errors == []
+
+
+# --- double presses -------------------------------------------------------------------------
+
+
+def test_the_same_click_delivered_twice_answers_once(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    seen = alice.count()
+    first = slack.press(ALICE, question, value=_value(question, "no"))
+    nxt = alice.wait_for_prompt(seen)
+    again = slack._interactive(first.payload)  # the very same payload, signed afresh
+    assert again.status == 200
+    alice.wait_ephemeral()
+    fake_slack.wait_idle()
+    assert alice.new_messages(seen) == [alice.current(nxt)]
+    assert question_id(nxt) == "evaluation"
+    assert len(alice.current(question)["history"]) == 1  # closed once, not twice
+    assert fake_slack.errors == []
+
+
+@BOTH_DATABASES
+def test_two_presses_at_the_same_moment_advance_once(
+    database: str, slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    seen = alice.count()
+    value = _value(question, "no")
+    responses: list[DriverResponse] = at_once(
+        lambda: slack.press(ALICE, question, value=value),
+        lambda: slack.press(ALICE, question, value=value),
+    )
+    assert [r.status for r in responses] == [200, 200]
+    nxt = alice.wait_for_prompt(seen)
+    alice.wait_ephemeral()
+    fake_slack.wait_idle()
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["evaluation"]
+    assert len(fake_slack.ephemerals(ALICE)) == 1
+    assert len(alice.current(question)["history"]) == 1
+
+    # Two different answers racing: exactly one is taken.
+    alice.settled(nxt)
+    seen = alice.count()
+    at_once(
+        lambda: slack.press(ALICE, nxt, value=_value(nxt, "funded")),
+        lambda: slack.press(ALICE, nxt, value=_value(nxt, "none")),
+    )
+    after = alice.wait_for_prompt(seen)
+    fake_slack.wait_for(lambda: len(fake_slack.ephemerals(ALICE)) == 2)
+    fake_slack.wait_idle()
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["first_result_months"]
+    closed = alice.current(nxt)
+    assert len(closed["history"]) == 1
+    taken = [
+        label
+        for label in ("Yes, planned and funded", "No plan yet")
+        if f":white_check_mark: *{label}*" in "\n".join(mrkdwn_texts(closed["blocks"]))
+    ]
+    assert len(taken) == 1
+    summary = alice.go_on(after, GOOD)
+    flags = "\n".join(mrkdwn_texts(summary["blocks"]))
+    assert "No baseline" in flags  # the answer taken in the first race stands
+    assert ("no funded plan" in flags) == (taken == ["No plan yet"])
+    assert fake_slack.errors == []
+
+
+# --- retried events ----------------------------------------------------------------------------
+
+
+def test_a_retried_answer_event_is_applied_once(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    first = alice.settled(alice.start())
+    seen = alice.count()
+    event_id = f"Ev{uuid.uuid4().hex[:10].upper()}"
+    slack.dm(ALICE, "Integrated discharge team", event_id=event_id)
+    lead = alice.wait_for_prompt(seen)
+    assert question_id(lead) == "lead_org"
+    for retry in (1, 2, 3):
+        response = slack.dm(ALICE, "ignored: a retry replays the original", event_id, retry)
+        assert response.status == 200
+    fake_slack.wait_idle()
+    assert alice.new_messages(seen) == [alice.current(lead)]
+    assert len(fake_slack.messages(alice.dm)) == len(alice.bot_messages()) + 1  # one user msg
+    assert "Integrated discharge team" in alice.current(first)["text"]
+    assert question_id(alice.answer(lead, GOOD["lead_org"])) == "partner_orgs"
+    assert fake_slack.errors == []
+
+
+def test_a_retry_racing_the_first_delivery_is_applied_once(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    alice.run_to(GOOD, "partner_count")
+    seen = alice.count()
+    event = _typed_event(slack, fake_slack, ALICE, "3")
+    event_id = f"Ev{uuid.uuid4().hex[:10].upper()}"
+    at_once(
+        lambda: slack.event(event, event_id=event_id),
+        lambda: slack.event(event, event_id=event_id, retry_num=1),
+    )
+    nxt = alice.wait_for_prompt(seen)
+    fake_slack.wait_idle()
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["objectives"]
+    assert question_id(alice.answer(nxt, GOOD["objectives"])) == "user_outcomes"
+    assert fake_slack.errors == []
+
+
+def test_retried_new_help_and_invalid_answer_events_are_answered_once(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    ids = {word: f"Ev{uuid.uuid4().hex[:10].upper()}" for word in ("new", "help", "bad")}
+    slack.dm(ALICE, "new", event_id=ids["new"])
+    first = alice.wait_for_prompt()
+    slack.dm(ALICE, "new", event_id=ids["new"], retry_num=1)
+    seen = alice.count()
+    slack.dm(ALICE, "help", event_id=ids["help"])
+    alice.wait_notice(seen, "*About the proposal*")
+    slack.dm(ALICE, "help", event_id=ids["help"], retry_num=1)
+    seen = alice.count()
+    slack.dm(ALICE, "   ", event_id=ids["bad"])
+    alice.wait_notice(seen, "can't be empty")
+    slack.dm(ALICE, "   ", event_id=ids["bad"], retry_num=2)
+    fake_slack.wait_idle()
+    texts = [m["text"] for m in alice.bot_messages()]
+    assert sum("Let's check this partnership" in t for t in texts) == 1
+    assert sum("About the proposal*" in t for t in texts) == 1
+    assert sum("can't be empty" in t for t in texts) == 1
+    assert [question_id(m) for m in alice.bot_messages() if question_id(m)] == ["name"]
+    assert question_id(alice.answer(first, "A name")) == "lead_org"
+    assert fake_slack.errors == []
+
+
+# --- several people at once -------------------------------------------------------------------
+
+PEOPLE = {
+    "U0PAT": (proposal(name="Falls prevention"), "Proceed"),
+    "U0SAM": (proposal(name="Hospital at home", baseline="no"), "Proceed with conditions"),
+    "U0KIM": (
+        proposal(name="Street triage", frontline="no", users_involved="later"),
+        "Reconsider",
+    ),
+    "U0LEE": (proposal(name="Shared care records", lighter_route="yes"), "Use a less formal route"),
+    "U0ROB": (proposal(name="Joint equipment store", coordinator="no"), "Proceed with conditions"),
+}
+
+
+@BOTH_DATABASES
+def test_five_people_checking_at_once_each_get_their_own_verdict(
+    database: str, slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    for user in PEOPLE:
+        fake_slack.add_user(user, real_name=user)
+
+    def check(user: str) -> tuple[str, dict[str, Any]]:
+        person = Journey(slack, fake_slack, user)
+        summary = person.complete(PEOPLE[user][0])
+        assert is_summary(summary)
+        assert verdict_of(summary) == PEOPLE[user][1]
+        slack.press(user, summary, action_id="post")
+        post = fake_slack.wait_for(
+            lambda: next(
+                (
+                    m
+                    for m in fake_slack.messages(PARTNERS)
+                    if f"<@{user}>" in "\n".join(mrkdwn_texts(m["blocks"]))
+                ),
+                None,
+            ),
+            message=f"{user}'s post",
+        )
+        note = fake_slack.wait_for(person.posted_note, message=f"{user} told it was posted")
+        return user, {"post": post, "note": note}
+
+    results = dict(at_once(*(lambda u=u: check(u) for u in PEOPLE)))
+    fake_slack.wait_idle()
+    posts = fake_slack.messages(PARTNERS)
+    assert len(posts) == len(PEOPLE)
+    references = set()
+    for user, (answers, verdict) in PEOPLE.items():
+        post = results[user]["post"]
+        reference = post["text"].split(" ", 1)[0]
+        references.add(reference)
+        assert answers["name"] in post["text"]
+        assert verdict_of(post) == verdict
+        assert f"*{reference}*" in "\n".join(mrkdwn_texts(results[user]["note"]["blocks"]))
+        assert fake_slack.message(PARTNERS, post["ts"])["reply_count"] >= 1
+    assert references == {f"P-{n}" for n in range(1, len(PEOPLE) + 1)}
+    assert fake_slack.errors == []
+
+
+# --- someone else's conversation --------------------------------------------------------------
+
+
+def test_nobody_can_act_on_someone_elses_question(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    seen = alice.count()
+    presses = [{"value": _value(question, "no")}, {"action_id": "back"}, {"action_id": "cancel"}]
+    for press in presses:
+        assert foreign_press(slack, fake_slack, BOB, question, **press).status == 200
+    fake_slack.wait_for(lambda: len(fake_slack.ephemerals(BOB)) == len(presses))
+    foreign_press(slack, fake_slack, BOB, question, action_id="help")
+    fake_slack.wait_idle()
+    assert alice.count() == seen
+    assert alice.current(question)["blocks"] == question["blocks"]
+    assert fake_slack.ephemerals(ALICE) == []
+    assert {e["channel"] for e in fake_slack.ephemerals(BOB)} == {fake_slack.dm_channel(BOB)}
+    assert [m for m in fake_slack.messages(fake_slack.dm_channel(BOB)) if m.get("bot_id")] == []
+    assert question_id(alice.answer(question, "yes")) == "evaluation"
+    assert fake_slack.errors == []
+
+
+def test_nobody_can_post_change_or_discard_someone_elses_summary(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    summary = alice.settled(alice.complete(GOOD))
+    seen = alice.count()
+    for action_id in ("post", "revise", "discard"):
+        assert foreign_press(slack, fake_slack, BOB, summary, action_id=action_id).status == 200
+    fake_slack.wait_for(lambda: len(fake_slack.ephemerals(BOB)) == 3)
+    fake_slack.wait_idle()
+    assert fake_slack.messages(PARTNERS) == []
+    assert alice.count() == seen
+    assert alice.current(summary)["blocks"] == summary["blocks"]
+    post = alice.post(summary)
+    assert f"<@{ALICE}>" in "\n".join(mrkdwn_texts(post["blocks"]))
+    assert f"<@{BOB}>" not in "\n".join(mrkdwn_texts(post["blocks"]))
+    assert fake_slack.errors == []
