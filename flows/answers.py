@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flows.definition import Question
+from flows.definition import MULTI_CHOICE_SEPARATORS, Question
 from flows.errors import AnswerError
 
 Answer = str | int | list[str]
@@ -43,7 +43,7 @@ _UK_NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
 _WORDY_DATE = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})")
 # Bounded length: int() of thousands of digits is slow (and refused from 4,300 digits).
 _WHOLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,18})")
-_SPLIT_CHOICES = re.compile(r"[,;\n]+")
+_SPLIT_CHOICES = re.compile(f"[{re.escape(MULTI_CHOICE_SEPARATORS)}]+")
 _SPLIT_AND = re.compile(r"\s+(?:and|&)\s+")
 _SHORTHAND = {"y": "yes", "n": "no"}
 

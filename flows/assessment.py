@@ -34,13 +34,14 @@ class RaisedFlag:
 
 @dataclass(frozen=True)
 class Assessment:
-    verdict: str
+    # One of VERDICTS; None for a flow without a verdict (a review decides for itself).
+    verdict: str | None
     flags: list[RaisedFlag]
     tip_status: dict[str, TipStatus]
 
 
 def assess(flow: Flow, answers: Answers) -> Assessment:
-    """Apply the flow's red-flag policy and the verdict rule to a set of answers.
+    """Apply the flow's red-flag policy and, if it has one, the verdict rule to answers.
 
     Answers to questions that would not be asked are ignored, so a stale answer can
     never raise a flag.
@@ -62,9 +63,12 @@ def assess(flow: Flow, answers: Answers) -> Assessment:
         )
         for rule in fired
     ]
-    overriding = next((rule.sets_verdict for rule in fired if rule.sets_verdict), None)
+    verdict = None
+    if flow.has_verdict:
+        overriding = next((rule.sets_verdict for rule in fired if rule.sets_verdict), None)
+        verdict = overriding or _verdict(flags)
     return Assessment(
-        verdict=overriding or _verdict(flags),
+        verdict=verdict,
         flags=flags,
         tip_status={tip.id: _status(tip.id, flags) for tip in flow.tips if tip.assessed},
     )

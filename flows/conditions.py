@@ -5,6 +5,7 @@ rather than code:
 
     { question = "form", equals = "formal" }
     { question = "partner_types", contains = "private" }
+    { question = "context_changes", contains_other_than = "none" }
     { all = [ {...}, {...} ] }      { any = [ {...}, {...} ] }
 
 A comparison on a question that has no answer (skipped by branching, or not reached yet)
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 Answers = Mapping[str, Any]
+
+# Operators for multi_choice answers (lists); the others compare a single value.
+LIST_OPERATORS = ("contains", "contains_other_than")
 
 
 def _is_number(value: object) -> bool:
@@ -39,6 +43,11 @@ OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
         "list",
     ),
     "contains": (lambda answer, operand: isinstance(answer, list) and operand in answer, "scalar"),
+    # "Something other than X was ticked": robust to options added later, unlike listing them.
+    "contains_other_than": (
+        lambda answer, operand: isinstance(answer, list) and any(v != operand for v in answer),
+        "scalar",
+    ),
     "greater_than": (_numeric(lambda answer, operand: answer > operand), "number"),
     "at_least": (_numeric(lambda answer, operand: answer >= operand), "number"),
     "less_than": (_numeric(lambda answer, operand: answer < operand), "number"),

@@ -16,13 +16,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from flows.conditions import Answers, Condition, ConditionSyntaxError, parse_condition
+from flows.conditions import (
+    LIST_OPERATORS,
+    Answers,
+    Condition,
+    ConditionSyntaxError,
+    parse_condition,
+)
 from flows.errors import FlowDefinitionError
 
 QuestionType = Literal["choice", "multi_choice", "number", "date", "short_text", "long_text"]
 QUESTION_TYPES: tuple[str, ...] = QuestionType.__args__  # type: ignore[attr-defined]
 CHOICE_TYPES = ("choice", "multi_choice")
 DEFAULT_MAX_LENGTH = {"short_text": 150, "long_text": 2000}
+# A typed multi_choice answer is split on these ("NHS, housing"), so labels may not use them.
+MULTI_CHOICE_SEPARATORS = ",;\n"
 
 Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
@@ -109,6 +117,8 @@ class Flow:
     tips: tuple[Tip, ...]
     questions: tuple[Question, ...]
     flags: tuple[FlagRule, ...]
+    # False for flows that only gather a judgement (the review): no verdict label.
+    has_verdict: bool = True
     source: str = field(default="<memory>")
 
     @cached_property
@@ -180,6 +190,7 @@ class _Reader:
         self.source = source
         # Every question id in the file, to tell "unknown" from "later" in ask_when.
         self.declared_questions: set[str] = set()
+        self.has_verdict = True
 
     def fail(self, entry: str, problem: str) -> FlowDefinitionError:
         return FlowDefinitionError(f"{self.source}: {entry}: {problem}")
@@ -187,10 +198,14 @@ class _Reader:
     def flow(self, data: dict[str, Any]) -> Flow:
         self.keys(data, "top level", {"flow", "option_sets", "tips", "questions", "flags"})
         meta = self.table(data, "flow", "top level")
-        self.keys(meta, "[flow]", {"id", "title", "version"})
+        self.keys(meta, "[flow]", {"id", "title", "version", "verdict"})
         version = meta.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise self.fail("[flow]", "'version' must be a whole number from 1 up")
+        has_verdict = meta.get("verdict", True)
+        if not isinstance(has_verdict, bool):
+            raise self.fail("[flow]", "'verdict' must be true or false")
+        self.has_verdict = has_verdict
         option_sets = self.option_sets(self.table(data, "option_sets", "top level", required=False))
         tips = self.unique([self.tip(raw, n) for n, raw in self.entries(data, "tips")], "tip")
         tips_by_id = {tip.id: tip for tip in tips}
@@ -211,6 +226,7 @@ class _Reader:
             tips=tuple(tips),
             questions=tuple(questions),
             flags=tuple(flags),
+            has_verdict=has_verdict,
             source=self.source,
         )
 
@@ -274,7 +290,7 @@ class _Reader:
             type=qtype,  # type: ignore[arg-type]
             text=self.text(raw, "text", entry),
             hint=self.text(raw, "hint", entry, required=False),
-            options=self.options(raw, entry, option_sets) if qtype in CHOICE_TYPES else (),
+            options=self.options(raw, entry, option_sets, qtype) if qtype in CHOICE_TYPES else (),
             ask_when=self.condition(
                 raw, "ask_when", entry, {q.id: q for q in earlier}, question_id
             ),
@@ -313,6 +329,8 @@ class _Reader:
         if critical_when is not None and severity == "critical":
             raise self.fail(entry, "'critical_when' only makes sense on a warning flag")
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
+        if sets_verdict is not None and not self.has_verdict:
+            raise self.fail(entry, "sets_verdict, but this flow has no verdict ([flow] verdict)")
         if sets_verdict is not None and sets_verdict not in VERDICTS:
             raise self.fail(entry, f"sets_verdict must be one of: {', '.join(VERDICTS)}")
         when = self.condition(raw, "when", entry, questions)
@@ -335,7 +353,11 @@ class _Reader:
         }
 
     def options(
-        self, raw: dict[str, Any], entry: str, option_sets: dict[str, tuple[Option, ...]]
+        self,
+        raw: dict[str, Any],
+        entry: str,
+        option_sets: dict[str, tuple[Option, ...]],
+        qtype: str,
     ) -> tuple[Option, ...]:
         value = raw.get("options")
         if value is None:
@@ -345,8 +367,18 @@ class _Reader:
         if isinstance(value, str):
             if value not in option_sets:
                 raise self.fail(entry, f"unknown option set '{value}'")
-            return option_sets[value]
-        return self.option_list(value, entry)
+            options = option_sets[value]
+        else:
+            options = self.option_list(value, entry)
+        if qtype == "multi_choice":
+            for option in options:
+                if any(separator in option.label for separator in MULTI_CHOICE_SEPARATORS):
+                    raise self.fail(
+                        entry,
+                        f"option label '{option.label}' of a multi_choice question "
+                        "cannot contain ',' or ';' (typed answers are split on them)",
+                    )
+        return options
 
     def option_list(self, value: object, entry: str) -> tuple[Option, ...]:
         if not isinstance(value, list) or len(value) < 2:
@@ -476,10 +508,10 @@ def _operand_problem(question: Question, op: str, operand: Any) -> str | None:
     numeric = op in ("greater_than", "at_least", "less_than", "at_most")
     if numeric and question.type != "number":
         return f"'{op}' needs a number question; '{question.id}' is {question.type}"
-    if op == "contains" and question.type != "multi_choice":
-        return f"'contains' needs a multi_choice question; '{question.id}' is {question.type}"
-    if question.type == "multi_choice" and op != "contains":
-        return f"'{question.id}' is multi_choice: use 'contains'"
+    if op in LIST_OPERATORS and question.type != "multi_choice":
+        return f"'{op}' needs a multi_choice question; '{question.id}' is {question.type}"
+    if question.type == "multi_choice" and op not in LIST_OPERATORS:
+        return f"'{question.id}' is multi_choice: use {' or '.join(map(repr, LIST_OPERATORS))}"
     values = operand if isinstance(operand, tuple) else (operand,)
     if question.type in CHOICE_TYPES:
         known = [option.value for option in question.options]

@@ -46,9 +46,31 @@ GOOD_REPLIES: dict[str, str | list[str]] = {
 }
 
 
+# Replies to every question of the packaged review of a partnership that is going well:
+# no flag, and the decision is to continue (so context_notes and adapt_what are only
+# used when an override makes them apply).
+GOOD_REVIEW_REPLIES: dict[str, str | list[str]] = {
+    "value_for_cost": "benefit_outweighs",
+    "time_and_money": "A coordinator two days a week and £15,000; 40 fewer delayed days a month",
+    "separate_better": "no",
+    "outcomes_progress": "on_track",
+    "milestones_met": "yes",
+    "progress_notes": "Delayed discharge days down from 310 to 190 a month",
+    "context_changes": ["none"],
+    "context_notes": "A new partner joined",
+    "frontline_still": "yes",
+    "users_still": "yes",
+    "decision": "continue",
+    "adapt_what": ["scope"],
+    "decision_notes": "It works; keep going.",
+}
+
+GOOD = {"check": GOOD_REPLIES, "review": GOOD_REVIEW_REPLIES}
+
+
 def run_to_summary(flow: Flow, **overrides: object) -> FlowRun:
-    """Run the check to the summary with the good replies, overridden by keyword."""
-    replies = {**GOOD_REPLIES, **overrides}
+    """Run a packaged flow to the summary with its good replies, overridden by keyword."""
+    replies = {**GOOD[flow.id], **overrides}
     run = FlowRun(flow, today=TODAY)
     while run.current is not None:
         run.answer(replies[run.current.id])  # type: ignore[arg-type]
