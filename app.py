@@ -1,7 +1,9 @@
 """Partnership check bot: the command line.
 
-python app.py               run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)
-python app.py db upgrade    apply database migrations and exit
+python app.py                              run the bot (Socket Mode with SLACK_APP_TOKEN,
+                                           else HTTP), with the reminder scheduler
+python app.py reminders run-due [--as-of]  one scheduler pass, then exit (cron, catch-up)
+python app.py db upgrade                   apply database migrations and exit
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import argparse
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
-from bot.db import Database
 from bot.settings import ConfigError, Settings
 from flows import FlowDefinitionError
 
@@ -27,15 +29,27 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the bot (the default)")
     db_parser = commands.add_parser("db", help="database maintenance")
     db_parser.add_argument("action", choices=["upgrade"], help="apply all migrations")
+    reminders = commands.add_parser("reminders", help="review reminders")
+    reminders.add_argument("action", choices=["run-due"], help="post the reminders due now")
+    reminders.add_argument(
+        "--as-of",
+        type=_moment,
+        metavar="ISO-TIME",
+        help="act as if the clock said this (e.g. 2027-03-01T09:00; UTC unless it has an offset)",
+    )
     args = parser.parse_args(argv)
 
     try:
         settings = Settings.from_env()
         logs.configure(settings.log_level)
         if args.command == "db":
+            from bot.db import Database
+
             Database(settings.database_url).upgrade()
             print("Database is up to date.")
             return 0
+        if args.command == "reminders":
+            return run_due(settings, args.as_of)
         return serve(settings)
     except (ConfigError, FlowDefinitionError) as error:
         print(f"Cannot start: {error}", file=sys.stderr)
@@ -46,11 +60,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run_due(settings: Settings, as_of: datetime | None) -> int:
+    if not settings.bot_token:
+        raise ConfigError("Posting reminders needs SLACK_BOT_TOKEN (in the environment or .env).")
+    from bot.slack_app import build_services, make_client
+
+    services = build_services(settings, make_client(settings))
+    report = services.scheduler.run_due(as_of)
+    print(
+        f"Posted {report.posted} reminder(s) in {report.digests} digest(s) and single messages; "
+        f"{report.deferred} wait for working hours; {len(report.failed)} failed."
+    )
+    for reference in report.failed:
+        print(f"Could not post the reminder for {reference}; the next pass will retry.")
+    return 1 if report.failed else 0
+
+
 def serve(settings: Settings) -> int:
     mode = settings.require_mode()
-    from bot.slack_app import create_app  # after the checks: it connects to the database
+    from bot.scheduler import SchedulerThread
+    from bot.slack_app import build_services, create_app, make_client
 
-    app = create_app(settings)
+    services = build_services(settings, make_client(settings))
+    app = create_app(settings, services)
+    scheduler = SchedulerThread(services.scheduler)
+    scheduler.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if mode == "socket":
@@ -66,7 +100,19 @@ def serve(settings: Settings) -> int:
             server.run()
     except KeyboardInterrupt:
         log.info("Stopped")
+    finally:
+        scheduler.stop()
     return 0
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO time; use e.g. 2027-03-01T09:00"
+        ) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

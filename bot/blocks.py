@@ -67,7 +67,7 @@ def parse_action_value(value: str) -> tuple[int, int, str]:
     return int(conversation), int(version), payload
 
 
-def _section(text: str, **extra: Any) -> dict[str, Any]:
+def section(text: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "section",
         "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)},
@@ -75,11 +75,11 @@ def _section(text: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _context(text: str) -> dict[str, Any]:
+def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}]}
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT), "emoji": True},
@@ -91,11 +91,11 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def _option(label: str, value: str) -> dict[str, Any]:
+def option(label: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": clip(label, OPTION_TEXT)}, "value": value}
 
 
-def _fallback(text: str) -> str:
+def fallback(text: str) -> str:
     return clip(escape(text), FALLBACK_TEXT)
 
 
@@ -112,7 +112,7 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
     assert question is not None, "question_message needs a run at a question"
     position, total = run.progress
     heading = f"*{escape(tip_title(flow, question.tip))}* · question {position} of {total}"
-    blocks: list[dict[str, Any]] = [_context(heading), _section(f"*{escape(question.text)}*")]
+    blocks: list[dict[str, Any]] = [context(heading), section(f"*{escape(question.text)}*")]
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
 
     previous = run.answers.get(question.id)
@@ -121,35 +121,35 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
     elif question.type == "multi_choice":
         blocks.extend(_multi_choice_controls(question, value, previous))
     else:
-        blocks.append(_context(_typing_hint(question)))
+        blocks.append(context(_typing_hint(question)))
     if previous is not None:
         shown = escape(display_answer(question, previous))
-        blocks.append(_context(f"Your earlier answer: {clip(shown, 1500)}"))
+        blocks.append(context(f"Your earlier answer: {clip(shown, 1500)}"))
 
     navigation = []
     if previous is not None and question.type != "multi_choice":
-        navigation.append(_button("Keep this answer", KEEP, value(), style="primary"))
+        navigation.append(button("Keep this answer", KEEP, value(), style="primary"))
     if run.can_go_back:
-        navigation.append(_button("Back", BACK, value()))
-    navigation.append(_button("What does this tip mean?", HELP, value(question.tip)))
-    navigation.append(_button("Cancel check", CANCEL, value()))
+        navigation.append(button("Back", BACK, value()))
+    navigation.append(button("What does this tip mean?", HELP, value(question.tip)))
+    navigation.append(button("Cancel check", CANCEL, value()))
     blocks.append({"type": "actions", "block_id": "navigation", "elements": navigation})
     text = f"{tip_title(flow, question.tip)} · question {position} of {total}: {question.text}"
-    return Message(_fallback(text), blocks)
+    return Message(fallback(text), blocks)
 
 
 def _choice_controls(question: Question, value: Any) -> dict[str, Any]:
     if len(question.options) <= MAX_BUTTONS:
         buttons = [
-            _button(option.label, f"{ANSWER}_{i}", value(option.value))
-            for i, option in enumerate(question.options)
+            button(choice.label, f"{ANSWER}_{i}", value(choice.value))
+            for i, choice in enumerate(question.options)
         ]
         return {"type": "actions", "block_id": "answer", "elements": buttons}
     select = {
         "type": "static_select",
         "action_id": ANSWER_SELECT,
         "placeholder": {"type": "plain_text", "text": "Choose one"},
-        "options": [_option(o.label, value(o.value)) for o in question.options],
+        "options": [option(o.label, value(o.value)) for o in question.options],
     }
     return {"type": "actions", "block_id": "answer", "elements": [select]}
 
@@ -158,9 +158,9 @@ def _multi_choice_controls(question: Question, value: Any, previous: Any) -> lis
     checkboxes: dict[str, Any] = {
         "type": "checkboxes",
         "action_id": CHOICES_DRAFT,
-        "options": [_option(o.label, o.value) for o in question.options],
+        "options": [option(o.label, o.value) for o in question.options],
     }
-    chosen = [_option(o.label, o.value) for o in question.options if o.value in (previous or [])]
+    chosen = [option(o.label, o.value) for o in question.options if o.value in (previous or [])]
     if chosen:
         checkboxes["initial_options"] = chosen
     return [
@@ -168,9 +168,9 @@ def _multi_choice_controls(question: Question, value: Any, previous: Any) -> lis
         {
             "type": "actions",
             "block_id": "answer",
-            "elements": [_button("Continue", CHOICES_DONE, value(), style="primary")],
+            "elements": [button("Continue", CHOICES_DONE, value(), style="primary")],
         },
-        _context("Tick all that apply, then press *Continue* (or type them, separated by commas)."),
+        context("Tick all that apply, then press *Continue* (or type them, separated by commas)."),
     ]
 
 
@@ -189,24 +189,24 @@ def answered_message(flow: Flow, question: Question, value: Any) -> Message:
     answer = display_answer(question, value)
     shown = clip(escape(answer), SECTION_TEXT - 500)
     blocks = [
-        _context(f"*{escape(tip_title(flow, question.tip))}*"),
-        _section(f"{escape(question.text)}\n:white_check_mark: *{shown}*"),
+        context(f"*{escape(tip_title(flow, question.tip))}*"),
+        section(f"{escape(question.text)}\n:white_check_mark: *{shown}*"),
     ]
-    return Message(_fallback(f"{question.text} {answer}"), blocks)
+    return Message(fallback(f"{question.text} {answer}"), blocks)
 
 
 def closed_message(note: str, question: Question | None = None) -> Message:
     """A question or summary message that no longer takes input (went back, cancelled...)."""
     blocks = []
     if question is not None:
-        blocks.append(_section(f"~{escape(question.text)}~"))
-    blocks.append(_context(note))
-    return Message(_fallback(note), blocks)
+        blocks.append(section(f"~{escape(question.text)}~"))
+    blocks.append(context(note))
+    return Message(fallback(note), blocks)
 
 
 def notice(text: str) -> Message:
     """A one-line message; `text` is already mrkdwn-safe."""
-    return Message(clip(text, FALLBACK_TEXT), [_section(text)])
+    return Message(clip(text, FALLBACK_TEXT), [section(text)])
 
 
 def tip_help(flow: Flow, tip_id: str) -> Message:
@@ -233,8 +233,8 @@ def summary_message(
             "type": "header",
             "text": {"type": "plain_text", "text": clip(f"Check: {name}", HEADER_TEXT)},
         },
-        _section(f"*Verdict: {assessment.verdict}*\n{verdict_explanation(assessment)}"),
-        _section(tip_status_lines(flow, assessment)),
+        section(f"*Verdict: {assessment.verdict}*\n{verdict_explanation(assessment)}"),
+        section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
     ]
     picker: dict[str, Any] = {
@@ -248,16 +248,16 @@ def summary_message(
     where = f"Post to <#{channel}>" if channel and channel[0] in "CG" else "Post to"
     if channel and channel.startswith("#"):
         where = f"Post to {escape(channel)}"
-    blocks.append(_section(f"{where} (or pick another channel):", accessory=picker))
+    blocks.append(section(f"{where} (or pick another channel):", accessory=picker))
     revise = {
         "type": "static_select",
         "action_id": REVISE,
         "placeholder": {"type": "plain_text", "text": "Change an answer"},
-        "options": [_option(q.text, value(q.id)) for q in flow.questions if q.id in run.answers][
+        "options": [option(q.text, value(q.id)) for q in flow.questions if q.id in run.answers][
             :100
         ],
     }
-    discard = _button("Discard", DISCARD, value(), style="danger")
+    discard = button("Discard", DISCARD, value(), style="danger")
     discard["confirm"] = {
         "title": {"type": "plain_text", "text": "Discard this check?"},
         "text": {"type": "plain_text", "text": "Your answers will be deleted from the summary."},
@@ -268,10 +268,10 @@ def summary_message(
         {
             "type": "actions",
             "block_id": "summary",
-            "elements": [_button("Post", POST, value(), style="primary"), revise, discard],
+            "elements": [button("Post", POST, value(), style="primary"), revise, discard],
         }
     )
-    return Message(_fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
+    return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
 
 
 def verdict_explanation(assessment: Assessment) -> str:
@@ -304,7 +304,7 @@ def flag_sections(flow: Flow, assessment: Assessment) -> list[dict[str, Any]]:
             f"• {SEVERITY[f.severity]}: {escape(f.reason)}\n    _Condition:_ {escape(f.condition)}"
             for f in flags
         ]
-        sections.append(_section(f"*{escape(tip.title)}*\n" + "\n".join(lines)))
+        sections.append(section(f"*{escape(tip.title)}*\n" + "\n".join(lines)))
     return sections
 
 
@@ -320,11 +320,11 @@ def channel_post(
         for f in assessment.flags
     ]
     blocks = [
-        _section(
+        section(
             f"*{reference} · {escape(name)}*\n*Verdict: {assessment.verdict}*\n"
             f"Proposed by <@{owner_id}>"
         ),
-        _context(
+        context(
             "   ".join(
                 f"{STATUS_EMOJI[s]} {escape(tip_title(flow, t))}"
                 for t, s in assessment.tip_status.items()
@@ -332,10 +332,10 @@ def channel_post(
         ),
     ]
     if flags:
-        blocks.append(_section("*Red flags*\n" + "\n".join(flags)))
-    blocks.append(_context("Answers and suggested conditions are in the thread."))
+        blocks.append(section("*Red flags*\n" + "\n".join(flags)))
+    blocks.append(context("Answers and suggested conditions are in the thread."))
     text = f"{reference} {name}: {assessment.verdict}"
-    return Message(_fallback(text), blocks)
+    return Message(fallback(text), blocks)
 
 
 def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) -> list[Message]:
@@ -350,7 +350,7 @@ def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) 
         )
         for q in asked:
             shown = clip(escape(display_answer(q, answers[q.id])), SECTION_TEXT - 600)
-            answer_blocks.append(_section(f"*{clip(escape(q.text), 500)}*\n{shown}"))
+            answer_blocks.append(section(f"*{clip(escape(q.text), 500)}*\n{shown}"))
     messages = [
         Message("Answers given in the check", chunk) for chunk in _chunks(answer_blocks, 50)
     ]
@@ -359,7 +359,7 @@ def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) 
         messages.append(
             Message(
                 "Suggested conditions",
-                [_section("*Suggested conditions*"), *conditions],
+                [section("*Suggested conditions*"), *conditions],
             )
         )
     return messages
@@ -403,7 +403,7 @@ def check_lines(lines: Sequence[CheckLine]) -> str:
 def list_message(lines: Sequence[CheckLine]) -> Message:
     return Message(
         "Your partnership checks",
-        [_section("*Your partnership checks*"), _section(check_lines(lines))],
+        [section("*Your partnership checks*"), section(check_lines(lines))],
     )
 
 
@@ -412,7 +412,7 @@ def home_view(lines: Sequence[CheckLine]) -> dict[str, Any]:
         "type": "home",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Partnership check"}},
-            _section(
+            section(
                 "Is a proposed partnership worth forming? Answer a few questions under five "
                 "tips (be selective, clear on outcomes, realistic, flexible and engaged) and "
                 "get a verdict with its red flags and the conditions that would fix them."
@@ -420,11 +420,11 @@ def home_view(lines: Sequence[CheckLine]) -> dict[str, Any]:
             {
                 "type": "actions",
                 "block_id": "home",
-                "elements": [_button("Check a partnership", HOME_NEW, "new", style="primary")],
+                "elements": [button("Check a partnership", HOME_NEW, "new", style="primary")],
             },
             {"type": "divider"},
-            _section("*Your recent checks*"),
-            _section(check_lines(lines)),
+            section("*Your recent checks*"),
+            section(check_lines(lines)),
         ],
     }
 
@@ -444,4 +444,4 @@ def help_message(flow: Flow) -> Message:
         "In the DM you can also type `back`, `cancel`, `help` or `resume` at any time; "
         "leave and come back whenever you like: the check waits where you left it."
     )
-    return Message("How the partnership check works", [_section(text)])
+    return Message("How the partnership check works", [section(text)])

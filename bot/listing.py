@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .blocks import CheckLine
-from .checks import Actor
+from .conversations import Actor
 from .db import Database
 from .models import Conversation, Partnership
 

@@ -22,14 +22,36 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, always stored in UTC and always read back time-zone aware.
+
+    SQLite keeps no time zone and hands back naive datetimes; Postgres keeps it. This
+    makes both behave the same, so schedule arithmetic never mixes naive and aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
 
 
 class Workspace(Base):
@@ -75,6 +97,9 @@ class Conversation(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Slack ts of the DM message showing the current question or summary (to update it).
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # The version that message shows: a step taken before the bot recorded the newest
+    # message must not close an older one again.
+    message_version: Mapped[int | None] = mapped_column(Integer)
     # A review's subject, and the reminder it answers (None when started by command).
     # use_alter: these point "forward" (partnerships point back at their conversation).
     partnership_id: Mapped[int | None] = mapped_column(
@@ -86,10 +111,8 @@ class Conversation(Base):
     # Half-made choices (ticked checkboxes, a picked channel) that are not answers yet.
     draft: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -114,11 +137,11 @@ class Partnership(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     # unposted -> posting (claimed by one process) -> posted; a stale claim can be retaken.
     post_state: Mapped[str] = mapped_column(String(16), default="unposted")
-    post_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    post_claimed_at: Mapped[datetime | None] = mapped_column()
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column()
     # Reviews (set when posted): active until a review decides to end it.
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     cadence: Mapped[str | None] = mapped_column(String(16))
@@ -139,7 +162,7 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Reminder(Base):
@@ -164,9 +187,9 @@ class Reminder(Base):
     due_on: Mapped[date] = mapped_column(Date)
     # pending (to send at send_at) -> reviewing -> done; or cancelled when it ends.
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    send_at: Mapped[datetime] = mapped_column()
     sends: Mapped[int] = mapped_column(Integer, default=0)
-    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column()
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     reviewer_id: Mapped[str | None] = mapped_column(String(32))
@@ -186,6 +209,6 @@ class Review(Base):
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     post_state: Mapped[str] = mapped_column(String(16), default="unposted")
-    post_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    post_claimed_at: Mapped[datetime | None] = mapped_column()
     message_ts: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,12 @@
-"""Building the Bolt app: one WebClient (pointed at SLACK_API_URL), the flow, the listeners."""
+"""Building the bot: one WebClient (pointed at SLACK_API_URL), the flows, the services,
+and the Bolt app with its listeners."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -15,11 +18,30 @@ from slack_sdk.http_retry.builtin_handlers import (
 from flows import load_flow
 
 from . import listeners
-from .checks import Checks
+from .conversations import Conversations
 from .db import Database
+from .messenger import Messenger
+from .recommendations import Recommendations
+from .reviews import Reviews
+from .scheduler import Scheduler
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the listeners and the command line act through."""
+
+    db: Database
+    conversations: Conversations
+    recommendations: Recommendations
+    reviews: Reviews
+    scheduler: Scheduler
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -36,26 +58,37 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
-def create_app(settings: Settings, db: Database | None = None) -> App:
-    """The Bolt app, its database migrated to the newest schema.
-
-    Raises FlowDefinitionError when the flow definitions are invalid: better at start than
-    halfway through somebody's check.
-    """
-    flow = load_flow("check")
+def build_services(settings: Settings, client: WebClient, db: Database | None = None) -> Services:
+    """The services on a migrated database. Raises FlowDefinitionError for a bad flow file:
+    better at start than halfway through somebody's check."""
+    flows = {name: load_flow(name) for name in ("check", "review")}
     database = db or Database(settings.database_url)
     database.upgrade()
+    messenger = Messenger(client)
+    conversations = Conversations(
+        database, messenger, flows, settings.partnership_channel, clock=utc_now
+    )
+    return Services(
+        db=database,
+        conversations=conversations,
+        recommendations=Recommendations(conversations),
+        reviews=Reviews(conversations),
+        scheduler=Scheduler(database, messenger, clock=utc_now),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> App:
+    client = make_client(settings)
     app = App(
         signing_secret=settings.signing_secret or None,
-        client=make_client(settings),
+        client=client,
         # Each listener's ack part runs inside the request; its work runs afterwards on
         # the pool below (see bot/listeners), so acks never queue behind slow work.
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("slack_bolt"),
     )
-    checks = Checks(database, app.client, flow, settings.partnership_channel)
-    listeners.register(app, checks, database)
+    listeners.register(app, services or build_services(settings, client))
 
     @app.error
     def on_error(error: Exception) -> None:

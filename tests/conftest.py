@@ -56,9 +56,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
-    """The real bot (`create_app(settings)`) served by the real HTTP server on a free port."""
+    """The real bot (`create_app(settings)`) served by the real HTTP server on a free port.
+
+    Its services are exposed too, so tests can run a reminder pass at a chosen time.
+    """
     from bot.settings import Settings
-    from bot.slack_app import create_app
+    from bot.slack_app import build_services, create_app, make_client
 
     settings = Settings(
         bot_token=BOT_TOKEN,
@@ -67,11 +70,11 @@ def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
         database_url=database_url,
         partnership_channel=PARTNERS,
     )
-    app = create_app(settings)
+    services = build_services(settings, make_client(settings))
+    app = create_app(settings, services)
     with serve(app) as base_url:
-        yield BotServer(app=app, settings=settings, base_url=base_url)
-    if callable(getattr(app, "close", None)):
-        app.close()
+        yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
+    services.db.close()
 
 
 @pytest.fixture

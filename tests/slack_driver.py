@@ -82,6 +82,7 @@ class BotServer:
     app: Any
     settings: Any
     base_url: str
+    services: Any = None
 
 
 class SlackDriver:

@@ -166,12 +166,6 @@ def test_discard_from_the_summary_posts_nothing(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a step that arrives right after the bot posts the next question (before "
-    "Checks._show saves its message_ts) closes the PREVIOUS message again with the new "
-    "answer and leaves the current question's buttons live (bot/checks.py _step/_show)",
-)
 def test_every_answered_question_message_shows_its_own_answer(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:

@@ -11,12 +11,10 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.checks import Actor, Checks
 from bot.db import Database
 from bot.models import Conversation, Partnership, ProcessedEvent
+from bot.store import next_reference, record_event
 from tests.databases import database_url
-
-ALICE = Actor(team_id="T1", user_id="U1")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -78,10 +76,10 @@ def test_one_active_check_per_person(db: Database) -> None:
 
 def test_an_event_id_is_recorded_once(db: Database) -> None:
     with db.session() as session:
-        assert Checks._record_event(session, "Ev1", ALICE)
+        assert record_event(session, "Ev1", "T1")
     with db.session() as session:
-        assert not Checks._record_event(session, "Ev1", ALICE)
-        assert Checks._record_event(session, "Ev2", ALICE)
+        assert not record_event(session, "Ev1", "T1")
+        assert record_event(session, "Ev2", "T1")
     with db.session() as session:
         assert len(session.scalars(select(ProcessedEvent)).all()) == 2
 
@@ -93,7 +91,7 @@ def test_references_are_unique_per_workspace_under_concurrency(db: Database) -> 
     def allocate(team: str) -> None:
         for _ in range(5):
             with db.session() as session:
-                ref = Checks._next_ref(session, team)
+                ref = next_reference(session, team)
             with lock:
                 refs[team].append(ref)
 

@@ -5,14 +5,19 @@ the HTTP request and answers Slack in milliseconds, and the real work, which run
 on Bolt's thread pool. So the acknowledgement never waits behind other people's work.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from slack_bolt import App
 
-from ..checks import Checks
-from ..db import Database
 from . import actions, commands, events
 
+if TYPE_CHECKING:
+    from ..slack_app import Services
 
-def register(app: App, checks: Checks, db: Database) -> None:
-    commands.register(app, checks, db)
-    actions.register(app, checks)
-    events.register(app, checks, db)
+
+def register(app: App, services: Services) -> None:
+    commands.register(app, services)
+    actions.register(app, services)
+    events.register(app, services)

@@ -1,16 +1,19 @@
-"""Button and menu presses: acknowledged at once, then handed to the check."""
+"""Button and menu presses: acknowledged at once, then handed to the services."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
-from .. import blocks
-from ..checks import Actor, Checks
+from .. import blocks, review_blocks
+from ..conversations import Actor
 from .acks import acknowledge
+
+if TYPE_CHECKING:
+    from ..slack_app import Services
 
 
 def actor_of(body: dict[str, Any]) -> Actor:
@@ -19,7 +22,13 @@ def actor_of(body: dict[str, Any]) -> Actor:
     return Actor(team_id=team, user_id=user["id"])
 
 
-def register(app: App, checks: Checks) -> None:
+def channel_of(body: dict[str, Any]) -> str:
+    return (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+
+
+def register(app: App, services: Services) -> None:
+    conversations, reviews = services.conversations, services.reviews
+
     def on(action_id: str | re.Pattern[str], work: Callable[..., None]) -> None:
         app.action(action_id)(ack=acknowledge, lazy=[work])
 
@@ -28,40 +37,54 @@ def register(app: App, checks: Checks) -> None:
 
         def work(body: dict[str, Any], action: dict[str, Any]) -> None:
             value = action.get("value") or (action.get("selected_option") or {}).get("value")
-            if value:
+            if value and value.count(".") >= 2:
                 handle(actor_of(body), value)
 
         return work
 
-    on(re.compile(rf"^{blocks.ANSWER}_\d+$"), by_value(checks.answer))
-    on(blocks.ANSWER_SELECT, by_value(checks.answer))
-    on(blocks.KEEP, by_value(checks.keep))
-    on(blocks.BACK, by_value(checks.back))
-    on(blocks.HELP, by_value(checks.help))
-    on(blocks.CANCEL, by_value(checks.cancel))
-    on(blocks.REVISE, by_value(checks.revise))
-    on(blocks.DISCARD, by_value(checks.discard))
-    on(blocks.POST, by_value(checks.post))
+    # The conversation in the DM (checks and reviews).
+    on(re.compile(rf"^{blocks.ANSWER}_\d+$"), by_value(conversations.answer))
+    on(blocks.ANSWER_SELECT, by_value(conversations.answer))
+    on(blocks.KEEP, by_value(conversations.keep))
+    on(blocks.BACK, by_value(conversations.back))
+    on(blocks.HELP, by_value(conversations.help))
+    on(blocks.CANCEL, by_value(conversations.cancel))
+    on(blocks.REVISE, by_value(conversations.revise))
+    on(blocks.DISCARD, by_value(conversations.cancel))
+    on(blocks.POST, by_value(services.recommendations.post))
+    on(review_blocks.SUBMIT, by_value(reviews.submit))
 
     def choices_ticked(body: dict[str, Any], action: dict[str, Any]) -> None:
         ticked = [o["value"] for o in action.get("selected_options", [])]
-        checks.remember_choices(actor_of(body), _button_value(body), ticked)
+        conversations.remember_choices(actor_of(body), _button_value(body), ticked)
 
     def choices_done(body: dict[str, Any], action: dict[str, Any]) -> None:
-        checks.answer_choices(actor_of(body), action["value"], _ticked_in_state(body))
+        conversations.answer_choices(actor_of(body), action["value"], _ticked_in_state(body))
 
     def channel_picked(body: dict[str, Any], action: dict[str, Any]) -> None:
         channel = action.get("selected_conversation") or action.get("selected_channel")
         if channel:
-            checks.pick_channel(actor_of(body), _button_value(body), channel)
+            conversations.pick_channel(actor_of(body), _button_value(body), channel)
 
     def home_new(body: dict[str, Any]) -> None:
-        checks.start(actor_of(body))
+        conversations.start_check(actor_of(body))
 
     on(blocks.CHOICES_DRAFT, choices_ticked)
     on(blocks.CHOICES_DONE, choices_done)
     on(blocks.PICK_CHANNEL, channel_picked)
     on(blocks.HOME_NEW, home_new)
+
+    # Review reminders in the channel: anyone there may act on them.
+    def reminder(handle: Callable[[Actor, str, str], None]) -> Callable[..., None]:
+        def work(body: dict[str, Any], action: dict[str, Any]) -> None:
+            handle(actor_of(body), action.get("value", ""), channel_of(body))
+
+        return work
+
+    on(review_blocks.REVIEW_START, reminder(reviews.start_from_reminder))
+    on(review_blocks.SNOOZE_WEEK, reminder(lambda a, r, c: reviews.snooze(a, r, c, "week")))
+    on(review_blocks.SNOOZE_MONTH, reminder(lambda a, r, c: reviews.snooze(a, r, c, "month")))
+    on(review_blocks.END, reminder(reviews.end))
 
 
 def _button_value(body: dict[str, Any]) -> str | None:

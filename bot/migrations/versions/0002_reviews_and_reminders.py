@@ -71,6 +71,7 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("partnership_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("reminder_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("message_version", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             "fk_conversations_reminder", "reminders", ["reminder_id"], ["id"]
         )
@@ -101,6 +102,7 @@ def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_constraint("fk_conversations_reminder", type_="foreignkey")
         batch_op.drop_constraint("fk_conversations_partnership", type_="foreignkey")
+        batch_op.drop_column("message_version")
         batch_op.drop_column("reminder_id")
         batch_op.drop_column("partnership_id")
 

@@ -1,0 +1,492 @@
+"""Conversations in a person's DM (checks and reviews): Slack input in, flow steps, messages out.
+
+Every step follows one pattern: in a single unit of work, load the person's conversation,
+check the step is still valid (their own conversation, the version on the button is the
+current one), apply it to the flow and save; only the thread whose save wins then updates
+Slack. So a retried event, a double click or two racing presses change things once and
+post once, and an answer is saved before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from flows import AnswerError, Flow, FlowError, FlowRun, Question, assess
+
+from . import blocks, reminders, review_blocks
+from .blocks import Message
+from .db import Database
+from .messenger import Messenger
+from .models import Conversation, Partnership
+from .mrkdwn import escape
+from .store import record_event
+
+Step = Callable[[FlowRun, Conversation], None]
+STALE = (
+    "That button belongs to a step you've already taken, so it did nothing. Carry on from "
+    "the latest message, or type `resume` to see it again."
+)
+
+CANCELLED = {
+    "check": "Check cancelled. Type `new` to start another.",
+    "review": "Review cancelled. Start it again from its reminder or with "
+    "`/partnership review` and its reference.",
+}
+
+
+class Stale(Exception):
+    """The press or message no longer applies: answered already, or another step won."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and in which workspace: every lookup is scoped by both."""
+
+    team_id: str
+    user_id: str
+
+
+class Conversations:
+    def __init__(
+        self,
+        db: Database,
+        messenger: Messenger,
+        flows: Mapping[str, Flow],
+        default_channel: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.slack = messenger
+        self.flows = flows
+        self.default_channel = default_channel
+        self.clock = clock
+
+    @property
+    def check_flow(self) -> Flow:
+        return self.flows["check"]
+
+    # --- starting and finding ---------------------------------------------------------------
+
+    def start_check(self, actor: Actor) -> None:
+        """Start a check in the person's DM, or show the one already in progress."""
+        self._start(
+            actor,
+            "check",
+            intro="Let's check this partnership, one question at a time. Type `back`, "
+            "`cancel` or `help` whenever you like; leave and come back any time.",
+        )
+
+    def start_review(
+        self, actor: Actor, partnership: Partnership, reminder_id: int | None = None
+    ) -> None:
+        """Start reviewing `partnership` in the person's DM (or show their review in progress)."""
+        self._start(
+            actor,
+            "review",
+            intro=f"Let's review *{partnership.reference} · {escape(partnership.name)}*: "
+            "value for cost, progress, changes, engagement, then your decision.",
+            partnership_id=partnership.id,
+            reminder_id=reminder_id,
+        )
+
+    def _start(self, actor: Actor, kind: str, intro: str, **links: int | None) -> None:
+        channel = self.slack.open_dm(actor.user_id)
+        flow = self.flows[kind]
+        try:
+            with self.db.session() as session:
+                existing = self._active(session, actor, kind)
+                if existing is None:
+                    run = self._run(flow)
+                    session.add(
+                        Conversation(
+                            team_id=actor.team_id,
+                            user_id=actor.user_id,
+                            channel_id=channel,
+                            kind=kind,
+                            flow_id=flow.id,
+                            flow_version=str(flow.version),
+                            state=run.state,
+                            snapshot=run.snapshot(),
+                            draft={},
+                            **links,
+                        )
+                    )
+        except IntegrityError:
+            existing = True  # another "new" from the same person won the race
+        if existing is None:
+            self.slack.say(channel, blocks.notice(intro))
+        else:
+            what = "check" if kind == "check" else "review"
+            self.slack.say(
+                channel,
+                blocks.notice(
+                    f"You already have a {what} in progress; here is where you left off. "
+                    "Type `cancel` to drop it and start again."
+                ),
+            )
+        self.show_current(actor, kind)
+
+    def has_active(self, actor: Actor, kind: str = "check") -> bool:
+        with self.db.session() as session:
+            return self._active(session, actor, kind) is not None
+
+    def show_current(self, actor: Actor, kind: str | None = None) -> bool:
+        """Post the current question or summary afresh; False when there's nothing active."""
+        with self.db.session() as session:
+            conversation = self._active(session, actor, kind)
+            if conversation is None:
+                return False
+            conversation_id = conversation.id
+        self._show(conversation_id)
+        return True
+
+    def cancel_active(self, actor: Actor) -> None:
+        """`/partnership cancel`: cancel the check the person has in progress."""
+        for _attempt in range(3):
+            try:
+                self._step(actor, None, "cancel", lambda run, _: run.cancel(), kind="check")
+                return
+            except Stale:
+                continue  # a press moved it on meanwhile: cancel where it is now
+
+    # --- steps from button presses ----------------------------------------------------------
+
+    def answer(self, actor: Actor, value: str) -> None:
+        """A button or menu answer: `value` is the action value rendered by `blocks`."""
+        conversation_id, version, payload = blocks.parse_action_value(value)
+        self._press(actor, conversation_id, version, "answer", lambda run, _: run.answer(payload))
+
+    def answer_choices(self, actor: Actor, value: str, selected: list[str] | None) -> None:
+        """Continue on a multi-choice question: the ticked boxes (from the payload or draft)."""
+        conversation_id, version, _ = blocks.parse_action_value(value)
+
+        def apply(run: FlowRun, conversation: Conversation) -> None:
+            # Ticks from the payload, else those remembered as they were made, else (back
+            # at a question answered before, nothing changed) the earlier answer.
+            chosen = selected
+            if chosen is None:
+                chosen = conversation.draft.get("choices")
+            if chosen is None and run.current is not None:
+                chosen = run.answers.get(run.current.id, [])
+            run.answer(list(chosen))
+
+        self._press(actor, conversation_id, version, "answer", apply)
+
+    def keep(self, actor: Actor, value: str) -> None:
+        """Re-submit the earlier answer of a question reached with Back."""
+        conversation_id, version, _ = blocks.parse_action_value(value)
+
+        def apply(run: FlowRun, _: Conversation) -> None:
+            if run.current is None or run.current.id not in run.answers:
+                raise Stale
+            earlier = run.answers[run.current.id]
+            run.answer(earlier if isinstance(earlier, list) else str(earlier))
+
+        self._press(actor, conversation_id, version, "answer", apply)
+
+    def back(self, actor: Actor, value: str) -> None:
+        conversation_id, version, _ = blocks.parse_action_value(value)
+        self._press(actor, conversation_id, version, "back", lambda run, _: run.back())
+
+    def cancel(self, actor: Actor, value: str) -> None:
+        conversation_id, version, _ = blocks.parse_action_value(value)
+        self._press(actor, conversation_id, version, "cancel", lambda run, _: run.cancel())
+
+    def revise(self, actor: Actor, value: str) -> None:
+        conversation_id, version, question_id = blocks.parse_action_value(value)
+        self._press(
+            actor, conversation_id, version, "revise", lambda run, _: run.revise(question_id)
+        )
+
+    def help(self, actor: Actor, value: str) -> None:
+        conversation_id, _, tip_id = blocks.parse_action_value(value)
+        with self.db.session() as session:
+            conversation = self.owned(session, actor, conversation_id)
+            if conversation is None:
+                return
+            channel, flow = conversation.channel_id, self._flow(conversation)
+        if any(tip.id == tip_id for tip in flow.tips):
+            self.slack.say(channel, blocks.tip_help(flow, tip_id))
+
+    def remember_choices(self, actor: Actor, value: str | None, selected: list[str]) -> None:
+        """Ticking boxes is not an answer yet: keep the ticks until Continue."""
+        self._set_draft(actor, value, "choices", selected)
+
+    def pick_channel(self, actor: Actor, value: str | None, channel_id: str) -> None:
+        self._set_draft(actor, value, "channel", channel_id)
+
+    def finish(self, actor: Actor, conversation_id: int, note: str) -> None:
+        """Close a summary that has been posted: the conversation is done."""
+        # Stale: finished already (a second post attempt that found the first done).
+        with suppress(Stale):
+            self._step(actor, conversation_id, note, lambda run, _: run.finish())
+
+    # --- steps from typed messages ----------------------------------------------------------
+
+    def on_message(self, actor: Actor, channel_id: str, text: str, event_id: str | None) -> None:
+        """A message in the DM: a command word, or the answer to a typed question."""
+        word = text.strip().lower()
+        if word in ("new", "start"):
+            if self._first_delivery(event_id, actor):
+                self.start_check(actor)
+            return
+        if word == "help":
+            if self._first_delivery(event_id, actor):
+                self._help_here(actor, channel_id)
+            return
+        if word in ("resume", "continue"):
+            if self._first_delivery(event_id, actor) and not self.show_current(actor):
+                self.slack.say(channel_id, _nothing_in_progress())
+            return
+
+        step = word if word in ("back", "cancel") else "answer"
+
+        def apply(run: FlowRun, _: Conversation) -> None:
+            if step == "back":
+                run.back()
+            elif step == "cancel":
+                run.cancel()
+            elif run.current is None:
+                raise AnswerError(
+                    "This is at its summary: use its buttons to post it, change an answer or "
+                    "discard it (or type `back`)."
+                )
+            else:
+                run.answer(text)
+
+        for _attempt in range(3):
+            try:
+                outcome = self._step(actor, None, step, apply, event_id=event_id)
+            except Stale:
+                continue  # a press won the race; apply the typed text to the new state
+            if outcome == "none":
+                self.slack.say(channel_id, _nothing_in_progress())
+            return
+
+    # --- the step machinery -----------------------------------------------------------------
+
+    def _press(
+        self, actor: Actor, conversation_id: int, version: int, step: str, change: Step
+    ) -> None:
+        try:
+            self._step(actor, conversation_id, step, change, expected_version=version)
+        except Stale:
+            self.whisper_stale(actor, conversation_id)
+
+    def _step(
+        self,
+        actor: Actor,
+        conversation_id: int | None,
+        step: str,
+        change: Step,
+        *,
+        expected_version: int | None = None,
+        event_id: str | None = None,
+        kind: str | None = None,
+    ) -> str:
+        """Apply `change` to the conversation and, if this thread's save wins, update Slack.
+
+        `step` names what the person did ("answer", "back", "cancel", "revise", or a note
+        to leave in place of the summary): it decides what the old message turns into.
+        Returns "done", "invalid" (the answer was refused and the person told why),
+        "none" (nothing in progress) or "duplicate" (event already handled).
+        Raises Stale when the press is out of date or another step won the race.
+        """
+        try:
+            with self.db.session() as session:
+                if event_id and not record_event(session, event_id, actor.team_id):
+                    return "duplicate"
+                if conversation_id is None:
+                    conversation = self._active(session, actor, kind)
+                    if conversation is None:
+                        return "none"
+                else:
+                    conversation = self.owned(session, actor, conversation_id)
+                    if conversation is None or conversation.status != "active":
+                        raise Stale
+                if expected_version is not None and conversation.version != expected_version:
+                    raise Stale
+                flow = self._flow(conversation)
+                run = self._run(flow, conversation.snapshot)
+                before = run.current
+                try:
+                    change(run, conversation)
+                except (AnswerError, FlowError) as refused:
+                    invalid = (conversation.channel_id, str(refused))
+                else:
+                    invalid = None
+                    shown = conversation.message_version == conversation.version
+                    old_ts = conversation.message_ts if shown else None
+                    conversation.snapshot = run.snapshot()
+                    conversation.state = run.state
+                    kept = {k: v for k, v in conversation.draft.items() if k == "channel"}
+                    conversation.draft = kept
+                    if run.is_finished:
+                        conversation.status = "finished"
+                        conversation.message_ts = None
+                    if run.state == "cancelled" and conversation.reminder_id:
+                        reminders.reopen(session, conversation.reminder_id, self.clock())
+                    session.flush()
+                    saved = conversation.id, conversation.channel_id
+        except StaleDataError as error:
+            raise Stale from error
+        if invalid is not None:
+            self.slack.say(invalid[0], blocks.notice(f":warning: {escape(invalid[1])}"))
+            return "invalid"
+        if old_ts:
+            self.slack.update(saved[1], old_ts, self._closing(flow, step, run, before))
+        self._show(saved[0])
+        return "done"
+
+    @staticmethod
+    def _closing(flow: Flow, step: str, run: FlowRun, before: Question | None) -> Message:
+        """What the message of the step just taken turns into: no buttons left on it."""
+        if step == "answer" and before is not None:
+            return blocks.answered_message(flow, before, run.answers[before.id])
+        notes = {"back": "Went back.", "cancel": "Cancelled.", "revise": "Changing an answer…"}
+        return blocks.closed_message(notes.get(step, step), before)
+
+    def _show(self, conversation_id: int) -> None:
+        """Post the conversation's current question, summary or ending as a new message."""
+        with self.db.session() as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            flow = self._flow(conversation)
+            run = self._run(flow, conversation.snapshot)
+            channel, version = conversation.channel_id, conversation.version
+            if run.state == "summary":
+                message = self._summary(session, conversation, flow, run)
+        if run.state == "cancelled":
+            self.slack.say(channel, blocks.notice(CANCELLED[conversation.kind]))
+            return
+        if run.state == "done":
+            return
+        if run.current is not None:
+            message = blocks.question_message(flow, run, conversation_id, version)
+        ts = self.slack.say(channel, message)
+        if not ts:
+            return
+        with self.db.session() as session:
+            # A plain UPDATE: where the message is shown is not a step, so no new version.
+            recorded = session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.version == version)
+                .values(message_ts=ts, message_version=version)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not recorded:  # a step overtook this message while it was being posted
+                moved_on = session.get_one(Conversation, conversation_id)
+                answers = self._run(flow, moved_on.snapshot).answers
+        if not recorded:
+            question = run.current
+            if question is not None and question.id in answers:
+                closing = blocks.answered_message(flow, question, answers[question.id])
+            else:
+                closing = blocks.closed_message("Moved on.", question)
+            self.slack.update(channel, ts, closing)
+
+    def _summary(
+        self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun
+    ) -> Message:
+        assessment = assess(flow, run.answers)
+        if conversation.kind == "review":
+            partnership = session.get_one(Partnership, conversation.partnership_id)
+            return review_blocks.review_summary(
+                flow, run, assessment, partnership, conversation.id, conversation.version
+            )
+        return blocks.summary_message(
+            flow,
+            run,
+            assessment,
+            conversation.id,
+            conversation.version,
+            conversation.draft.get("channel") or self.default_channel,
+        )
+
+    def _set_draft(self, actor: Actor, value: str | None, key: str, item: Any) -> None:
+        conversation_id = blocks.parse_action_value(value)[0] if value else None
+        with self.db.session() as session:
+            if conversation_id is None:
+                conversation = self._active(session, actor)
+            else:
+                conversation = self.owned(session, actor, conversation_id)
+            if conversation is None or conversation.status != "active":
+                return
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(draft={**conversation.draft, key: item})
+                .execution_options(synchronize_session=False)
+            )
+
+    def _help_here(self, actor: Actor, channel_id: str) -> None:
+        with self.db.session() as session:
+            conversation = self._active(session, actor)
+            if conversation is not None:
+                flow = self._flow(conversation)
+                run = self._run(flow, conversation.snapshot)
+        if conversation is not None and run.current is not None:
+            self.slack.say(channel_id, blocks.tip_help(flow, run.current.tip))
+        else:
+            self.slack.say(channel_id, blocks.help_message(self.check_flow))
+
+    def whisper_stale(self, actor: Actor, conversation_id: int, text: str = STALE) -> None:
+        with self.db.session() as session:
+            conversation = self.owned(session, actor, conversation_id)
+            channel = conversation.channel_id if conversation else None
+        self.slack.whisper(channel or self.slack.open_dm(actor.user_id), actor.user_id, text)
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _flow(self, conversation: Conversation) -> Flow:
+        return self.flows[conversation.kind]
+
+    def _run(self, flow: Flow, snapshot: dict[str, Any] | None = None) -> FlowRun:
+        return FlowRun(flow, snapshot, today=self.clock().date())
+
+    def run_of(self, conversation: Conversation) -> FlowRun:
+        return self._run(self._flow(conversation), conversation.snapshot)
+
+    @staticmethod
+    def _active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
+        """The person's active conversation (of `kind`, or the one they touched last)."""
+        query = select(Conversation).where(
+            Conversation.team_id == actor.team_id,
+            Conversation.user_id == actor.user_id,
+            Conversation.status == "active",
+        )
+        if kind is not None:
+            query = query.where(Conversation.kind == kind)
+        return session.scalars(query.order_by(Conversation.updated_at.desc()).limit(1)).first()
+
+    @staticmethod
+    def owned(session: Session, actor: Actor, conversation_id: int) -> Conversation | None:
+        """The conversation, only if it is this person's in this workspace."""
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or (conversation.team_id, conversation.user_id) != (
+            actor.team_id,
+            actor.user_id,
+        ):
+            return None
+        return conversation
+
+    def _first_delivery(self, event_id: str | None, actor: Actor) -> bool:
+        if not event_id:
+            return True
+        with self.db.session() as session:
+            return record_event(session, event_id, actor.team_id)
+
+
+def _nothing_in_progress() -> Message:
+    return blocks.notice(
+        "You have no check in progress. Type `new` to check a partnership, or `help` to "
+        "see how it works."
+    )

@@ -1,0 +1,63 @@
+"""Talking to Slack's Web API for the services: post, update, ephemeral, open a DM.
+
+A failed post is logged and reported as None rather than raised: every caller has
+already saved its state, so nothing is lost and the person can ask to see it again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from .blocks import Message
+
+log = logging.getLogger(__name__)
+
+
+class Messenger:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def open_dm(self, user_id: str) -> str:
+        return self.client.conversations_open(users=user_id)["channel"]["id"]
+
+    def say(self, channel: str, message: Message, thread_ts: str | None = None) -> str | None:
+        """Post `message`; its ts, or None (logged) if Slack refused or could not be reached."""
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, **message.as_kwargs()
+            )
+        except SlackApiError as error:
+            log.warning("Could not post to %s: %s", channel, error.response.get("error"))
+            return None
+        return response["ts"]
+
+    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> dict:
+        """Post `message` and return Slack's answer; raises SlackApiError for the caller."""
+        response = self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, **message.as_kwargs()
+        )
+        return {"channel": response["channel"], "ts": response["ts"]}
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+        except SlackApiError as error:
+            log.warning("Could not update %s in %s: %s", ts, channel, error.response.get("error"))
+
+    def whisper(self, channel: str, user_id: str, text: str) -> None:
+        """An ephemeral message only `user_id` sees."""
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        except SlackApiError as error:
+            log.warning("Could not whisper to %s: %s", user_id, error.response.get("error"))
+
+    def time_zone(self, user_id: str) -> str | None:
+        """The person's IANA time zone from their Slack profile, if Slack tells us."""
+        try:
+            return self.client.users_info(user=user_id)["user"].get("tz")
+        except SlackApiError as error:
+            log.warning("Could not read %s's time zone: %s", user_id, error.response.get("error"))
+            return None

@@ -1,0 +1,88 @@
+"""The review schedule in the database: reminder rows made, snoozed, reopened, closed.
+
+The calendar arithmetic itself (cadences, 09:00 on working days, repeats) is pure and
+lives in `flows.schedule`; this module only applies it to rows, inside the caller's unit
+of work.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from flows import schedule
+
+from .models import Partnership, Reminder
+
+OPEN = ("pending", "reviewing")
+
+
+def local_today(now: datetime, tz: str | None) -> date:
+    return now.astimezone(schedule.zone(tz)).date()
+
+
+def schedule_first(session: Session, partnership: Partnership, now: datetime) -> Reminder:
+    """A newly posted partnership: its cadence, first review date and first reminder."""
+    answers = partnership.answers
+    partnership.cadence = schedule.effective_cadence(
+        answers.get("review_cadence"), answers.get("form")
+    )
+    due = schedule.first_review_on(answers, local_today(now, partnership.owner_tz))
+    return _add(session, partnership, due)
+
+
+def schedule_next(session: Session, partnership: Partnership, reviewed_on: date) -> None:
+    """After a review that continues or adapts: the next one, if the cadence has one."""
+    due = schedule.next_review_on(partnership.cadence or "annual", reviewed_on)
+    partnership.next_review_on = due
+    if due is not None:
+        _add(session, partnership, due)
+
+
+def _add(session: Session, partnership: Partnership, due: date) -> Reminder:
+    partnership.next_review_on = due
+    existing = session.scalar(
+        select(Reminder).where(Reminder.partnership_id == partnership.id, Reminder.due_on == due)
+    )
+    if existing is not None:  # reviewed twice in a day: one reminder per due date
+        existing.state = "pending"
+        return existing
+    reminder = Reminder(
+        team_id=partnership.team_id,
+        partnership_id=partnership.id,
+        due_on=due,
+        state="pending",
+        send_at=schedule.reminder_at(due, partnership.owner_tz),
+        sends=0,
+        channel_id=partnership.channel_id,
+    )
+    session.add(reminder)
+    return reminder
+
+
+def close_open(session: Session, partnership_id: int, state: str) -> None:
+    """Mark the partnership's open reminders `done` (reviewed) or `cancelled` (ended)."""
+    session.execute(
+        update(Reminder)
+        .where(Reminder.partnership_id == partnership_id, Reminder.state.in_(OPEN))
+        .values(state=state)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def reopen(session: Session, reminder_id: int, now: datetime) -> None:
+    """A review started from a reminder was dropped: remind again next working morning."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.state != "reviewing":
+        return
+    partnership = session.get_one(Partnership, reminder.partnership_id)
+    reminder.state = "pending"
+    reminder.reviewer_id = None
+    reminder.send_at = schedule.working_days_after(now, partnership.owner_tz, 1)
+
+
+def snooze(reminder: Reminder, partnership: Partnership, now: datetime, period: str) -> None:
+    reminder.send_at = schedule.snooze_until(now, partnership.owner_tz, period)
+    reminder.sends = 0

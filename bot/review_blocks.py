@@ -1,0 +1,188 @@
+"""Block Kit for reviews: reminders and digests in the channel, the review's summary in the
+DM, and its result in the thread of the original recommendation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from flows import Assessment, Flow, FlowRun, display_answer
+
+from .blocks import (
+    DISCARD,
+    REVISE,
+    Message,
+    action_value,
+    button,
+    context,
+    fallback,
+    flag_sections,
+    option,
+    section,
+    tip_status_lines,
+)
+from .models import Partnership
+from .mrkdwn import escape
+
+REVIEW_START = "review_start"
+SNOOZE_WEEK = "review_snooze_week"
+SNOOZE_MONTH = "review_snooze_month"
+END = "review_end"
+SUBMIT = "review_submit"
+
+ASKS = (
+    "The review asks: is the value still worth the cost (would working separately be "
+    "better?), how the outcomes are doing against the baseline and milestones, what has "
+    "changed, whether frontline staff and patients are still involved, and then: "
+    "continue, adapt or end."
+)
+MAX_PER_DIGEST = 20  # two blocks each, within Slack's 50 blocks per message
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%-d %B %Y") if value else "never"
+
+
+def _title(partnership: Partnership) -> str:
+    return f"{partnership.reference} · {escape(partnership.name)}"
+
+
+def _controls(reminder_id: int, block_id: str) -> dict[str, Any]:
+    end = button("End partnership", END, str(reminder_id), style="danger")
+    end["confirm"] = {
+        "title": {"type": "plain_text", "text": "End this partnership?"},
+        "text": {
+            "type": "plain_text",
+            "text": "Reminders stop. Follow its exit arrangements for shared staff and money.",
+        },
+        "confirm": {"type": "plain_text", "text": "End it"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+    }
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            button("Start review", REVIEW_START, str(reminder_id), style="primary"),
+            button("Snooze a week", SNOOZE_WEEK, str(reminder_id)),
+            button("Snooze a month", SNOOZE_MONTH, str(reminder_id)),
+            end,
+        ],
+    }
+
+
+def reminder_message(
+    partnership: Partnership, reminder_id: int, due_on: date, send_number: int, escalate: bool
+) -> Message:
+    """A review falling due: what it asks, when last reviewed, and what to do about it."""
+    heading = f"*Review due: {_title(partnership)}*"
+    if send_number > 1:
+        heading = f"*Review still due: {_title(partnership)}* (reminder {send_number})"
+    lines = [
+        heading,
+        f"Due {day(due_on)} · last reviewed {day(partnership.last_reviewed_on)}"
+        + (f" ({partnership.last_decision})" if partnership.last_decision else ""),
+        ASKS,
+    ]
+    if escalate:
+        lines.append(
+            f"<@{partnership.owner_id}>, this review is overdue: please start it or snooze it."
+        )
+    blocks = [section("\n".join(lines)), _controls(reminder_id, f"reminder-{reminder_id}")]
+    text = f"Review due: {partnership.reference} {partnership.name}"
+    return Message(fallback(text), blocks)
+
+
+def digest_message(items: Sequence[tuple[Partnership, int, date, bool]]) -> Message:
+    """Many reviews due in one channel at once: one message, a section each."""
+    blocks: list[dict[str, Any]] = [
+        section(f"*{len(items)} partnership reviews are due in this channel.*\n{ASKS}")
+    ]
+    for partnership, reminder_id, due_on, escalate in items:
+        line = (
+            f"*{_title(partnership)}* · due {day(due_on)} · "
+            f"last reviewed {day(partnership.last_reviewed_on)}"
+        )
+        if escalate:
+            line += f" · overdue, <@{partnership.owner_id}>"
+        blocks.append(section(line))
+        blocks.append(_controls(reminder_id, f"reminder-{reminder_id}"))
+    refs = ", ".join(p.reference for p, *_ in items)
+    return Message(fallback(f"{len(items)} partnership reviews are due: {refs}"), blocks)
+
+
+def reminder_closed(partnership: Partnership, note: str) -> Message:
+    """A reminder that has been acted on: no buttons left to press."""
+    return Message(
+        fallback(f"Review of {partnership.reference}: {note}"),
+        [section(f"*Review of {_title(partnership)}*"), context(note)],
+    )
+
+
+def review_summary(
+    flow: Flow,
+    run: FlowRun,
+    assessment: Assessment,
+    partnership: Partnership,
+    conversation_id: int,
+    version: int,
+) -> Message:
+    """The finished review in the DM: decision, flags, and Submit / Change / Discard."""
+    decision = flow.question("decision")
+    chosen = display_answer(decision, run.answers["decision"])
+    value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
+    blocks: list[dict[str, Any]] = [
+        section(f"*Review of {_title(partnership)}*\n*Decision: {escape(chosen)}*"),
+        section(tip_status_lines(flow, assessment)),
+        *flag_sections(flow, assessment),
+    ]
+    revise = {
+        "type": "static_select",
+        "action_id": REVISE,
+        "placeholder": {"type": "plain_text", "text": "Change an answer"},
+        "options": [option(q.text, value(q.id)) for q in flow.questions if q.id in run.answers],
+    }
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "summary",
+            "elements": [
+                button("Submit review", SUBMIT, value(), style="primary"),
+                revise,
+                button("Discard", DISCARD, value(), style="danger"),
+            ],
+        }
+    )
+    blocks.append(
+        context("Submitting posts the result in the thread of the original recommendation.")
+    )
+    text = f"Review of {partnership.reference} {partnership.name}: {chosen}"
+    return Message(fallback(text), blocks)
+
+
+def review_result(
+    flow: Flow,
+    partnership: Partnership,
+    reviewer_id: str,
+    answers: dict[str, Any],
+    assessment: Assessment,
+) -> Message:
+    """The review's result, for the recommendation's thread."""
+    decision = display_answer(flow.question("decision"), answers["decision"])
+    after = {
+        "end": "The partnership has ended; reminders have stopped.",
+    }.get(answers["decision"], f"Next review: {day(partnership.next_review_on)}.")
+    blocks: list[dict[str, Any]] = [
+        section(
+            f"*Review of {_title(partnership)}* by <@{reviewer_id}>\n"
+            f"*Decision: {escape(decision)}*\n{after}"
+        ),
+        section(tip_status_lines(flow, assessment)),
+        *flag_sections(flow, assessment),
+    ]
+    for question in flow.questions:
+        if question.id in answers and question.type in ("long_text", "short_text"):
+            shown = escape(display_answer(question, answers[question.id]))
+            blocks.append(section(f"*{escape(question.text)}*\n{shown}"))
+    text = f"Review of {partnership.reference} {partnership.name}: {decision}"
+    return Message(fallback(text), blocks[:50])

@@ -1,0 +1,282 @@
+"""Reviews of posted partnerships: started from a reminder or `/partnership review P-12`,
+snoozed, ended, and submitted to the thread of the original recommendation.
+
+Anyone in the channel may act on a reminder (start, snooze, end): reviews are a shared
+duty of the people who see the recommendation, and the owner is mentioned when overdue.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from flows import assess, schedule
+
+from . import blocks, reminders, review_blocks
+from .conversations import Actor, Conversations, Stale
+from .models import Partnership, Reminder, Review
+from .recommendations import POST_CLAIM_TIMEOUT, assessment_record
+
+log = logging.getLogger(__name__)
+REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
+
+
+class Reviews:
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+        self.db = conversations.db
+        self.slack = conversations.slack
+        self.flow = conversations.flows["review"]
+        self.clock = conversations.clock
+
+    # --- starting ---------------------------------------------------------------------------
+
+    def problem_with(self, actor: Actor, text: str) -> str | None:
+        """Why `/partnership review <text>` can't start, or None if it can."""
+        with self.db.session() as session:
+            return self._reviewable(session, actor, text)[1]
+
+    def start_by_reference(self, actor: Actor, text: str) -> str | None:
+        """`/partnership review P-12`: None when started, else what to tell the person."""
+        with self.db.session() as session:
+            partnership, problem = self._reviewable(session, actor, text)
+            if partnership is None:
+                return problem
+            reminder = self._open_reminder(session, partnership.id)
+            if reminder is not None and reminder.state == "pending":
+                reminder.state, reminder.reviewer_id = "reviewing", actor.user_id
+            reminder_id = reminder.id if reminder is not None else None
+        self.conversations.start_review(actor, partnership, reminder_id)
+        return None
+
+    def start_from_reminder(self, actor: Actor, reminder_id: str, channel: str) -> None:
+        """Start review: the presser reviews it in their DM; the reminder says who is on it."""
+        with self.db.session() as session:
+            found = self._reminder(session, actor, reminder_id)
+            if found is None:
+                return self._gone(actor, channel)
+            reminder, partnership = found
+            reviewing_self = reminder.state == "reviewing" and reminder.reviewer_id == (
+                actor.user_id
+            )
+            if not reviewing_self:
+                claimed = session.execute(
+                    update(Reminder)
+                    .where(Reminder.id == reminder.id, Reminder.state == "pending")
+                    .values(state="reviewing", reviewer_id=actor.user_id)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if not claimed:
+                    return self._gone(actor, channel, reminder)
+            ts, reminder_channel = reminder.message_ts, reminder.channel_id
+        if ts and reminder_channel:
+            note = f"<@{actor.user_id}> is reviewing it now."
+            self.slack.update(
+                reminder_channel, ts, review_blocks.reminder_closed(partnership, note)
+            )
+        self.conversations.start_review(actor, partnership, reminder.id)
+        return None
+
+    def snooze(self, actor: Actor, reminder_id: str, channel: str, period: str) -> None:
+        with self.db.session() as session:
+            found = self._reminder(session, actor, reminder_id)
+            if found is None or found[0].state != "pending":
+                return self._gone(actor, channel, found[0] if found else None)
+            reminder, partnership = found
+            reminders.snooze(reminder, partnership, self.clock(), period)
+            ts, until = reminder.message_ts, reminder.send_at
+        if ts:
+            local = until.astimezone(schedule.zone(partnership.owner_tz))
+            note = f"Snoozed by <@{actor.user_id}> until {local.strftime('%A %-d %B')}."
+            self.slack.update(channel, ts, review_blocks.reminder_closed(partnership, note))
+        return None
+
+    def end(self, actor: Actor, reminder_id: str, channel: str) -> None:
+        with self.db.session() as session:
+            found = self._reminder(session, actor, reminder_id)
+            if found is None or found[0].state not in reminders.OPEN:
+                return self._gone(actor, channel, found[0] if found else None)
+            reminder, partnership = found
+            partnership.status = "ended"
+            partnership.next_review_on = None
+            reminders.close_open(session, partnership.id, "cancelled")
+            ts = reminder.message_ts
+        note = f"Ended by <@{actor.user_id}>. Reminders have stopped."
+        if ts:
+            self.slack.update(channel, ts, review_blocks.reminder_closed(partnership, note))
+        if partnership.channel_id and partnership.message_ts:
+            self.slack.say(
+                partnership.channel_id,
+                blocks.notice(
+                    f"{partnership.reference} was ended by <@{actor.user_id}> from its review "
+                    "reminder. Follow its exit arrangements for shared staff, money and data."
+                ),
+                thread_ts=partnership.message_ts,
+            )
+        return None
+
+    # --- submitting ----------------------------------------------------------------------
+
+    def submit(self, actor: Actor, value: str) -> None:
+        """Post the review's result to the recommendation's thread, once; schedule what's next."""
+        conversation_id, version, _ = blocks.parse_action_value(value)
+        try:
+            review_id, partnership_id, result = self._claim(actor, conversation_id, version)
+        except (Stale, IntegrityError, StaleDataError):
+            self.conversations.whisper_stale(
+                actor, conversation_id, "This review is already submitted or being submitted."
+            )
+            return
+        with self.db.session() as session:
+            partnership = session.get_one(Partnership, partnership_id)
+            channel, thread = partnership.channel_id, partnership.message_ts
+        ts = self.slack.say(channel, result, thread_ts=thread) if channel and thread else None
+        if ts is None:
+            with self.db.session() as session:
+                session.get_one(Review, review_id).post_state = "unposted"
+            self.slack.say(
+                self.slack.open_dm(actor.user_id),
+                blocks.notice(
+                    ":warning: I couldn't post the review to the recommendation's thread. "
+                    "Check I'm still in that channel, then press *Submit review* again. "
+                    "Nothing is lost."
+                ),
+            )
+            return
+        with self.db.session() as session:
+            review = session.get_one(Review, review_id)
+            review.post_state, review.message_ts = "posted", ts
+            reference = session.get_one(Partnership, partnership_id).reference
+        self.conversations.finish(
+            actor,
+            conversation_id,
+            f":white_check_mark: Review of {reference} posted in its thread.",
+        )
+
+    def _claim(
+        self, actor: Actor, conversation_id: int, version: int
+    ) -> tuple[int, int, blocks.Message]:
+        """Record the review and its consequences, and claim the right to post it."""
+        now = self.clock()
+        with self.db.session() as session:
+            conversation = self.conversations.owned(session, actor, conversation_id)
+            if conversation is None or conversation.kind != "review":
+                raise Stale
+            if conversation.state != "summary" or conversation.version != version:
+                raise Stale
+            run = self.conversations.run_of(conversation)
+            assessment = assess(self.flow, run.answers)
+            partnership = session.get_one(Partnership, conversation.partnership_id)
+            review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
+            if review is None:
+                review = self._record(session, actor, conversation_id, partnership, run.answers)
+                review.assessment = assessment_record(assessment)
+                session.flush()
+            claimed = session.execute(
+                update(Review)
+                .where(
+                    Review.id == review.id,
+                    (Review.post_state == "unposted")
+                    | (
+                        (Review.post_state == "posting")
+                        & (Review.post_claimed_at < now - POST_CLAIM_TIMEOUT)
+                    ),
+                )
+                .values(post_state="posting", post_claimed_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
+                raise Stale
+            result = review_blocks.review_result(
+                self.flow, partnership, actor.user_id, run.answers, assessment
+            )
+            return review.id, partnership.id, result
+
+    def _record(
+        self,
+        session: Session,
+        actor: Actor,
+        conversation_id: int,
+        partnership: Partnership,
+        answers: dict,
+    ) -> Review:
+        """The review happened: its decision takes effect on the schedule straight away."""
+        decision = str(answers["decision"])
+        review = Review(
+            team_id=actor.team_id,
+            partnership_id=partnership.id,
+            conversation_id=conversation_id,
+            reviewer_id=actor.user_id,
+            decision=decision,
+            answers=dict(answers),
+            post_state="unposted",
+        )
+        session.add(review)
+        today = reminders.local_today(self.clock(), partnership.owner_tz)
+        partnership.last_reviewed_on = today
+        partnership.last_decision = decision
+        if decision == "end":
+            partnership.status = "ended"
+            partnership.next_review_on = None
+            reminders.close_open(session, partnership.id, "cancelled")
+        else:
+            reminders.close_open(session, partnership.id, "done")
+            reminders.schedule_next(session, partnership, today)
+        return review
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _reviewable(
+        session: Session, actor: Actor, text: str
+    ) -> tuple[Partnership | None, str | None]:
+        found = REFERENCE.match(text.strip())
+        if not found:
+            return None, "Which partnership? Give its reference, e.g. `/partnership review P-12`."
+        partnership = session.scalar(
+            select(Partnership).where(
+                Partnership.team_id == actor.team_id,
+                Partnership.ref == int(found.group(1)),
+                Partnership.post_state == "posted",
+            )
+        )
+        if partnership is None:
+            return None, f"There is no posted partnership P-{found.group(1)} in this workspace."
+        if partnership.status == "ended":
+            return None, f"{partnership.reference} has ended; there is nothing to review."
+        return partnership, None
+
+    @staticmethod
+    def _open_reminder(session: Session, partnership_id: int) -> Reminder | None:
+        return session.scalars(
+            select(Reminder)
+            .where(Reminder.partnership_id == partnership_id, Reminder.state.in_(reminders.OPEN))
+            .order_by(Reminder.due_on)
+        ).first()
+
+    @staticmethod
+    def _reminder(
+        session: Session, actor: Actor, reminder_id: str
+    ) -> tuple[Reminder, Partnership] | None:
+        """The reminder and its partnership, only within the presser's workspace."""
+        if not reminder_id.isdigit():
+            return None
+        reminder = session.get(Reminder, int(reminder_id))
+        if reminder is None or reminder.team_id != actor.team_id:
+            return None
+        partnership = session.get_one(Partnership, reminder.partnership_id)
+        if partnership.status != "active":
+            return None
+        return reminder, partnership
+
+    def _gone(self, actor: Actor, channel: str, reminder: Reminder | None = None) -> None:
+        if reminder is not None and reminder.state == "reviewing" and reminder.reviewer_id:
+            text = f"<@{reminder.reviewer_id}> is already reviewing this one."
+        else:
+            text = "This reminder has already been dealt with, so that button did nothing."
+        self.slack.whisper(channel, actor.user_id, text)
