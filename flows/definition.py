@@ -330,7 +330,7 @@ class _Reader:
             raise self.fail(entry, "'critical_when' only makes sense on a warning flag")
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
         if sets_verdict is not None and not self.has_verdict:
-            raise self.fail(entry, "sets_verdict, but this flow has no verdict ([flow] verdict)")
+            raise self.fail(entry, "no sets_verdict here: the flow has [flow] verdict = false")
         if sets_verdict is not None and sets_verdict not in VERDICTS:
             raise self.fail(entry, f"sets_verdict must be one of: {', '.join(VERDICTS)}")
         when = self.condition(raw, "when", entry, questions)

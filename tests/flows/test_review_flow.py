@@ -352,7 +352,7 @@ def test_verdict_defaults_to_true() -> None:
         ({"verdict": '"no"'}, "t: [flow]: 'verdict' must be true or false"),
         (
             {"extra": 'sets_verdict = "Reconsider"'},
-            "t: flag 'some': sets_verdict, but this flow has no verdict",
+            "t: flag 'some': no sets_verdict here: the flow has [flow] verdict = false",
         ),
         (
             {"qtype": "choice"},
