@@ -175,7 +175,6 @@ class Reviews:
             review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
             if review is None:
                 review = self._record(session, actor, conversation_id, partnership, run.answers)
-                review.assessment = assessment_record(assessment)
                 session.flush()
             claimed = session.execute(
                 update(Review)
@@ -214,6 +213,7 @@ class Reviews:
             reviewer_id=actor.user_id,
             decision=decision,
             answers=dict(answers),
+            assessment=assessment_record(assess(self.flow, answers)),
             post_state="unposted",
         )
         session.add(review)

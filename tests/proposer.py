@@ -15,6 +15,7 @@ from tests.fakeslack import FakeSlack
 from tests.slack_driver import SlackDriver
 
 FLOW = load_flow("check")
+REVIEW_FLOW = load_flow("review")
 
 # A complete proposal with no red flags: the verdict is Proceed.
 GOOD = {
@@ -57,7 +58,7 @@ def question_in(message: dict[str, Any]) -> Question | None:
         for block in message.get("blocks", [])
         if block.get("type") == "section" and "text" in block
     ]
-    for question in FLOW.questions:
+    for question in (*FLOW.questions, *REVIEW_FLOW.questions):
         escaped = question.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if f"*{escaped}*" in texts and any(
             b.get("type") == "actions" and b.get("block_id") == "navigation"
@@ -68,8 +69,9 @@ def question_in(message: dict[str, Any]) -> Question | None:
 
 
 def is_summary(message: dict[str, Any]) -> bool:
+    """A check's summary (Post) or a review's (Submit review)."""
     return any(
-        e.get("action_id") == "post"
+        e.get("action_id") in ("post", "review_submit")
         for b in message.get("blocks", [])
         for e in b.get("elements", [])
     )

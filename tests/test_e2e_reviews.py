@@ -1,0 +1,105 @@
+"""Review reminders and reviews, end to end: a check posted, the clock moved, a reminder
+in the channel, the review run from it, its result in the recommendation's thread."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flows import schedule
+from tests.conftest import ALICE, BOB, PARTNERS
+from tests.fakeslack import FakeSlack
+from tests.proposer import GOOD, Proposer, is_summary, question_in
+from tests.slack_driver import BotServer, SlackDriver
+
+LONDON = "Europe/London"
+REVIEW_OK = {
+    "value_for_cost": "benefit_outweighs",
+    "time_and_money": "Two days a month of a manager's time; delays down by a quarter.",
+    "separate_better": "no",
+    "outcomes_progress": "on_track",
+    "milestones_met": "yes",
+    "progress_notes": "Delayed discharges down from 41 to 30 a week against the baseline.",
+    "context_changes": ["none"],
+    "frontline_still": "yes",
+    "users_still": "yes",
+    "decision": "continue",
+    "decision_notes": "Worth it; keep going.",
+}
+
+
+def post_check(slack: SlackDriver, fake: FakeSlack, answers: dict[str, Any] = GOOD) -> dict:
+    summary = Proposer(slack, fake, ALICE).complete(answers)
+    before = len(fake.messages(PARTNERS))
+    slack.press(ALICE, summary, action_id="post")
+    post = fake.wait_for(lambda: fake.messages(PARTNERS)[before], message="the posted check")
+    # The summary turns into "Posted to ..." once the post and its schedule are recorded.
+    fake.wait_for(
+        lambda: "Posted to" in fake.message(summary["channel"], summary["ts"])["text"],
+        message="the summary closed as posted",
+    )
+    return post
+
+
+def reminders_in(fake: FakeSlack) -> list[dict]:
+    return [m for m in fake.messages(PARTNERS) if m["text"].startswith("Review due")]
+
+
+def run_review(
+    slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any], after: int
+) -> dict:
+    """Answer the review questions that appear in `user`'s DM; returns the summary."""
+    person = Proposer(slack, fake, user)
+    message = person.wait_for_prompt(after)
+    while not is_summary(message):
+        question = question_in(message)
+        assert question is not None
+        message = person.answer(message, answers[question.id])
+    return message
+
+
+def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
+) -> None:
+    post = post_check(slack, fake_slack)
+    scheduler = bot_server.services.scheduler
+    due = date.fromisoformat(GOOD["first_review_date"])
+    remind_at = schedule.reminder_at(due, LONDON)
+
+    assert scheduler.run_due(remind_at - timedelta(minutes=1)).posted == 0
+    assert reminders_in(fake_slack) == []
+    assert scheduler.run_due(remind_at).posted == 1
+    (reminder,) = reminders_in(fake_slack)
+    assert "P-1" in reminder["text"]
+    assert scheduler.run_due(remind_at + timedelta(hours=2)).posted == 0  # once a day at most
+
+    bob = Proposer(slack, fake_slack, BOB)
+    seen = len(bob.bot_messages())
+    slack.press(BOB, reminder, action_id="review_start")
+    summary = run_review(slack, fake_slack, BOB, REVIEW_OK, seen)
+    assert "Decision: Continue as it is" in summary["blocks"][0]["text"]["text"]
+    slack.press(BOB, summary, action_id="review_submit")
+
+    thread = fake_slack.wait_for(
+        lambda: [
+            m
+            for m in fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+            if m["text"].startswith("Review of P-1")
+        ],
+        message="the review result in the recommendation's thread",
+    )
+    assert len(thread) == 1
+    # The next review is a cadence later (quarterly in GOOD), reminded once, then.
+    reviewed_on = datetime.now().date()
+    next_due = schedule.next_review_on("quarterly", reviewed_on)
+    assert next_due is not None
+    next_at = schedule.reminder_at(next_due, LONDON)
+    assert scheduler.run_due(next_at - timedelta(days=1)).posted == 0
+    assert scheduler.run_due(next_at).posted == 1
+    (second,) = reminders_in(fake_slack)
+    assert second["ts"] != reminder["ts"]
+    first = fake_slack.message(PARTNERS, reminder["ts"])
+    assert "<@U0BOB> is reviewing it now" in first["text"] or any(
+        "<@U0BOB> is reviewing it now" in str(block) for block in first["blocks"]
+    )
+    assert fake_slack.errors == []
