@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flows import Assessment, Flow, FlowRun, Question, display_answer
@@ -382,6 +383,8 @@ class CheckLine:
     reference: str | None = None
     verdict: str | None = None
     channel_id: str | None = None
+    next_review: date | None = None
+    last_decision: str | None = None
 
 
 def check_lines(lines: Sequence[CheckLine]) -> str:
@@ -396,6 +399,10 @@ def check_lines(lines: Sequence[CheckLine]) -> str:
             detail += f" · {line.verdict}"
         if line.channel_id:
             detail += f" · in <#{line.channel_id}>"
+        if line.next_review:
+            detail += f" · next review {line.next_review.strftime('%-d %B %Y')}"
+        if line.last_decision:
+            detail += f" · last review: {line.last_decision}"
         rendered.append(f"• {text} — {detail}")
     return "\n".join(rendered)
 

@@ -1,4 +1,5 @@
-"""A person's checks, newest first, for `/partnership list` and the App Home."""
+"""A person's checks, newest first, with each partnership's next review and last decision,
+for `/partnership list` and the App Home."""
 
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
             lines.append(
                 CheckLine(
                     name=partnership.name,
-                    status="posted",
+                    status="ended" if partnership.status == "ended" else "posted",
                     reference=partnership.reference,
                     verdict=partnership.verdict,
                     channel_id=partnership.channel_id,
+                    next_review=partnership.next_review_on,
+                    last_decision=partnership.last_decision,
                 )
             )
         elif conversation.state == "cancelled":
