@@ -114,9 +114,9 @@ class Journey(Proposer):
         """Wait until the bot has recorded `message` as the one showing the check.
 
         The bot saves which message shows the current question just after posting it;
-        a press that arrives before that closes the wrong message (see the xfail in
-        test_e2e_navigation). Tests that assert what a pressed message turns into wait
-        for this first, as a person's reading time would.
+        a step that overtakes that is handled, but the pressed message is then closed a
+        moment later by the overtaken post. Tests that assert what a pressed message
+        turns into wait for this first, as a person's reading time would.
         """
         assert self.database_url, "Journey(..., database_url=...) is needed to settle"
         wait_for_shown(self.fake, self.database_url, self.user, message["ts"])
@@ -484,18 +484,18 @@ def replay_press(
     return slack._message_action(user, wire, container, action)
 
 
-def foreign_press(
+def press_payload(
     slack: SlackDriver,
     fake: FakeSlack,
     user: str,
     message: dict[str, Any],
     action_id: str | None = None,
     value: str | None = None,
-) -> DriverResponse:
-    """`user` sends a signed block_actions naming a button of someone else's message.
+) -> dict[str, Any]:
+    """A block_actions payload for `user` pressing an element of `message`, built by hand.
 
-    The driver refuses (`user` cannot see another person's DM), so the payload is built
-    by hand: the button, container and message are the other person's, the user is not.
+    For what the driver will not send: presses by someone who cannot see the message,
+    and requests to be sent unsigned or badly signed.
     """
     current = fake.wire_message(message["channel"], message["ts"])
     assert current is not None
@@ -519,7 +519,7 @@ def foreign_press(
         action.update(text=element["text"], value=element["value"])
     else:  # a static_select: pick its first option
         action["selected_option"] = element["options"][0]
-    payload = {
+    return {
         "type": "block_actions",
         "user": slack._user(user),
         "api_app_id": slack.api_app_id,
@@ -540,4 +540,19 @@ def foreign_press(
         "actions": [action],
         "message": current,
     }
-    return slack._interactive(payload)
+
+
+def foreign_press(
+    slack: SlackDriver,
+    fake: FakeSlack,
+    user: str,
+    message: dict[str, Any],
+    action_id: str | None = None,
+    value: str | None = None,
+) -> DriverResponse:
+    """`user` sends a signed block_actions naming a button of someone else's message.
+
+    The driver refuses (`user` cannot see another person's DM), so the payload is built
+    by hand: the button, container and message are the other person's, the user is not.
+    """
+    return slack._interactive(press_payload(slack, fake, user, message, action_id, value))
