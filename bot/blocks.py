@@ -197,12 +197,15 @@ def answered_message(flow: Flow, question: Question, value: Any) -> Message:
 
 
 def closed_message(note: str, question: Question | None = None) -> Message:
-    """A question or summary message that no longer takes input (went back, cancelled...)."""
+    """A question or summary message that no longer takes input (went back, cancelled...).
+
+    `note` is the bot's own mrkdwn (it may link a channel), so it is not escaped again.
+    """
     blocks = []
     if question is not None:
         blocks.append(section(f"~{escape(question.text)}~"))
     blocks.append(context(note))
-    return Message(fallback(note), blocks)
+    return Message(clip(note, FALLBACK_TEXT), blocks)
 
 
 def notice(text: str) -> Message:
@@ -387,10 +390,11 @@ class CheckLine:
     last_decision: str | None = None
 
 
-def check_lines(lines: Sequence[CheckLine]) -> str:
+def check_sections(lines: Sequence[CheckLine]) -> list[dict[str, Any]]:
+    """One section per check, so a long list never loses its older entries to a clip."""
     if not lines:
-        return "You have no checks yet."
-    rendered = []
+        return [section("You have no checks yet.")]
+    sections = []
     for line in lines:
         parts = [f"*{escape(line.reference)}*" if line.reference else None, escape(line.name)]
         text = " · ".join(p for p in parts if p)
@@ -403,14 +407,14 @@ def check_lines(lines: Sequence[CheckLine]) -> str:
             detail += f" · next review {line.next_review.strftime('%-d %B %Y')}"
         if line.last_decision:
             detail += f" · last review: {line.last_decision}"
-        rendered.append(f"• {text} — {detail}")
-    return "\n".join(rendered)
+        sections.append(section(f"• {clip(text, SECTION_TEXT - 300)} — {detail}"))
+    return sections
 
 
 def list_message(lines: Sequence[CheckLine]) -> Message:
     return Message(
         "Your partnership checks",
-        [section("*Your partnership checks*"), section(check_lines(lines))],
+        [section("*Your partnership checks*"), *check_sections(lines)],
     )
 
 
@@ -431,7 +435,7 @@ def home_view(lines: Sequence[CheckLine]) -> dict[str, Any]:
             },
             {"type": "divider"},
             section("*Your recent checks*"),
-            section(check_lines(lines)),
+            *check_sections(lines),
         ],
     }
 

@@ -1,18 +1,17 @@
 """Posting a finished check to its channel: once, however often Post is pressed.
 
-The post is claimed with one conditional UPDATE, so of two racing presses (or two
-processes) exactly one posts; a channel error releases the claim and tells the person
-how to fix it, and a claim left by a crashed process can be retaken after a while.
+The post is claimed (`store.claim_post`), so of two racing presses (or two processes)
+exactly one posts; a channel error releases the claim and tells the person how to fix
+it, and a claim left by a crashed process can be retaken after a while.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,11 +22,10 @@ from .blocks import Message
 from .conversations import Actor, Conversations, Stale
 from .models import Partnership
 from .mrkdwn import escape
-from .store import next_reference
+from .store import claim_post, next_reference
 
 log = logging.getLogger(__name__)
 
-POST_CLAIM_TIMEOUT = timedelta(minutes=2)
 CHANNEL_ERRORS = {
     "channel_not_found": "I can't find that channel, or it's private and I'm not in it.",
     "not_in_channel": "I'm not a member of that channel.",
@@ -122,20 +120,7 @@ class Recommendations:
             partnership.assessment = assessment_record(assessment)
             partnership.answers = dict(run.answers)
             session.flush()
-            claimed = session.execute(
-                update(Partnership)
-                .where(
-                    Partnership.id == partnership.id,
-                    (Partnership.post_state == "unposted")
-                    | (
-                        (Partnership.post_state == "posting")
-                        & (Partnership.post_claimed_at < now - POST_CLAIM_TIMEOUT)
-                    ),
-                )
-                .values(post_state="posting", post_claimed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not claimed:
+            if not claim_post(session, Partnership, partnership.id, now):
                 raise Stale
             message = blocks.channel_post(
                 self.flow, partnership.reference, partnership.name, actor.user_id, assessment

@@ -20,7 +20,8 @@ from flows import assess, schedule
 from . import blocks, reminders, review_blocks
 from .conversations import Actor, Conversations, Stale
 from .models import Partnership, Reminder, Review
-from .recommendations import POST_CLAIM_TIMEOUT, assessment_record
+from .recommendations import assessment_record
+from .store import claim_post
 
 log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
@@ -176,20 +177,7 @@ class Reviews:
             if review is None:
                 review = self._record(session, actor, conversation_id, partnership, run.answers)
                 session.flush()
-            claimed = session.execute(
-                update(Review)
-                .where(
-                    Review.id == review.id,
-                    (Review.post_state == "unposted")
-                    | (
-                        (Review.post_state == "posting")
-                        & (Review.post_claimed_at < now - POST_CLAIM_TIMEOUT)
-                    ),
-                )
-                .values(post_state="posting", post_claimed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not claimed:
+            if not claim_post(session, Review, review.id, now):
                 raise Stale
             result = review_blocks.review_result(
                 self.flow, partnership, actor.user_id, run.answers, assessment

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import ProcessedEvent, Workspace
+from .models import Partnership, ProcessedEvent, Review, Workspace
+
+# A post claimed this long ago and never finished was interrupted (a crash): retake it.
+POST_CLAIM_TIMEOUT = timedelta(minutes=2)
 
 
 def record_event(session: Session, event_id: str, team_id: str) -> bool:
@@ -36,3 +41,25 @@ def next_reference(session: Session, team_id: str) -> int:
             pass
         ref = session.scalar(bump)
     return ref
+
+
+def claim_post(
+    session: Session, model: type[Partnership] | type[Review], row_id: int, now: datetime
+) -> bool:
+    """Claim the right to post a recommendation or review; True for exactly one claimant.
+
+    One conditional UPDATE, so of two racing presses (or two processes) one wins.
+    """
+    claimed = session.execute(
+        update(model)
+        .where(
+            model.id == row_id,
+            (model.post_state == "unposted")
+            | (
+                (model.post_state == "posting") & (model.post_claimed_at < now - POST_CLAIM_TIMEOUT)
+            ),
+        )
+        .values(post_state="posting", post_claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)

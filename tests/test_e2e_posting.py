@@ -206,13 +206,6 @@ def test_posting_twice_in_a_row_gives_new_references(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the DM's 'Posted to #channel as P-1' confirmation has its plain-text "
-    "fallback escaped (&lt;#C0PARTNERS&gt;), so notifications and screen readers show "
-    "markup instead of the channel: the step note is mrkdwn but closed_message() runs it "
-    "through fallback(), which escapes it (bot/blocks.py closed_message)",
-)
 def test_the_posted_confirmation_reads_properly_in_notifications(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:

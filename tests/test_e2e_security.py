@@ -293,13 +293,6 @@ def test_a_long_name_full_of_markup_keeps_the_verdict_and_proposer_in_view(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /partnership list and the App Home put every check in ONE mrkdwn section "
-    "clipped to 3,000 characters, so when names are long once escaped the older checks "
-    "(status, reference, channel) silently fall off the list (bot/blocks.py "
-    "check_lines, list_message, home_view)",
-)
 def test_the_list_shows_every_check_even_with_long_names(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
