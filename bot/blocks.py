@@ -114,6 +114,8 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
     position, total = run.progress
     heading = f"*{escape(tip_title(flow, question.tip))}* · question {position} of {total}"
     blocks: list[dict[str, Any]] = [context(heading), section(f"*{escape(question.text)}*")]
+    if question.hint:
+        blocks.append(context(escape(question.hint)))
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
 
     previous = run.answers.get(question.id)
