@@ -103,7 +103,7 @@ class Conversations:
         flow = self.flows[kind]
         try:
             with self.db.session() as session:
-                existing = self._active(session, actor, kind)
+                existing = self.active(session, actor, kind)
                 if existing is None:
                     run = self._run(flow)
                     session.add(
@@ -137,12 +137,12 @@ class Conversations:
 
     def has_active(self, actor: Actor, kind: str = "check") -> bool:
         with self.db.session() as session:
-            return self._active(session, actor, kind) is not None
+            return self.active(session, actor, kind) is not None
 
     def show_current(self, actor: Actor, kind: str | None = None) -> bool:
         """Post the current question or summary afresh; False when there's nothing active."""
         with self.db.session() as session:
-            conversation = self._active(session, actor, kind)
+            conversation = self.active(session, actor, kind)
             if conversation is None:
                 return False
             conversation_id = conversation.id
@@ -306,7 +306,7 @@ class Conversations:
                 if event_id and not record_event(session, event_id, actor.team_id):
                     return "duplicate"
                 if conversation_id is None:
-                    conversation = self._active(session, actor, kind)
+                    conversation = self.active(session, actor, kind)
                     if conversation is None:
                         return "none"
                 else:
@@ -415,7 +415,7 @@ class Conversations:
         conversation_id = blocks.parse_action_value(value)[0] if value else None
         with self.db.session() as session:
             if conversation_id is None:
-                conversation = self._active(session, actor)
+                conversation = self.active(session, actor)
             else:
                 conversation = self.owned(session, actor, conversation_id)
             if conversation is None or conversation.status != "active":
@@ -429,7 +429,7 @@ class Conversations:
 
     def _help_here(self, actor: Actor, channel_id: str) -> None:
         with self.db.session() as session:
-            conversation = self._active(session, actor)
+            conversation = self.active(session, actor)
             if conversation is not None:
                 flow = self._flow(conversation)
                 run = self._run(flow, conversation.snapshot)
@@ -456,7 +456,7 @@ class Conversations:
         return self._run(self._flow(conversation), conversation.snapshot)
 
     @staticmethod
-    def _active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
+    def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
         """The person's active conversation (of `kind`, or the one they touched last)."""
         query = select(Conversation).where(
             Conversation.team_id == actor.team_id,

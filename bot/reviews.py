@@ -48,6 +48,8 @@ class Reviews:
             partnership, problem = self._reviewable(session, actor, text)
             if partnership is None:
                 return problem
+            if (busy := self._busy_with_another(session, actor, partnership.id)) is not None:
+                return busy
             reminder = self._open_reminder(session, partnership.id)
             if reminder is not None and reminder.state == "pending":
                 reminder.state, reminder.reviewer_id = "reviewing", actor.user_id
@@ -62,6 +64,9 @@ class Reviews:
             if found is None:
                 return self._gone(actor, channel)
             reminder, partnership = found
+            if (busy := self._busy_with_another(session, actor, partnership.id)) is not None:
+                self.slack.whisper(channel, actor.user_id, busy)
+                return None
             reviewing_self = reminder.state == "reviewing" and reminder.reviewer_id == (
                 actor.user_id
             )
@@ -218,6 +223,17 @@ class Reviews:
         return review
 
     # --- lookups -----------------------------------------------------------------------------
+
+    def _busy_with_another(self, session: Session, actor: Actor, partnership_id: int) -> str | None:
+        """One review at a time per person: say so if they are on another one."""
+        review = self.conversations.active(session, actor, "review")
+        if review is None or review.partnership_id == partnership_id:
+            return None
+        reference = session.get_one(Partnership, review.partnership_id).reference
+        return (
+            f"You are in the middle of reviewing {reference}. Finish it (or type `cancel` in "
+            "our DM) before starting another."
+        )
 
     @staticmethod
     def _reviewable(
