@@ -171,19 +171,16 @@ def test_every_answered_question_message_shows_its_own_answer(
 ) -> None:
     """Answering as soon as each question appears (a quick clicker, or a slow Slack API
     response to the bot) must still leave a clean transcript: each question message
-    turns into its own answer, once, and only the summary keeps buttons."""
-    for _attempt in range(2):  # the race is timing-dependent: two checks hit it reliably
-        alice = Journey(slack, fake_slack, ALICE)
-        start = alice.count()
-        alice.complete(GOOD)
-        fake_slack.wait_idle()
-        messages = alice.new_messages(start)
-        live = [question_id(m) for m in messages if question_id(m)]
-        overwritten = [m["text"] for m in messages if len(m["history"]) > 1]
-        assert (live, overwritten) == ([], [])
-        cancel = slack.command(ALICE, "cancel")
-        assert cancel.status == 200
-        alice.wait_notice(start, "Check cancelled")
+    turns into its own answer, once, and only the summary keeps buttons. (The window is
+    timing-dependent here; test_e2e_races holds it open deterministically.)"""
+    alice = Journey(slack, fake_slack, ALICE)
+    alice.complete(GOOD)
+    fake_slack.wait_idle()
+    messages = alice.new_messages(0)
+    live = [question_id(m) for m in messages if question_id(m)]
+    overwritten = [m["text"] for m in messages if len(m["history"]) > 1]
+    assert (live, overwritten) == ([], [])
+    assert fake_slack.errors == []
 
 
 # --- change an answer ------------------------------------------------------------------------

@@ -1,0 +1,173 @@
+"""A person acts on a message before the bot has heard back from Slack that it was posted.
+
+Slack shows a message to people as soon as it stores it; the bot learns its ts only when
+Slack's answer to chat.postMessage arrives, and records it after that. Under load (a
+busy database, a slow network) a person can press a button in between. These tests make
+that window deterministic: Slack's answer to one chosen post is held back until the test
+has done what the person does, then released.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Conversation
+from tests.conftest import ALICE, PARTNERS
+from tests.e2e_support import Journey, mrkdwn_texts, question_id
+from tests.fakeslack import FakeSlack
+from tests.proposer import GOOD, is_summary, question_in
+from tests.slack_driver import SlackDriver
+
+
+@contextmanager
+def answer_held_back(
+    fake: FakeSlack, method: str, matches: Callable[[dict[str, Any]], bool]
+) -> Iterator[threading.Event]:
+    """Store the first `method` call that `matches`, but hold Slack's answer to the bot
+    until the block exits. Yields an Event set once that call has arrived.
+
+    This wraps one of the fake's method handlers for the test's duration (the fake has no
+    latency switch). While the answer is held, the fake's lock is released (a condition
+    wait), so everything else, the person's presses included, goes on as normal.
+    """
+    original = fake._methods[method]
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(args: dict[str, Any]) -> dict[str, Any]:
+        result = original(args)
+        if not arrived.is_set() and matches(args):
+            arrived.set()
+            fake._changed.notify_all()
+            fake._changed.wait_for(release.is_set, timeout=10)
+        return result
+
+    fake._methods[method] = held
+    try:
+        yield arrived
+    finally:
+        release.set()
+        with fake._changed:
+            fake._changed.notify_all()
+        fake._methods[method] = original
+
+
+def _status(database_url: str, user: str) -> set[str]:
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            return set(
+                session.scalars(
+                    select(Conversation.state).where(Conversation.user_id == user)
+                ).all()
+            )
+    finally:
+        db.close()
+
+
+def _buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        e.get("action_id", "")
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+def _value(message: dict[str, Any], option: str) -> str:
+    return next(
+        e["value"]
+        for b in message["blocks"]
+        for e in b.get("elements", [])
+        if e.get("type") == "button" and e["value"].endswith(f".{option}")
+    )
+
+
+def _dm_post(user: str, test: Callable[[str], bool]) -> Callable[[dict[str, Any]], bool]:
+    return lambda args: args.get("channel") == f"D{user}" and test(str(args.get("text", "")))
+
+
+def test_an_answer_that_overtakes_its_question_leaves_a_clean_transcript(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    baseline = alice.run_to(GOOD, "baseline")
+    dm = fake_slack.dm_channel(ALICE)
+    evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
+    with answer_held_back(fake_slack, "chat.postMessage", evaluation_post) as arrived:
+        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
+        fake_slack.wait_for(arrived.is_set)
+        evaluation = next(m for m in fake_slack.messages(dm) if question_id(m) == "evaluation")
+        # The person answers before the bot knows the question's ts.
+        slack.press(ALICE, evaluation, value=_value(evaluation, "funded"))
+        fake_slack.wait_for(
+            lambda: any(question_id(m) == "first_result_months" for m in fake_slack.messages(dm))
+        )
+    fake_slack.wait_idle()
+    evaluation = alice.current(evaluation)
+    assert _buttons(evaluation) == []
+    assert ":white_check_mark: *Yes, planned and funded*" in "\n".join(
+        mrkdwn_texts(evaluation["blocks"])
+    )
+    live = [question_id(m) for m in alice.bot_messages() if question_in(m)]
+    assert live == ["first_result_months"]
+    assert all(len(m["history"]) <= 1 for m in alice.bot_messages())
+    assert fake_slack.errors == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: when Post finishes before the bot has recorded the summary's ts (the "
+    "summary's chat.postMessage answer still on its way), the 'Posted to #channel as P-n' "
+    "note is dropped: Conversations.finish only closes a message whose version it knows, "
+    "and the overtaken summary is then closed with a bare 'Moved on.' by _show "
+    "(bot/conversations.py _step/_show, bot/recommendations.py post)",
+)
+def test_post_pressed_before_the_summary_was_recorded_still_says_where_it_went(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    last = alice.run_to(GOOD, "coordinator")
+    dm = fake_slack.dm_channel(ALICE)
+    with answer_held_back(
+        fake_slack, "chat.postMessage", _dm_post(ALICE, lambda text: "Verdict:" in text)
+    ) as arrived:
+        slack.press(ALICE, last, value=_value(last, "yes"))
+        fake_slack.wait_for(arrived.is_set)
+        summary = next(m for m in fake_slack.messages(dm) if is_summary(m))
+        slack.press(ALICE, summary, action_id="post")
+        fake_slack.wait_for(lambda: len(fake_slack.messages(PARTNERS)) == 1)
+        fake_slack.wait_for(lambda: "done" in _status(database_url, ALICE))
+    fake_slack.wait_idle()
+    assert len(fake_slack.messages(PARTNERS)) == 1
+    dm_text = "\n".join(t for m in alice.bot_messages() for t in mrkdwn_texts(m["blocks"]))
+    assert f"Posted to <#{PARTNERS}> as *P-1*" in dm_text
+    assert _buttons(alice.current(summary)) == []
+    assert fake_slack.errors == []
+
+
+def test_cancel_that_overtakes_its_question_closes_it(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    first = alice.start()
+    dm = fake_slack.dm_channel(ALICE)
+    with answer_held_back(
+        fake_slack, "chat.postMessage", _dm_post(ALICE, lambda text: "lead it?" in text)
+    ) as arrived:
+        slack.dm(ALICE, "Integrated discharge team")
+        fake_slack.wait_for(arrived.is_set)
+        lead = next(m for m in fake_slack.messages(dm) if question_id(m) == "lead_org")
+        slack.press(ALICE, lead, action_id="cancel")
+        alice.wait_notice(0, "Check cancelled")
+    fake_slack.wait_idle()
+    assert "cancelled" in _status(database_url, ALICE)
+    assert _buttons(alice.current(lead)) == []
+    assert _buttons(alice.current(first)) == []
+    assert fake_slack.errors == []
