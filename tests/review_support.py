@@ -1,0 +1,392 @@
+"""Shared helpers for the review-reminder tests (`test_e2e_reminders.py`, `test_reminders_cli.py`).
+
+A clock the test moves (installed where the bot's services read the time), checks posted
+through the bot, reminders read as they arrived in Slack (the fake's call log, so a
+reminder later edited or closed is still counted once), the review conversation answered
+in a DM, volume set-up straight in the database, and `python app.py reminders run-due` run
+as an operator runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+
+from bot.db import Database
+from bot.models import Conversation, Partnership, Reminder
+from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
+from tests.e2e_support import Journey, mrkdwn_texts, shown
+from tests.fakeslack import Call, FakeSlack
+from tests.proposer import GOOD, is_summary, question_in
+from tests.slack_driver import SlackDriver
+
+ROOT = Path(__file__).resolve().parents[1]
+LONDON = "Europe/London"
+NEW_YORK = "America/New_York"
+REF = re.compile(r"\bP-\d+\b")
+
+# A review that finds all well and continues.
+REVIEW_OK: dict[str, Any] = {
+    "value_for_cost": "benefit_outweighs",
+    "time_and_money": "Two days a month of a manager's time; delays down by a quarter.",
+    "separate_better": "no",
+    "outcomes_progress": "on_track",
+    "milestones_met": "yes",
+    "progress_notes": "Delayed discharges down from 41 to 30 a week against the baseline.",
+    "context_changes": ["none"],
+    "frontline_still": "yes",
+    "users_still": "yes",
+    "decision": "continue",
+    "decision_notes": "Worth it; keep going.",
+}
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def local(day: date, hour: int = 9, minute: int = 0, tz: str = LONDON) -> datetime:
+    """`hour:minute` on `day` in `tz`, as the UTC-aware moment the scheduler works in."""
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+class Clock:
+    """The bot's clock, moved by the test (the services take `clock` callables)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        assert moment.tzinfo is not None
+        self.now = moment
+
+
+def install_clock(services: Any, clock: Clock) -> Clock:
+    """Make every service that reads the time read `clock` (posting, reviews, snoozes, passes)."""
+    services.conversations.clock = clock
+    services.recommendations.clock = clock
+    services.reviews.clock = clock
+    services.scheduler.clock = clock
+    return clock
+
+
+class Passes:
+    """Scheduler passes at chosen moments, with the bot's clock moved there first."""
+
+    def __init__(self, scheduler: Any, clock: Clock, fake: FakeSlack) -> None:
+        self.scheduler, self.clock, self.fake = scheduler, clock, fake
+
+    def at(self, moment: datetime) -> Any:
+        self.clock.set(moment)
+        return self.scheduler.run_due(moment)
+
+    def sweep(
+        self, start: datetime, end: datetime, step: timedelta = timedelta(hours=1)
+    ) -> list[tuple[datetime, list[Call]]]:
+        """A pass every `step` from `start` to `end` inclusive: (moment, reminders posted)."""
+        posted: list[tuple[datetime, list[Call]]] = []
+        moment = start
+        while moment <= end:
+            before = len(reminder_posts(self.fake))
+            report = self.at(moment)
+            new = reminder_posts(self.fake)[before:]
+            assert report.posted == sum(len(refs_of(c)) for c in new), (moment, report)
+            if new:
+                posted.append((moment, new))
+            moment += step
+        return posted
+
+
+# --- checks posted through the bot -----------------------------------------------------------
+
+
+def proposal(first_review: date | None, **changes: Any) -> dict[str, Any]:
+    """The GOOD proposal with its first review on `first_review` (None: no date asked)."""
+    answers = {**GOOD, **changes}
+    if first_review is None:
+        answers.pop("first_review_date", None)
+    else:
+        answers["first_review_date"] = first_review.isoformat()
+    return answers
+
+
+def _posted_notes(fake: FakeSlack, user: str) -> int:
+    return sum(
+        1
+        for m in fake.messages(fake.dm_channel(user))
+        if any("Posted to" in t for t in mrkdwn_texts(m["blocks"]))
+    )
+
+
+def post_check(
+    slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any]
+) -> dict[str, Any]:
+    """`user` runs a check and presses Post; the channel post, once its schedule is saved."""
+    person = Journey(slack, fake, user)
+    summary = person.complete(answers)
+    notes = _posted_notes(fake, user)
+    before = len(fake.messages(PARTNERS))
+    assert slack.press(user, summary, action_id="post").status == 200
+    # The summary turns into "Posted to ..." after the post and its first review are saved.
+    fake.wait_for(lambda: _posted_notes(fake, user) > notes, message=f"{user}'s check posted")
+    return fake.messages(PARTNERS)[before]
+
+
+# --- reminders as they arrived in Slack -------------------------------------------------------
+
+
+def is_reminder_text(text: str) -> bool:
+    return text.startswith("Review due") or " partnership reviews are due: " in text
+
+
+def reminder_posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
+    """Every reminder or digest Slack accepted (top level), in order, whatever it became."""
+    return [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.ok
+        and not c.args.get("thread_ts")
+        and is_reminder_text(str(c.args.get("text", "")))
+        and (channel is None or c.response.get("channel") == channel)
+    ]
+
+
+def refs_of(call: Call) -> list[str]:
+    """The partnership references a posted reminder (or digest) is about."""
+    return REF.findall(str(call.args["text"]))
+
+
+def arrivals(fake: FakeSlack, channel: str | None = None) -> dict[str, int]:
+    """How many reminders arrived for each reference."""
+    counts: dict[str, int] = {}
+    for call in reminder_posts(fake, channel):
+        for ref in refs_of(call):
+            counts[ref] = counts.get(ref, 0) + 1
+    return counts
+
+
+def posted_message(fake: FakeSlack, call: Call) -> dict[str, Any]:
+    """The message a call posted, as Slack shows it now."""
+    found = fake.message(call.response["channel"], call.response["ts"])
+    assert found is not None
+    return found
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action_id, value) of every button on `message`."""
+    return [
+        (e["action_id"], e.get("value", ""))
+        for b in message.get("blocks", [])
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e.get("type") == "button"
+    ]
+
+
+def mentions(message: dict[str, Any], user: str) -> bool:
+    return f"<@{user}>" in shown(message)
+
+
+def thread_texts(fake: FakeSlack, post: dict[str, Any]) -> list[str]:
+    return [shown(m) for m in fake.messages(post["channel"], thread_ts=post["ts"])]
+
+
+# --- a review in the DM -------------------------------------------------------------------------
+
+
+def review_answers(**changes: Any) -> dict[str, Any]:
+    return {**REVIEW_OK, **changes}
+
+
+def answer_review(
+    slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any], after: int
+) -> dict[str, Any]:
+    """Answer the review questions shown in `user`'s DM after mark `after`; the summary."""
+    person = Journey(slack, fake, user)
+    message = person.wait_for_prompt(after)
+    for _ in range(30):
+        if is_summary(message):
+            return message
+        question = question_in(message)
+        assert question is not None, message["text"]
+        message = person.answer(message, answers[question.id])
+    raise AssertionError("the review never reached its summary")
+
+
+def submit_review(
+    slack: SlackDriver, fake: FakeSlack, user: str, summary: dict[str, Any], post: dict[str, Any]
+) -> str:
+    """Press Submit review; the result as shown in the recommendation's thread."""
+    before = len(fake.messages(post["channel"], thread_ts=post["ts"]))
+    assert slack.press(user, summary, action_id="review_submit").status == 200
+    result = fake.wait_for(
+        lambda: fake.messages(post["channel"], thread_ts=post["ts"])[before],
+        message="the review result in the recommendation's thread",
+    )
+    # The DM summary closes once the review is recorded as posted.
+    fake.wait_for(
+        lambda: not buttons(fake.message(summary["channel"], summary["ts"]) or {}),
+        message="the review summary closed",
+    )
+    return shown(result)
+
+
+# --- volume in the database, and run-due as a process ---------------------------------------------
+
+
+def seed_due_reminders(
+    database_url: str,
+    per_channel: dict[str, int],
+    due_on: date,
+    tz: str = LONDON,
+    owner: str = "U0ALICE",
+) -> dict[str, list[str]]:
+    """Posted partnerships with a review due on `due_on`, `per_channel[c]` of them in `c`.
+
+    Made with the bot's own models and `reminders.schedule_first`, as posting a check
+    would (only the Slack post itself is skipped). Returns channel -> references.
+    """
+    from bot import reminders
+    from bot.store import next_reference
+
+    db = Database(database_url)
+    db.upgrade()
+    made: dict[str, list[str]] = {}
+    try:
+        with db.session() as session:
+            for channel, count in per_channel.items():
+                for n in range(count):
+                    name = f"Seeded partnership {channel} {n}"
+                    conversation = Conversation(
+                        team_id=TEAM_ID,
+                        user_id=owner,
+                        channel_id=f"D{owner}",
+                        kind="check",
+                        flow_id="check",
+                        flow_version="1",
+                        status="finished",
+                        state="done",
+                        snapshot={"answers": {"name": name}},
+                        draft={},
+                    )
+                    session.add(conversation)
+                    session.flush()
+                    partnership = Partnership(
+                        team_id=TEAM_ID,
+                        ref=next_reference(session, TEAM_ID),
+                        conversation_id=conversation.id,
+                        owner_id=owner,
+                        name=name,
+                        verdict="Proceed",
+                        assessment={},
+                        answers={"form": "mou", "review_cadence": "quarterly"}
+                        | {"first_review_date": due_on.isoformat()},
+                        post_state="posted",
+                        channel_id=channel,
+                        owner_tz=tz,
+                        status="active",
+                    )
+                    session.add(partnership)
+                    session.flush()
+                    reminders.schedule_first(session, partnership, local(due_on, 8, tz=tz))
+                    made.setdefault(channel, []).append(partnership.reference)
+    finally:
+        db.close()
+    return made
+
+
+def unlocked_due(database_url: str) -> int:
+    """Pending reminder rows no transaction holds locked (Postgres SKIP LOCKED count)."""
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            ids = session.scalars(
+                select(Reminder.id)
+                .where(Reminder.state == "pending")
+                .with_for_update(skip_locked=True)
+            ).all()
+            return len(ids)
+    finally:
+        db.close()
+
+
+def pending_count(database_url: str) -> int:
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            return session.scalar(
+                select(func.count()).select_from(Reminder).where(Reminder.state == "pending")
+            )
+    finally:
+        db.close()
+
+
+def backends_in_transaction(database_url: str) -> int:
+    """Other Postgres sessions idle in a transaction (a killed scheduler's, until noticed)."""
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            return session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        db.close()
+
+
+def cli_env(fake: FakeSlack, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment an operator gives `python app.py` (no Slack or database leftovers)."""
+    names = ("SLACK_", "DATABASE_URL", "PARTNERSHIP_CHANNEL", "PORT", "LOG_LEVEL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=fake.api_url,
+        DATABASE_URL=database_url,
+    )
+    env.update(extra)
+    return env
+
+
+def run_due_args(as_of: datetime | str | None) -> list[str]:
+    args = [sys.executable, str(ROOT / "app.py"), "reminders", "run-due"]
+    if as_of is not None:
+        args += ["--as-of", as_of if isinstance(as_of, str) else as_of.isoformat()]
+    return args
+
+
+def run_due(
+    env: dict[str, str], as_of: datetime | str | None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        run_due_args(as_of), env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def posted_count(output: str) -> int:
+    found = re.search(r"Posted (\d+) reminder", output)
+    assert found, f"no summary in {output!r}"
+    return int(found.group(1))
+
+
+def all_refs(plan: dict[str, list[str]]) -> Iterable[tuple[str, str]]:
+    for channel, refs in plan.items():
+        for ref in refs:
+            yield channel, ref
