@@ -111,6 +111,18 @@ class Passes:
             moment += step
         return posted
 
+    def daily(
+        self, first: date, last: date, hour: int = 9, minute: int = 0, tz: str = LONDON
+    ) -> list[tuple[datetime, list[Call]]]:
+        """A pass at `hour:minute` local time on every day from `first` to `last`."""
+        posted: list[tuple[datetime, list[Call]]] = []
+        day = first
+        while day <= last:
+            moment = local(day, hour, minute, tz)
+            posted += self.sweep(moment, moment)
+            day += timedelta(days=1)
+        return posted
+
 
 # --- checks posted through the bot -----------------------------------------------------------
 
