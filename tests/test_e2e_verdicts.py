@@ -55,62 +55,16 @@ CASES: dict[str, tuple[dict[str, Any], str, tuple[str, ...], tuple[str, ...]]] =
         ),
         (),
     ),
-    "conditions: two criticals in different tips": (
-        proposal(user_outcomes="no", resources="none"),
-        "Proceed with conditions",
-        ("not-user-outcomes", "no-resources"),
-        (),
-    ),
-    "reconsider: three criticals in three tips": (
-        proposal(user_outcomes="no", resources="none", users_involved="no"),
-        "Reconsider",
-        ("not-user-outcomes", "no-resources", "users-not-engaged"),
-        (),
-    ),
     "reconsider: two criticals in one tip": (
         proposal(frontline="later", users_involved="later"),
         "Reconsider",
         ("frontline-not-engaged", "users-not-engaged"),
         (),
     ),
-    "reconsider: formal, private partner, no governance, no exit": (
-        proposal(
-            partner_types=["nhs", "private"],
-            form="formal",
-            governance_review="no",
-            accountable_lead="yes",
-            conflict_of_interest="no",
-            exit_arrangements="no",
-            partner_count="12",
-            system_level="yes",
-            full_benefit_months="9 months",
-        ),
-        "Reconsider",
-        (
-            "no-governance",
-            "conflict-of-interest",
-            "many-partners",
-            "overambitious-timeline",
-            "no-exit",
-        ),
-        ("no-exit",),
-    ),
     "less formal route": (
-        proposal(lighter_route="yes"),
+        proposal(lighter_route="yes", milestones="no"),
         "Use a less formal route",
-        ("lighter-route",),
-        (),
-    ),
-    "less formal route beats reconsider": (
-        proposal(lighter_route="yes", user_outcomes="no", resources="none", frontline="no"),
-        "Use a less formal route",
-        ("lighter-route", "not-user-outcomes", "no-resources", "frontline-not-engaged"),
-        (),
-    ),
-    "unsure about a lighter route is only a warning": (
-        proposal(lighter_route="unsure", milestones="no", senior_commitment="not_all"),
-        "Proceed with conditions",
-        ("lighter-route-unsure", "no-milestones", "no-senior-commitment"),
+        ("lighter-route", "no-milestones"),
         (),
     ),
 }
@@ -201,4 +155,125 @@ def test_the_thread_holds_every_answer_and_the_conditions(
     # The channel message itself stays compact: no answers in it.
     assert escape(answers["problem"]) not in shown(post)
     assert fake_slack.message(PARTNERS, post["ts"])["reply_count"] == len(replies)
+    assert fake_slack.errors == []
+
+
+def _revise(
+    alice: Journey, summary: dict[str, Any], question: str, answers: dict[str, Any]
+) -> dict[str, Any]:
+    """Change one answer from the summary (and answer any question it opens)."""
+    value = next(
+        option["value"]
+        for block in summary["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "revise"
+        for option in element["options"]
+        if option["value"].endswith(f".{question}")
+    )
+    seen = alice.count()
+    alice.slack.select(alice.user, summary, "revise", value)
+    return alice.go_on(alice.wait_for_prompt(seen), answers)
+
+
+def test_the_verdict_rule_at_its_boundaries(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    """One check, changed answer by answer across the verdict rule's boundaries."""
+    alice = Journey(slack, fake_slack, ALICE)
+    answers = proposal(user_outcomes="no", resources="none")
+    steps: list[tuple[str, dict[str, Any], str, tuple[str, ...], tuple[str, ...]]] = [
+        # Two criticals, in two different tips: not yet Reconsider.
+        ("", {}, "Proceed with conditions", ("not-user-outcomes", "no-resources"), ()),
+        # Unsure about a lighter route is only a warning.
+        (
+            "lighter_route",
+            {"lighter_route": "unsure"},
+            "Proceed with conditions",
+            ("lighter-route-unsure", "not-user-outcomes", "no-resources"),
+            (),
+        ),
+        # A third critical: Reconsider.
+        (
+            "users_involved",
+            {"users_involved": "no"},
+            "Reconsider",
+            ("lighter-route-unsure", "not-user-outcomes", "no-resources", "users-not-engaged"),
+            (),
+        ),
+        # A less formal route would work: that verdict wins over Reconsider.
+        (
+            "lighter_route",
+            {"lighter_route": "yes"},
+            "Use a less formal route",
+            ("lighter-route", "not-user-outcomes", "no-resources", "users-not-engaged"),
+            (),
+        ),
+        # Back to "no": Reconsider again; then fix the criticals one by one.
+        (
+            "lighter_route",
+            {"lighter_route": "no"},
+            "Reconsider",
+            ("not-user-outcomes", "no-resources", "users-not-engaged"),
+            (),
+        ),
+        (
+            "user_outcomes",
+            {"user_outcomes": "yes"},
+            "Proceed with conditions",
+            ("no-resources", "users-not-engaged"),
+            (),
+        ),
+        (
+            "resources",
+            {"resources": "money_only"},
+            "Proceed with conditions",
+            ("users-not-engaged",),
+            (),
+        ),
+        # Involving users again asks how (the answer was dropped when they were not).
+        (
+            "users_involved",
+            {"users_involved": "yes", "users_how": "A carers' panel"},
+            "Proceed",
+            (),
+            (),
+        ),
+        # Formal without governance, no exit (critical when formal), a private partner
+        # without conflict arrangements, many partners.
+        (
+            "form",
+            {"form": "formal", "governance_review": "no", "accountable_lead": "yes"},
+            "Proceed with conditions",
+            ("no-governance",),
+            (),
+        ),
+        (
+            "exit_arrangements",
+            {"exit_arrangements": "no"},
+            "Proceed with conditions",
+            ("no-governance", "no-exit"),
+            ("no-exit",),
+        ),
+        (
+            "partner_types",
+            {"partner_types": ["nhs", "private"], "conflict_of_interest": "no"},
+            "Reconsider",
+            ("no-governance", "no-exit", "conflict-of-interest"),
+            ("no-exit",),
+        ),
+        (
+            "partner_count",
+            {"partner_count": "9"},
+            "Reconsider",
+            ("no-governance", "no-exit", "conflict-of-interest", "many-partners"),
+            ("no-exit",),
+        ),
+    ]
+    summary = alice.complete(answers)
+    for question, changes, verdict, flag_ids, raised in steps:
+        if question:
+            summary = _revise(alice, summary, question, changes)
+        assert verdict_of(summary) == verdict, (question, changes)
+        assert summary_flags(summary) == expected_flags(*flag_ids, critical=raised), question
+    post = alice.post(summary)
+    assert verdict_of(post) == "Reconsider"
+    assert post_flags(post) == summary_flags(summary)
     assert fake_slack.errors == []
