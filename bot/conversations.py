@@ -42,6 +42,8 @@ CANCELLED = {
     "`/partnership review` and its reference.",
 }
 
+STEPS = ("answer", "back", "cancel", "revise")
+
 
 class Stale(Exception):
     """The press or message no longer applies: answered already, or another step won."""
@@ -344,6 +346,8 @@ class Conversations:
             return "invalid"
         if old_ts:
             self.slack.update(saved[1], old_ts, self._closing(flow, step, run, before))
+        elif step not in STEPS:  # a closing note with no message recorded yet to carry it
+            self.slack.say(saved[1], blocks.notice(step))
         self._show(saved[0])
         return "done"
 

@@ -80,7 +80,11 @@ def reopen(session: Session, reminder_id: int, now: datetime) -> None:
     partnership = session.get_one(Partnership, reminder.partnership_id)
     reminder.state = "pending"
     reminder.reviewer_id = None
-    reminder.send_at = schedule.working_days_after(now, partnership.owner_tz, 1)
+    # Not before it was due: a review started early by command and dropped waits its turn.
+    reminder.send_at = max(
+        schedule.reminder_at(reminder.due_on, partnership.owner_tz),
+        schedule.working_days_after(now, partnership.owner_tz, 1),
+    )
 
 
 def snooze(reminder: Reminder, partnership: Partnership, now: datetime, period: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from flows import Assessment, Flow, FlowRun, display_answer
 
@@ -93,28 +93,42 @@ def reminder_message(
     return Message(fallback(text), blocks)
 
 
-def digest_message(items: Sequence[tuple[Partnership, int, date, bool]]) -> Message:
-    """Many reviews due in one channel at once: one message, a section each."""
+class DigestItem(NamedTuple):
+    partnership: Partnership
+    reminder_id: int
+    due_on: date
+    escalate: bool
+    note: str | None = None  # what happened to it; None while it still wants an answer
+
+
+def digest_message(items: Sequence[DigestItem]) -> Message:
+    """Many reviews due in one channel at once: one message, a section each; an item that
+    has been acted on shows what happened instead of its buttons."""
     blocks: list[dict[str, Any]] = [
         section(f"*{len(items)} partnership reviews are due in this channel.*\n{ASKS}")
     ]
-    for partnership, reminder_id, due_on, escalate in items:
+    for item in items:
+        partnership = item.partnership
         line = (
-            f"*{_title(partnership)}* · due {day(due_on)} · "
+            f"*{_title(partnership)}* · due {day(item.due_on)} · "
             f"last reviewed {day(partnership.last_reviewed_on)}"
         )
-        if escalate:
+        if item.escalate and item.note is None:
             line += f" · overdue, <@{partnership.owner_id}>"
         blocks.append(section(line))
-        blocks.append(_controls(reminder_id, f"reminder-{reminder_id}"))
-    refs = ", ".join(p.reference for p, *_ in items)
+        if item.note is None:
+            blocks.append(_controls(item.reminder_id, f"reminder-{item.reminder_id}"))
+        else:
+            blocks.append(context(item.note))
+    refs = ", ".join(item.partnership.reference for item in items)
     return Message(fallback(f"{len(items)} partnership reviews are due: {refs}"), blocks)
 
 
 def reminder_closed(partnership: Partnership, note: str) -> Message:
     """A reminder that has been acted on: no buttons left to press."""
+    # `note` is the bot's own mrkdwn (it mentions people), so only the name is escaped.
     return Message(
-        fallback(f"Review of {partnership.reference}: {note}"),
+        f"{fallback(f'Review of {partnership.reference} {partnership.name}')}: {note}",
         [section(f"*Review of {_title(partnership)}*"), context(note)],
     )
 

@@ -21,6 +21,7 @@ from . import blocks, reminders, review_blocks
 from .conversations import Actor, Conversations, Stale
 from .models import Partnership, Reminder, Review
 from .recommendations import assessment_record
+from .reminder_messages import redraw
 from .store import claim_post
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,7 @@ class Reviews:
                 ).rowcount
                 if not claimed:
                     return self._gone(actor, channel, reminder)
-            ts, reminder_channel = reminder.message_ts, reminder.channel_id
-        if ts and reminder_channel:
-            note = f"<@{actor.user_id}> is reviewing it now."
-            self.slack.update(
-                reminder_channel, ts, review_blocks.reminder_closed(partnership, note)
-            )
+            self._redraw(session, reminder, f"<@{actor.user_id}> is reviewing it now.")
         self.conversations.start_review(actor, partnership, reminder.id)
         return None
 
@@ -95,11 +91,9 @@ class Reviews:
                 return self._gone(actor, channel, found[0] if found else None)
             reminder, partnership = found
             reminders.snooze(reminder, partnership, self.clock(), period)
-            ts, until = reminder.message_ts, reminder.send_at
-        if ts:
-            local = until.astimezone(schedule.zone(partnership.owner_tz))
+            local = reminder.send_at.astimezone(schedule.zone(partnership.owner_tz))
             note = f"Snoozed by <@{actor.user_id}> until {local.strftime('%A %-d %B')}."
-            self.slack.update(channel, ts, review_blocks.reminder_closed(partnership, note))
+            self._redraw(session, reminder, note)
         return None
 
     def end(self, actor: Actor, reminder_id: str, channel: str) -> None:
@@ -111,10 +105,7 @@ class Reviews:
             partnership.status = "ended"
             partnership.next_review_on = None
             reminders.close_open(session, partnership.id, "cancelled")
-            ts = reminder.message_ts
-        note = f"Ended by <@{actor.user_id}>. Reminders have stopped."
-        if ts:
-            self.slack.update(channel, ts, review_blocks.reminder_closed(partnership, note))
+            self._redraw(session, reminder, f"Ended by <@{actor.user_id}>. Reminders have stopped.")
         if partnership.channel_id and partnership.message_ts:
             self.slack.say(
                 partnership.channel_id,
@@ -223,6 +214,12 @@ class Reviews:
         return review
 
     # --- lookups -----------------------------------------------------------------------------
+
+    def _redraw(self, session: Session, reminder: Reminder, note: str) -> None:
+        if reminder.message_ts and reminder.channel_id:
+            redraw(
+                session, self.slack, reminder.channel_id, reminder.message_ts, {reminder.id: note}
+            )
 
     def _busy_with_another(self, session: Session, actor: Actor, partnership_id: int) -> str | None:
         """One review at a time per person: say so if they are on another one."""

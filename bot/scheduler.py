@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from flows import schedule
 
@@ -27,6 +28,8 @@ from .blocks import Message
 from .db import Database
 from .messenger import Messenger
 from .models import Partnership, Reminder
+from .reminder_messages import redraw
+from .review_blocks import DigestItem
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,8 @@ class Scheduler:
                 for start in range(0, len(ready), review_blocks.MAX_PER_DIGEST):
                     chunk = ready[start : start + review_blocks.MAX_PER_DIGEST]
                     items = [
-                        (p, r.id, r.due_on, schedule.is_escalation(r.sends + 1)) for r, p in chunk
+                        DigestItem(p, r.id, r.due_on, schedule.is_escalation(r.sends + 1))
+                        for r, p in chunk
                     ]
                     message = review_blocks.digest_message(items)
                     sent += self._send(channel, message, chunk, now, report, pace=sent > 0)
@@ -131,13 +135,14 @@ class Scheduler:
         if ts is None:
             report.failed.extend(p.reference for _, p in rows)
             return 0  # stays due: the next pass tries again
+        session = object_session(rows[0][0])
+        earlier: dict[str, dict[int, str]] = {}
+        for reminder, _ in rows:
+            if reminder.message_ts:  # the earlier reminder's buttons now live on this one
+                earlier.setdefault(reminder.message_ts, {})[reminder.id] = "Reminded again below."
+        for old_ts, notes in earlier.items():
+            redraw(session, self.slack, channel, old_ts, notes)
         for reminder, partnership in rows:
-            if reminder.message_ts:  # the previous reminder's buttons now live on this one
-                self.slack.update(
-                    channel,
-                    reminder.message_ts,
-                    review_blocks.reminder_closed(partnership, "Reminded again below."),
-                )
             reminder.sends += 1
             reminder.last_sent_at = now
             reminder.message_ts = ts

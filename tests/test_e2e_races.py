@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.db import Database
@@ -121,14 +120,6 @@ def test_an_answer_that_overtakes_its_question_leaves_a_clean_transcript(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when Post finishes before the bot has recorded the summary's ts (the "
-    "summary's chat.postMessage answer still on its way), the 'Posted to #channel as P-n' "
-    "note is dropped: Conversations.finish only closes a message whose version it knows, "
-    "and the overtaken summary is then closed with a bare 'Moved on.' by _show "
-    "(bot/conversations.py _step/_show, bot/recommendations.py post)",
-)
 def test_post_pressed_before_the_summary_was_recorded_still_says_where_it_went(
     slack: SlackDriver, fake_slack: FakeSlack, database_url: str
 ) -> None:

@@ -329,7 +329,6 @@ def test_three_due_in_one_channel_on_one_day_get_one_digest_and_each_can_be_star
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: acting on one row of a digest closes the whole digest")
 def test_starting_one_review_from_a_digest_leaves_the_others_actionable(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
@@ -534,9 +533,6 @@ def test_a_review_cancelled_midway_brings_the_reminder_back_next_working_day(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: cancelling an early review by command reminds before the due date"
-)
 def test_a_review_started_early_by_command_and_cancelled_is_not_reminded_early(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
