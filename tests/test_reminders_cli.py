@@ -1,0 +1,219 @@
+"""`python app.py reminders run-due [--as-of ISO-TIME]` as an operator runs it: from cron, for
+catch-up after downtime, several at once against one Postgres database, one killed mid-pass.
+
+Each run is a real process against the fake Slack; what it posted is counted per channel
+and per partnership reference in the fake's log of accepted posts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ALICE, BOB, PARTNERS
+from tests.e2e_support import BOTH_DATABASES
+from tests.fakeslack import FakeSlack
+from tests.review_support import (
+    Clock,
+    arrivals,
+    cli_env,
+    install_clock,
+    local,
+    post_check,
+    posted_count,
+    proposal,
+    reminder_posts,
+    run_due,
+    run_due_args,
+    seed_due_reminders,
+    unlocked_due,
+    utc,
+)
+from tests.slack_driver import BotServer, SlackDriver
+
+DUE = date(2029, 4, 4)  # a Wednesday; 09:00 in London is 08:00 UTC (BST)
+MORE = {"C0REVIEWS2": "reviews-two", "C0REVIEWS3": "reviews-three"}
+
+
+def add_channels(fake: FakeSlack) -> None:
+    for channel, name in MORE.items():
+        fake.add_channel(channel, name, members=[ALICE, BOB], bot_member=True)
+
+
+def start_pass(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        run_due_args(local(DUE)),
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    """kill -9 the pass we started, and reap it."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert process.returncode == -signal.SIGKILL
+
+
+# --- SQLite: the cron job --------------------------------------------------------------------
+
+
+def test_run_due_posts_what_is_due_once_prints_a_summary_and_catches_up_in_working_hours(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    bot_server: BotServer,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    install_clock(bot_server.services, Clock(utc(2029, 1, 8, 10)))
+    post_check(slack, fake_slack, ALICE, proposal(DUE))
+    env = cli_env(fake_slack, database_url)
+
+    early = run_due(env, "2029-04-04T07:59", tmp_path)  # naive: UTC, so 08:59 in London
+    assert early.returncode == 0, early.stderr
+    assert posted_count(early.stdout) == 0 and reminder_posts(fake_slack) == []
+
+    fake_slack.fail("chat.postMessage", "internal_error")
+    failed = run_due(env, "2029-04-04T09:00+01:00", tmp_path)
+    assert failed.returncode == 1
+    assert "Could not post the reminder for P-1; the next pass will retry." in failed.stdout
+    assert "Traceback" not in failed.stderr
+    assert arrivals(fake_slack) == {}
+
+    # Cron was down the rest of the day and comes back at night: wait for the morning.
+    night = run_due(env, "2029-04-05T23:30+01:00", tmp_path)
+    assert night.returncode == 0, night.stderr
+    assert posted_count(night.stdout) == 0 and "1 wait for working hours" in night.stdout
+    assert arrivals(fake_slack) == {}
+
+    morning = run_due(env, "2029-04-06T09:00+01:00", tmp_path)
+    assert morning.returncode == 0, morning.stderr
+    assert morning.stdout.startswith("Posted 1 reminder(s)") and "0 failed" in morning.stdout
+    assert arrivals(fake_slack, PARTNERS) == {"P-1": 1}
+
+    again = run_due(env, "2029-04-06T12:00+01:00", tmp_path)
+    assert again.returncode == 0 and posted_count(again.stdout) == 0
+    assert arrivals(fake_slack) == {"P-1": 1}
+    assert fake_slack.errors == []
+
+
+@pytest.mark.parametrize("value", ["next tuesday", "2029-02-30T09:00", "09:00", ""])
+def test_a_bad_as_of_is_refused_clearly(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path, value: str
+) -> None:
+    result = run_due(cli_env(fake_slack, database_url), value, tmp_path)
+
+    assert result.returncode == 2
+    assert f"{value!r} is not an ISO time; use e.g. 2027-03-01T09:00" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+# --- several schedulers at once, and a crash (Postgres) -------------------------------------------
+
+
+@BOTH_DATABASES
+def test_four_passes_started_at_once_post_each_due_reminder_exactly_once(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path, database: str
+) -> None:
+    add_channels(fake_slack)
+    # Six and four due in a channel make digests; two make single messages, a second apart.
+    plan = seed_due_reminders(database_url, {PARTNERS: 6, "C0REVIEWS2": 4, "C0REVIEWS3": 2}, DUE)
+    if database == "postgres":
+        # The first posts wait out a 429 while their pass holds its rows: passes overlap.
+        # (On SQLite a pass holds the one write lock throughout: passes take turns.)
+        fake_slack.rate_limit("chat.postMessage", times=3, retry_after=1)
+    env = cli_env(fake_slack, database_url)
+
+    processes = [start_pass(env, tmp_path) for _ in range(4)]
+    outputs = [process.communicate(timeout=60) for process in processes]
+
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, (out, err)
+    assert sum(posted_count(out) for out, _ in outputs) == 12
+    for channel, refs in plan.items():
+        assert arrivals(fake_slack, channel) == {ref: 1 for ref in refs}, channel
+    assert fake_slack.errors == []
+
+
+@pytest.mark.postgres
+def test_a_pass_killed_after_claiming_loses_nothing(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    add_channels(fake_slack)
+    plan = seed_due_reminders(database_url, {PARTNERS: 1, "C0REVIEWS2": 1, "C0REVIEWS3": 1}, DUE)
+    env = cli_env(fake_slack, database_url)
+    # Its first post is answered 429 with a long Retry-After: the pass has claimed (locked)
+    # that channel's rows and sits waiting to post. It is killed there, deterministically.
+    # The one window no design closes is a kill after Slack accepted a post and before the
+    # pass committed it: that reminder would be posted again. This test stays out of it.
+    fake_slack.rate_limit("chat.postMessage", times=1, retry_after=120)
+
+    process = start_pass(env, tmp_path)
+    try:
+        fake_slack.wait_for(
+            lambda: fake_slack.calls_to("chat.postMessage"),
+            timeout=30,
+            message="the pass trying its first post",
+        )
+    finally:
+        kill(process)
+    assert arrivals(fake_slack) == {}
+    # Postgres ends the dead process's transaction, which releases its row locks.
+    fake_slack.wait_for(
+        lambda: unlocked_due(database_url) == 3, timeout=30, message="the claim released"
+    )
+
+    later = run_due(env, local(DUE, 9, 30), tmp_path)
+
+    assert later.returncode == 0, later.stderr
+    assert posted_count(later.stdout) == 3
+    for channel, refs in plan.items():
+        assert arrivals(fake_slack, channel) == {ref: 1 for ref in refs}, channel
+    assert fake_slack.errors == []
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a channel's posts are committed together at the end of its pass, so a "
+    "crash after the first of several posts in one channel re-posts it",
+)
+def test_a_pass_killed_after_its_first_post_does_not_post_it_again(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    # Two due in one channel: two single messages about a second apart.
+    plan = seed_due_reminders(database_url, {PARTNERS: 2}, DUE)
+    first, second = plan[PARTNERS]
+    env = cli_env(fake_slack, database_url)
+
+    process = start_pass(env, tmp_path)
+    try:
+        fake_slack.wait_for(
+            lambda: arrivals(fake_slack) == {first: 1}, timeout=30, message="the first post"
+        )
+        # During the pause before the second post, make that post wait on a 429; kill it
+        # there: the first reminder is in Slack, the second was claimed and not posted.
+        fake_slack.rate_limit("chat.postMessage", times=1, retry_after=120)
+        fake_slack.wait_for(
+            lambda: any(c.injected for c in fake_slack.calls_to("chat.postMessage")),
+            message="the second post waiting out its 429",
+        )
+    finally:
+        kill(process)
+    fake_slack.wait_for(
+        lambda: unlocked_due(database_url) == 2, timeout=30, message="the claim released"
+    )
+
+    later = run_due(env, local(DUE, 9, 30), tmp_path)
+
+    assert later.returncode == 0, later.stderr
+    assert arrivals(fake_slack, PARTNERS) == {first: 1, second: 1}
