@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from transitions import EventData, Machine, MachineError, State
@@ -83,17 +84,15 @@ def _compile(flow: Flow) -> Machine:
             )
         else:
             machine.add_transition(_ANSWERED, question.id, SUMMARY)
-        # A revision starts from a complete summary and can only make later questions
-        # newly relevant (ask_when looks backwards), so only those with ask_when can be
-        # waiting for an answer.
+        # In a revision the next stop is the next question that applies and has no answer:
+        # one a changed answer made relevant, or one of the tips being re-run (`rerun`).
         for candidate in later:
-            if candidate.ask_when is not None:
-                machine.add_transition(
-                    _ANSWERED_IN_REVISION,
-                    question.id,
-                    candidate.id,
-                    conditions=_Applies(candidate, unanswered=True),
-                )
+            machine.add_transition(
+                _ANSWERED_IN_REVISION,
+                question.id,
+                candidate.id,
+                conditions=_Applies(candidate, unanswered=True),
+            )
         machine.add_transition(_ANSWERED_IN_REVISION, question.id, SUMMARY)
         machine.add_transition(
             _back_to(question.id), [q.id for q in later] + [SUMMARY], question.id
@@ -211,6 +210,37 @@ class FlowRun:
         self._revision_backup = _copy_answers(self._answers)
         self._history = [SUMMARY]
         self._fire(_revise(question_id), checkpoint, "change an answer")
+
+    @classmethod
+    def rerun(
+        cls,
+        flow: Flow,
+        answers: dict[str, Any],
+        tips: Sequence[str],
+        *,
+        today: dt.date | None = None,
+    ) -> FlowRun:
+        """A finished run's answers with the questions of `tips` to be asked again.
+
+        Used when a partnership is adapted: it is a revision from the summary, so every
+        cleared question that applies is asked in order, then the summary shows the new
+        assessment; going back out of it restores the old answers.
+        """
+        unknown = [tip for tip in tips if tip not in {t.id for t in flow.tips}]
+        if unknown:
+            raise FlowError(f"There is no tip '{unknown[0]}' in '{flow.id}'.")
+        kept = flow.relevant_answers(answers)
+        missing = [q.id for q in flow.applicable(kept) if q.id not in kept]
+        if missing:
+            raise FlowError(f"Those answers are not complete: '{missing[0]}' has none.")
+        run = cls(flow, {"state": SUMMARY, "answers": kept, "history": []}, today=today)
+        cleared = {k: v for k, v in kept.items() if flow.question(k).tip not in tips}
+        first = next((q for q in flow.applicable(cleared) if q.id not in cleared), None)
+        if first is None:
+            raise FlowError("Those tips have no questions to ask again.")
+        run.revise(first.id)
+        run._answers = cleared
+        return run
 
     def cancel(self) -> None:
         self._fire(_CANCEL, self._checkpoint(), "cancel")

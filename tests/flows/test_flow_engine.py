@@ -387,3 +387,33 @@ def test_runs_on_many_threads_match_runs_in_sequence() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         threaded = list(pool.map(play, variants * 4))
     assert threaded == [play(overrides) for overrides in variants * 4]
+
+
+def test_rerun_asks_the_chosen_tips_again_and_keeps_the_rest(flow: Flow) -> None:
+    done = run_to_summary(flow)
+    old = done.answers
+    run = FlowRun.rerun(flow, old, ["realistic"], today=TODAY)
+    realistic = [q.id for q in flow.questions if q.tip == "realistic"]
+    assert run.state == realistic[0]
+    assert all(q not in run.answers for q in realistic)
+    assert run.answers["name"] == old["name"]
+    asked = []
+    while run.current is not None:
+        asked.append(run.current.id)
+        earlier = old[run.current.id]
+        run.answer(earlier if isinstance(earlier, list) else str(earlier))
+    assert asked == [q for q in realistic if q in old]
+    assert run.state == "summary" and run.answers == old
+
+
+def test_rerun_back_out_restores_the_old_answers(flow: Flow) -> None:
+    done = run_to_summary(flow)
+    run = FlowRun.rerun(flow, done.answers, ["engaged"], today=TODAY)
+    run.back()
+    assert run.state == "summary" and run.answers == done.answers
+
+
+def test_rerun_refuses_unknown_tips(flow: Flow) -> None:
+    done = run_to_summary(flow)
+    with pytest.raises(FlowError, match="no tip 'nonsense'"):
+        FlowRun.rerun(flow, done.answers, ["nonsense"])
