@@ -1,9 +1,10 @@
 """Shared helpers for the end-to-end tests (`tests/test_e2e_*.py`).
 
 Everything here works from the outside: it reads what the strict fake Slack recorded and
-sends what Slack would send, through the driver. The only window into the bot's own
-database is `wait_for_draft`, a synchronisation point for menu picks that show nothing in
-Slack (picking a channel on the summary only saves a draft).
+sends what Slack would send, through the driver. The bot's database is only read to
+synchronise on work that shows nothing in Slack (`wait_for_draft`: a channel picked on
+the summary; `wait_for_shown`: the bot recording which message shows the question),
+never to assert.
 """
 
 from __future__ import annotations

@@ -75,9 +75,9 @@ def test_a_press_on_an_older_copy_of_a_question_does_nothing_but_explain(
     fake_slack.wait_idle()
     assert alice.count() == seen
     assert alice.current(evaluation)["blocks"] == evaluation["blocks"]
-    # The answer given stands: no baseline flag at the end.
-    summary = alice.go_on(evaluation, GOOD)
-    assert verdict_of(summary) == "Proceed"
+    # The answer given stands ("Yes"), and the check goes on from where it was.
+    assert ":white_check_mark: *Yes*" in "\n".join(mrkdwn_texts(alice.current(new)["blocks"]))
+    assert question_id(alice.answer(evaluation, "funded")) == "first_result_months"
     assert fake_slack.errors == []
 
 

@@ -2,7 +2,9 @@
 
 Each check is answered as a person would (buttons, ticks, typed replies), then posted.
 The DM summary and the channel post must both show the verdict, and every red flag
-under the name of its own tip; the thread must hold every answer given.
+under the name of its own tip; the thread must hold every answer given. The verdict
+rule's boundaries (two criticals in one tip or in two, a third critical, "unsure", the
+less formal route winning, critical_when) are walked on one check with "Change an answer".
 """
 
 from __future__ import annotations
