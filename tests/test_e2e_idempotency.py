@@ -212,7 +212,7 @@ def test_a_retry_racing_the_first_delivery_is_applied_once(
     assert fake_slack.errors == []
 
 
-def test_retried_new_help_and_invalid_answer_events_are_answered_once(
+def test_retried_new_help_back_and_invalid_answer_events_are_answered_once(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
@@ -234,7 +234,21 @@ def test_retried_new_help_and_invalid_answer_events_are_answered_once(
     assert sum("About the proposal*" in t for t in texts) == 1
     assert sum("can't be empty" in t for t in texts) == 1
     assert [question_id(m) for m in alice.bot_messages() if question_id(m)] == ["name"]
-    assert question_id(alice.answer(first, "A name")) == "lead_org"
+    lead = alice.answer(first, "A name")
+    assert question_id(lead) == "lead_org"
+
+    # A retried `back` goes back one step, not two.
+    partners = alice.answer(lead, "Northshire NHS Foundation Trust")
+    assert question_id(partners) == "partner_orgs"
+    seen = alice.count()
+    back = f"Ev{uuid.uuid4().hex[:10].upper()}"
+    slack.dm(ALICE, "back", event_id=back)
+    again = alice.wait_for_prompt(seen)
+    assert question_id(again) == "lead_org"
+    slack.dm(ALICE, "back", event_id=back, retry_num=1)
+    fake_slack.wait_idle()
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["lead_org"]
+    assert question_id(alice.answer(again, "Another trust")) == "partner_orgs"
     assert fake_slack.errors == []
 
 

@@ -194,3 +194,31 @@ def test_without_a_default_channel_the_person_is_asked_to_pick_one(
         fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
     assert fake_slack.errors == []
+
+
+def test_a_picked_channel_survives_changing_an_answer(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    fake_slack.add_channel("C0OTHER", "joint-board", members=[ALICE], bot_member=True)
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    summary = alice.complete(GOOD)
+    slack.select(ALICE, summary, "pick_channel", "C0OTHER")
+    wait_for_draft(fake_slack, database_url, ALICE, "channel", "C0OTHER")
+    value = next(
+        option["value"]
+        for block in summary["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "revise"
+        for option in element["options"]
+        if option["value"].endswith(".coordinator")
+    )
+    seen = alice.count()
+    slack.select(ALICE, summary, "revise", value)
+    revised = alice.answer(alice.wait_for_prompt(seen), "no")
+    assert verdict_of(revised) == "Proceed with conditions"
+    picker = next(b["accessory"] for b in revised["blocks"] if "accessory" in b)
+    assert picker.get("initial_conversation") == "C0OTHER"
+    post = alice.post(revised, channel="C0OTHER")
+    assert verdict_of(post) == "Proceed with conditions"
+    assert _posts(fake_slack) == []
+    assert fake_slack.errors == []
