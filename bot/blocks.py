@@ -230,14 +230,20 @@ def summary_message(
     conversation_id: int,
     version: int,
     channel: str | None,
+    update_of: str | None = None,
 ) -> Message:
-    """Verdict, per-tip status, flags with conditions; Post, Change an answer, Discard."""
+    """Verdict, per-tip status, flags with conditions; Post, Change an answer, Discard.
+
+    `update_of` is the reference of the partnership this re-checks: its update goes to
+    that recommendation's thread, so there is no channel to pick.
+    """
     name = str(run.answers.get("name", "Untitled proposal"))
+    title = f"Re-check of {update_of}: {name}" if update_of else f"Check: {name}"
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": clip(f"Check: {name}", HEADER_TEXT)},
+            "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT)},
         },
         section(f"*Verdict: {assessment.verdict}*\n{verdict_explanation(assessment)}"),
         section(tip_status_lines(flow, assessment)),
@@ -254,7 +260,10 @@ def summary_message(
     where = f"Post to <#{channel}>" if channel and channel[0] in "CG" else "Post to"
     if channel and channel.startswith("#"):
         where = f"Post to {escape(channel)}"
-    blocks.append(section(f"{where} (or pick another channel):", accessory=picker))
+    if update_of:
+        blocks.append(section(f"Posting adds this to the thread of {update_of}."))
+    else:
+        blocks.append(section(f"{where} (or pick another channel):", accessory=picker))
     revise = {
         "type": "static_select",
         "action_id": REVISE,
@@ -274,7 +283,11 @@ def summary_message(
         {
             "type": "actions",
             "block_id": "summary",
-            "elements": [button("Post", POST, value(), style="primary"), revise, discard],
+            "elements": [
+                button("Post the update" if update_of else "Post", POST, value(), style="primary"),
+                revise,
+                discard,
+            ],
         }
     )
     return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)

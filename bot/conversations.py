@@ -100,14 +100,29 @@ class Conversations:
             reminder_id=reminder_id,
         )
 
-    def _start(self, actor: Actor, kind: str, intro: str, **links: int | None) -> None:
+    def start_recheck(self, actor: Actor, partnership: Partnership, tips: list[str]) -> None:
+        """Re-run some tips of a posted check (an adapted partnership), keeping the rest."""
+        run = FlowRun.rerun(self.check_flow, partnership.answers, tips, today=self.clock().date())
+        titles = ", ".join(t.title for t in self.check_flow.tips if t.id in tips)
+        self._start(
+            actor,
+            "check",
+            intro=f"Let's re-check *{partnership.reference} · {escape(partnership.name)}*: "
+            f"the questions of {titles} again; your other answers stay as they were.",
+            run=run,
+            partnership_id=partnership.id,
+        )
+
+    def _start(
+        self, actor: Actor, kind: str, intro: str, run: FlowRun | None = None, **links: int | None
+    ) -> None:
         channel = self.slack.open_dm(actor.user_id)
         flow = self.flows[kind]
         try:
             with self.db.session() as session:
                 existing = self.active(session, actor, kind)
                 if existing is None:
-                    run = self._run(flow)
+                    run = run or self._run(flow)
                     session.add(
                         Conversation(
                             team_id=actor.team_id,
@@ -225,6 +240,13 @@ class Conversations:
 
     def pick_channel(self, actor: Actor, value: str | None, channel_id: str) -> None:
         self._set_draft(actor, value, "channel", channel_id)
+
+    def complete(
+        self, actor: Actor, conversation_id: int, version: int, note: str, change: Step
+    ) -> None:
+        """Apply a final step at the summary (it must call `run.finish()`), leaving `note`
+        on the summary; raises Stale if the press is out of date."""
+        self._step(actor, conversation_id, note, change, expected_version=version)
 
     def finish(self, actor: Actor, conversation_id: int, note: str) -> None:
         """Close a summary that has been posted: the conversation is done."""
@@ -406,6 +428,9 @@ class Conversations:
             return review_blocks.review_summary(
                 flow, run, assessment, partnership, conversation.id, conversation.version
             )
+        update_of = None
+        if conversation.partnership_id is not None:
+            update_of = session.get_one(Partnership, conversation.partnership_id).reference
         return blocks.summary_message(
             flow,
             run,
@@ -413,6 +438,7 @@ class Conversations:
             conversation.id,
             conversation.version,
             conversation.draft.get("channel") or self.default_channel,
+            update_of,
         )
 
     def _set_draft(self, actor: Actor, value: str | None, key: str, item: Any) -> None:

@@ -13,14 +13,15 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from flows import Assessment, assess
+from flows import Assessment, FlowRun, assess, schedule
 
 from . import blocks, reminders
 from .blocks import Message
 from .conversations import Actor, Conversations, Stale
-from .models import Partnership
+from .models import Conversation, Partnership
 from .mrkdwn import escape
 from .store import claim_post, next_reference
 
@@ -51,6 +52,12 @@ class Recommendations:
 
     def post(self, actor: Actor, value: str) -> None:
         conversation_id, version, _ = blocks.parse_action_value(value)
+        with self.db.session() as session:
+            conversation = self.conversations.owned(session, actor, conversation_id)
+            update_of = conversation.partnership_id if conversation is not None else None
+        if update_of is not None:
+            self._post_update(actor, conversation_id, version, update_of)
+            return
         try:
             claimed = self._claim(actor, conversation_id, version)
         except NoChannel:
@@ -87,6 +94,58 @@ class Recommendations:
             conversation_id,
             f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*.",
         )
+
+    def _post_update(
+        self, actor: Actor, conversation_id: int, version: int, partnership_id: int
+    ) -> None:
+        """A re-check of a posted partnership: record it, then add it to its thread."""
+        with self.db.session() as session:
+            partnership = session.get_one(Partnership, partnership_id)
+            reference, channel, thread = (
+                partnership.reference,
+                partnership.channel_id,
+                partnership.message_ts,
+            )
+        posts: list[Message] = []
+
+        def record(run: FlowRun, conversation: Conversation) -> None:
+            session = object_session(conversation)
+            assert session is not None
+            partnership = session.get_one(Partnership, partnership_id)
+            assessment = assess(self.flow, run.answers)
+            partnership.name = str(run.answers.get("name", partnership.name))
+            partnership.verdict = assessment.verdict or ""
+            partnership.assessment = assessment_record(assessment)
+            partnership.answers = dict(run.answers)
+            partnership.cadence = schedule.effective_cadence(
+                run.answers.get("review_cadence"), run.answers.get("form")
+            )
+            message = blocks.channel_post(
+                self.flow, reference, partnership.name, actor.user_id, assessment
+            )
+            posts[:] = [
+                blocks.Message("Updated " + message.text, message.blocks),
+                *blocks.thread_details(self.flow, run.answers, assessment),
+            ]
+            run.finish()
+
+        note = f":white_check_mark: {reference} is updated; its thread shows the new verdict."
+        try:
+            self.conversations.complete(actor, conversation_id, version, note, record)
+        except Stale:
+            self.conversations.whisper_stale(actor, conversation_id, "This update is posted.")
+            return
+        if not (channel and thread) or not all(
+            self.slack.say(channel, post, thread_ts=thread) for post in posts
+        ):
+            self.slack.say(
+                self.slack.open_dm(actor.user_id),
+                blocks.notice(
+                    f":warning: {reference} is updated, but I couldn't post the update in its "
+                    "thread. Check I'm still in that channel; `/partnership list` shows the "
+                    "new verdict."
+                ),
+            )
 
     def _claim(
         self, actor: Actor, conversation_id: int, version: int

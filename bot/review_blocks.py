@@ -30,6 +30,7 @@ SNOOZE_WEEK = "review_snooze_week"
 SNOOZE_MONTH = "review_snooze_month"
 END = "review_end"
 SUBMIT = "review_submit"
+RECHECK = "recheck"
 
 ASKS = (
     "The review asks: is the value still worth the cost (would working separately be "
@@ -200,3 +201,26 @@ def review_result(
             blocks.append(section(f"*{escape(question.text)}*\n{shown}"))
     text = f"Review of {partnership.reference} {partnership.name}: {decision}"
     return Message(fallback(text), blocks[:50])
+
+
+def recheck_offer(partnership: Partnership, tip_titles: Sequence[str]) -> Message:
+    """After deciding to adapt: re-run the check's tips the change touches."""
+    tips = ", ".join(tip_titles)
+    text = (
+        f"You decided to adapt *{_title(partnership)}*. Re-check {tips} to see whether the "
+        "adapted partnership still holds up? Your other answers stay as they were, and the "
+        "new verdict goes to its thread."
+    )
+    return Message(
+        fallback(f"Re-check {partnership.reference} {partnership.name}?"),
+        [
+            section(text),
+            {
+                "type": "actions",
+                "block_id": "recheck",
+                "elements": [
+                    button("Re-check the changed tips", RECHECK, str(partnership.id), "primary")
+                ],
+            },
+        ],
+    )

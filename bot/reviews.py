@@ -26,6 +26,12 @@ from .store import claim_post
 
 log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
+# What an adapted partnership changes, and the check's tips to ask again for it.
+ADAPT_TIPS = {
+    "scope": ("outcomes", "realistic"),
+    "form": ("selective", "flexible"),
+    "partners": ("selective", "engaged"),
+}
 
 
 class Reviews:
@@ -148,12 +154,47 @@ class Reviews:
         with self.db.session() as session:
             review = session.get_one(Review, review_id)
             review.post_state, review.message_ts = "posted", ts
-            reference = session.get_one(Partnership, partnership_id).reference
+            partnership = session.get_one(Partnership, partnership_id)
+            tips = self._tips_to_recheck(review)
         self.conversations.finish(
             actor,
             conversation_id,
-            f":white_check_mark: Review of {reference} posted in its thread.",
+            f":white_check_mark: Review of {partnership.reference} posted in its thread.",
         )
+        if tips:
+            titles = [t.title for t in self.conversations.check_flow.tips if t.id in tips]
+            self.slack.say(
+                self.slack.open_dm(actor.user_id),
+                review_blocks.recheck_offer(partnership, titles),
+            )
+
+    def start_recheck(self, actor: Actor, partnership_id: str) -> None:
+        """Re-check the tips an adapted partnership changed (from the offer after a review)."""
+        with self.db.session() as session:
+            partnership = (
+                session.get(Partnership, int(partnership_id)) if partnership_id.isdigit() else None
+            )
+            if partnership is None or partnership.team_id != actor.team_id:
+                return
+            latest = session.scalars(
+                select(Review)
+                .where(Review.partnership_id == partnership.id)
+                .order_by(Review.id.desc())
+                .limit(1)
+            ).first()
+            tips = self._tips_to_recheck(latest) if latest is not None else []
+        if partnership.status != "active" or not tips:
+            dm = self.slack.open_dm(actor.user_id)
+            self.slack.whisper(dm, actor.user_id, "Its latest review did not adapt it.")
+            return
+        self.conversations.start_recheck(actor, partnership, tips)
+
+    @staticmethod
+    def _tips_to_recheck(review: Review) -> list[str]:
+        if review.decision != "adapt":
+            return []
+        changed = review.answers.get("adapt_what") or []
+        return sorted({tip for what in changed for tip in ADAPT_TIPS.get(what, ())})
 
     def _claim(
         self, actor: Actor, conversation_id: int, version: int

@@ -103,3 +103,53 @@ def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
         "<@U0BOB> is reviewing it now" in str(block) for block in first["blocks"]
     )
     assert fake_slack.errors == []
+
+
+def test_adapting_offers_a_recheck_of_the_changed_tips_whose_verdict_goes_to_the_thread(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
+) -> None:
+    post = post_check(slack, fake_slack)
+    alice = Proposer(slack, fake_slack, ALICE)
+    seen = len(alice.bot_messages())
+    assert slack.command(ALICE, "review P-1").status == 200
+    adapt = {**REVIEW_OK, "decision": "adapt", "adapt_what": ["scope"]}
+    summary = run_review(slack, fake_slack, ALICE, adapt, seen)
+    seen = len(alice.bot_messages())
+    slack.press(ALICE, summary, action_id="review_submit")
+    offer = fake_slack.wait_for(
+        lambda: next((m for m in alice.bot_messages()[seen:] if "Re-check" in m["text"]), None),
+        message="the offer to re-check",
+    )
+    assert "Be clear on outcomes, Be realistic" in offer["blocks"][0]["text"]["text"]
+
+    seen = len(alice.bot_messages())
+    slack.press(ALICE, offer, action_id="recheck")
+    message = alice.wait_for_prompt(seen)
+    asked = []
+    changed = {**GOOD, "resources": "none"}
+    while not is_summary(message):
+        question = question_in(message)
+        assert question is not None
+        asked.append(question.tip)
+        message = alice.answer(message, changed[question.id])
+    assert set(asked) == {"outcomes", "realistic"}
+    assert message["blocks"][0]["text"]["text"] == "Re-check of P-1: Integrated discharge team"
+    assert "Verdict: Proceed with conditions" in message["text"]
+
+    slack.press(ALICE, message, action_id="post")
+    update = fake_slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+                if m["text"].startswith("Updated P-1")
+            ),
+            None,
+        ),
+        message="the updated recommendation in the thread",
+    )
+    assert "Proceed with conditions" in update["text"]
+    assert len(fake_slack.messages(PARTNERS)) == 1  # no new top-level post, no new reference
+    listing = slack.command(ALICE, "list").text
+    assert "P-1" in listing and "Proceed with conditions" in listing
+    assert fake_slack.errors == []

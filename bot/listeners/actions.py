@@ -86,6 +86,11 @@ def register(app: App, services: Services) -> None:
     on(review_blocks.SNOOZE_MONTH, reminder(lambda a, r, c: reviews.snooze(a, r, c, "month")))
     on(review_blocks.END, reminder(reviews.end))
 
+    def recheck(body: dict[str, Any], action: dict[str, Any]) -> None:
+        reviews.start_recheck(actor_of(body), action.get("value", ""))
+
+    on(review_blocks.RECHECK, recheck)
+
 
 def _button_value(body: dict[str, Any]) -> str | None:
     """The conversation/version value of any button on the message the menu sits in."""
