@@ -468,7 +468,7 @@ def test_review_started_by_command_at_any_time_replaces_the_one_due_and_is_liste
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
     post = post_check(slack, fake_slack, ALICE, proposal(DUE))
-    early = date(2029, 1, 10)
+    early = date(2029, 1, 31)  # a quarter later is 30 April: no 31st in April
     clock.set(local(early, 11))
 
     mark = dm_mark(slack, fake_slack, ALICE)
@@ -478,14 +478,14 @@ def test_review_started_by_command_at_any_time_replaces_the_one_due_and_is_liste
     result = submit_review(slack, fake_slack, ALICE, summary, post)
 
     assert "*Review of P-1 · Integrated discharge team* by <@U0ALICE>" in result
-    assert "*Decision: Continue as it is*" in result and "Next review: 10 April 2029." in result
+    assert "*Decision: Continue as it is*" in result and "Next review: 30 April 2029." in result
     # Reviewed early: nothing on 4 April, the next review a quarter after this one.
-    arrived = passes.daily(early, date(2029, 4, 12))
-    assert [moment for moment, _ in arrived] == [local(date(2029, 4, 10))]
+    arrived = passes.daily(early, date(2029, 5, 2))
+    assert [moment for moment, _ in arrived] == [local(date(2029, 4, 30))]
     reminder = latest_reminder(fake_slack)
-    assert "Due 10 April 2029 · last reviewed 10 January 2029 (continue)" in shown(reminder)
-    clock.set(local(date(2029, 4, 10), 10))
-    expected = "next review 10 April 2029 · last review: continue"
+    assert "Due 30 April 2029 · last reviewed 31 January 2029 (continue)" in shown(reminder)
+    clock.set(local(date(2029, 4, 30), 10))
+    expected = "next review 30 April 2029 · last review: continue"
     assert expected in list_text(slack, ALICE)
     assert expected in home_text(slack, fake_slack, ALICE)
     assert fake_slack.errors == []
