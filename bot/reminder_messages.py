@@ -55,7 +55,7 @@ def redraw(
             partnership,
             reminder.id,
             reminder.due_on,
-            schedule.is_escalation(reminder.sends),
+            reminder.sends > 0 and schedule.is_escalation(reminder.sends),
             notes.get(reminder.id) or note_for(reminder, partnership),
         )
         for reminder, partnership in rows

@@ -2,11 +2,12 @@
 
 A pass finds the channels with due reminders (an indexed query on state and send time,
 whatever the number of partnerships not due), then per channel locks the due rows with
-SELECT ... FOR UPDATE SKIP LOCKED, posts, records and commits. Several schedulers on one
-Postgres database therefore never post the same reminder twice, and one killed mid-pass
-leaves its rows unlocked and unchanged for the next pass. (SQLite has one writer at a
-time, so there the lock is the whole database.) Posting keeps to about one message a
-second per channel, and Slack's 429s are waited out by the client's retry handler.
+SELECT ... FOR UPDATE SKIP LOCKED, posts one message, records it and commits. Several
+schedulers on one Postgres database therefore never post the same reminder twice, and
+one killed mid-pass leaves its rows unlocked and unchanged for the next pass. (SQLite has
+one writer at a time, so there the lock is the whole database, held only while posting.)
+Posting keeps to about one message a second per channel, and a 429 is waited out for
+its Retry-After between units of work, never while holding the lock.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import object_session
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from flows import schedule
 
 from . import review_blocks
-from .blocks import Message
 from .db import Database
 from .messenger import Messenger
 from .models import Partnership, Reminder
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 DIGEST_FROM = 3  # this many due at once in one channel get one digest message
 BATCH = 50
 PER_CHANNEL_INTERVAL = 1.0  # seconds between posts in one channel (Slack: ~1 per second)
+MAX_RATE_LIMITS = 3  # 429s waited out per channel in one pass before leaving it to the next
 
 
 @dataclass
@@ -74,15 +76,49 @@ class Scheduler:
         return report
 
     def _channel_pass(self, channel: str, now: datetime, report: PassReport) -> None:
+        """Post what is due in one channel, a message per unit of work.
+
+        Nothing waits inside a transaction: the pause between posts and any Retry-After
+        from Slack happen between units of work, so the rows (on SQLite, the database)
+        are never held while the bot sleeps.
+        """
+        rate_limits, posted = 0, False
+        while True:
+            if posted:
+                if not self._still_due(channel, now):
+                    return
+                self.pause(PER_CHANNEL_INTERVAL)
+            outcome, retry_after = self._post_next(channel, now, report)
+            if outcome == "idle":
+                return
+            if outcome == "rate_limited":  # Slack said 429: wait as asked, then carry on
+                rate_limits += 1
+                if rate_limits > MAX_RATE_LIMITS:  # still due: the next pass carries on
+                    report.failed.extend(self._due_references(channel, now))
+                    return
+                self.pause(retry_after)
+            else:
+                posted = True
+
+    def _still_due(self, channel: str, now: datetime) -> bool:
+        with self.db.session() as session:
+            first = session.scalar(_due_in(channel, now).with_only_columns(Reminder.id).limit(1))
+            return first is not None
+
+    def _due_references(self, channel: str, now: datetime) -> list[str]:
+        with self.db.session() as session:
+            refs = session.scalars(_due_in(channel, now).with_only_columns(Partnership.ref))
+            return [f"P-{ref}" for ref in refs]
+
+    def _post_next(self, channel: str, now: datetime, report: PassReport) -> tuple[str, float]:
+        """Lock the channel's due reminders, post one message for some of them, record it.
+
+        Returns ("idle", 0) when nothing is left to post, ("posted", 0) after a post, or
+        ("rate_limited", seconds) when Slack answered 429 with that Retry-After.
+        """
         with self.db.session() as session:
             due = session.execute(
-                select(Reminder, Partnership)
-                .join(Partnership, Partnership.id == Reminder.partnership_id)
-                .where(
-                    Reminder.channel_id == channel,
-                    Reminder.state == "pending",
-                    Reminder.send_at <= now,
-                )
+                _due_in(channel, now)
                 .order_by(Reminder.send_at, Reminder.id)
                 .limit(BATCH)
                 .with_for_update(of=Reminder, skip_locked=True)
@@ -95,47 +131,49 @@ class Scheduler:
                     report.deferred += 1
                 else:
                     ready.append((reminder, partnership))
-            sent = 0
+            if not ready:
+                return "idle", 0
             if len(ready) >= DIGEST_FROM:
-                for start in range(0, len(ready), review_blocks.MAX_PER_DIGEST):
-                    chunk = ready[start : start + review_blocks.MAX_PER_DIGEST]
-                    items = [
+                rows = ready[: review_blocks.MAX_PER_DIGEST]
+                message = review_blocks.digest_message(
+                    [
                         DigestItem(p, r.id, r.due_on, schedule.is_escalation(r.sends + 1))
-                        for r, p in chunk
+                        for r, p in rows
                     ]
-                    message = review_blocks.digest_message(items)
-                    sent += self._send(channel, message, chunk, now, report, pace=sent > 0)
-                    report.digests += 1
+                )
             else:
-                for reminder, partnership in ready:
-                    number = reminder.sends + 1
-                    message = review_blocks.reminder_message(
-                        partnership,
-                        reminder.id,
-                        reminder.due_on,
-                        number,
-                        schedule.is_escalation(number),
-                    )
-                    rows = [(reminder, partnership)]
-                    sent += self._send(channel, message, rows, now, report, pace=sent > 0)
+                rows = ready[:1]
+                reminder, partnership = rows[0]
+                number = reminder.sends + 1
+                message = review_blocks.reminder_message(
+                    partnership,
+                    reminder.id,
+                    reminder.due_on,
+                    number,
+                    schedule.is_escalation(number),
+                )
+            try:
+                ts = self.slack.post(channel, message)["ts"]
+            except SlackApiError as error:
+                if error.response.status_code == 429:
+                    return "rate_limited", float(error.response.headers.get("Retry-After", 1))
+                log.warning("Could not post a reminder in %s: %s", channel, error)
+                report.failed.extend(p.reference for _, p in rows)
+                return "idle", 0  # stays due: the next pass tries again
+            self._record(session, channel, rows, ts, now)
+            report.posted += len(rows)
+            report.digests += len(rows) > 1
+            return "posted", 0
 
-    def _send(
+    def _record(
         self,
+        session: Session,
         channel: str,
-        message: Message,
         rows: list[tuple[Reminder, Partnership]],
+        ts: str,
         now: datetime,
-        report: PassReport,
-        pace: bool,
-    ) -> int:
-        """Post one message for `rows` (locked by the caller) and record it on each row."""
-        if pace:
-            self.pause(PER_CHANNEL_INTERVAL)
-        ts = self.slack.say(channel, message)
-        if ts is None:
-            report.failed.extend(p.reference for _, p in rows)
-            return 0  # stays due: the next pass tries again
-        session = object_session(rows[0][0])
+    ) -> None:
+        """The reminders in `rows` were posted as `ts`: when to nudge next."""
         earlier: dict[str, dict[int, str]] = {}
         for reminder, _ in rows:
             if reminder.message_ts:  # the earlier reminder's buttons now live on this one
@@ -147,8 +185,19 @@ class Scheduler:
             reminder.last_sent_at = now
             reminder.message_ts = ts
             reminder.send_at = schedule.next_nudge(reminder.sends, now, partnership.owner_tz)
-            report.posted += 1
-        return 1
+
+
+def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]:
+    """The reminders due by `now` in `channel`, with their partnerships."""
+    return (
+        select(Reminder, Partnership)
+        .join(Partnership, Partnership.id == Reminder.partnership_id)
+        .where(
+            Reminder.channel_id == channel,
+            Reminder.state == "pending",
+            Reminder.send_at <= now,
+        )
+    )
 
 
 class SchedulerThread(threading.Thread):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -44,17 +45,18 @@ class Services:
     scheduler: Scheduler
 
 
-def make_client(settings: Settings) -> WebClient:
-    """A Web API client that waits out Slack's 429s (Retry-After) and retries dropped
-    connections, so a busy channel delays a post instead of losing it."""
+def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebClient:
+    """A Web API client that retries dropped connections and, unless told not to, waits out
+    Slack's 429s (Retry-After), so a busy channel delays a post instead of losing it. The
+    scheduler waits them out itself, outside its database transaction."""
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if wait_out_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return WebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+        retry_handlers=handlers,
     )
 
 
@@ -73,7 +75,9 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         conversations=conversations,
         recommendations=Recommendations(conversations),
         reviews=Reviews(conversations),
-        scheduler=Scheduler(database, messenger, clock=utc_now),
+        scheduler=Scheduler(
+            database, Messenger(make_client(settings, wait_out_rate_limits=False)), clock=utc_now
+        ),
     )
 
 

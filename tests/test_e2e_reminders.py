@@ -376,11 +376,6 @@ def test_acting_on_one_row_of_a_digest_leaves_the_others_actionable(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: snoozing one row of a digest fails (is_escalation(0) in "
-    "reminder_messages.redraw) and the snooze is rolled back",
-)
 def test_snoozing_one_row_of_a_digest_snoozes_only_that_one(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
@@ -670,11 +665,6 @@ def test_the_bots_own_scheduler_thread_posts_a_due_reminder_once(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: on SQLite a pass holds the database write lock while it waits on Slack, "
-    "so people's steps in their DMs stall behind it",
-)
 def test_a_pass_waiting_out_a_429_does_not_stall_conversations_on_sqlite(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
