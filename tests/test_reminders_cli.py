@@ -182,11 +182,6 @@ def test_a_pass_killed_after_claiming_loses_nothing(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a channel's posts are committed together at the end of its pass, so a "
-    "crash after the first of several posts in one channel re-posts it",
-)
 def test_a_pass_killed_after_its_first_post_does_not_post_it_again(
     fake_slack: FakeSlack, database_url: str, tmp_path: Path
 ) -> None:
