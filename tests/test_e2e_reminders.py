@@ -29,6 +29,7 @@ from tests.review_support import (
     install_clock,
     is_reminder_text,
     local,
+    mentions,
     post_check,
     posted_message,
     proposal,
@@ -112,17 +113,19 @@ def dm_mark(slack: SlackDriver, fake: FakeSlack, user: str) -> int:
 def test_unanswered_reminder_is_repeated_then_escalated_never_twice_a_day(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes
 ) -> None:
-    post_check(slack, fake_slack, ALICE, proposal(DUE))
+    due = date(2029, 3, 21)  # a Wednesday; the clocks go forward on Sunday 25 March
+    post_check(slack, fake_slack, ALICE, proposal(due))
 
-    arrived = passes.sweep(local(DUE - timedelta(days=1), 0), utc(2029, 4, 24, 23))
+    arrived = passes.sweep(local(due - timedelta(days=1), 0), utc(2029, 4, 10, 23))
 
-    # Wednesday 09:00, three working days later (Monday), then every five working days.
+    # Wednesday 09:00, three working days later (Monday), then every five working days;
+    # 09:00 stays 09:00 in London across the change (09:00 then 08:00 UTC).
     moments = [moment for moment, _ in arrived]
     assert moments == [
-        local(DUE),
-        local(date(2029, 4, 9)),
-        local(date(2029, 4, 16)),
-        local(date(2029, 4, 23)),
+        utc(2029, 3, 21, 9),
+        utc(2029, 3, 26, 8),
+        utc(2029, 4, 2, 8),
+        utc(2029, 4, 9, 8),
     ]
     assert all(len(calls) == 1 and refs_of(calls[0]) == ["P-1"] for _, calls in arrived)
     messages = [posted_message(fake_slack, calls[0]) for _, calls in arrived]
@@ -136,7 +139,7 @@ def test_unanswered_reminder_is_repeated_then_escalated_never_twice_a_day(
     # Only the newest reminder keeps buttons; the earlier ones say it was reminded again.
     assert [bool(buttons(m)) for m in messages] == [False, False, False, True]
     assert all("Reminded again below" in shown(m) for m in messages[:3])
-    assert "Due 4 April 2029 · last reviewed never" in shown(messages[-1])
+    assert "Due 21 March 2029 · last reviewed never" in shown(messages[-1])
     assert fake_slack.errors == []
 
 
@@ -171,6 +174,18 @@ def test_an_owner_in_new_york_is_reminded_at_nine_new_york_time_never_at_night(
     assert passes.at(utc(2029, 2, 8, 13, 59)).posted == 0
     assert passes.at(utc(2029, 2, 8, 14)).posted == 1  # 09:00 New York (EST)
     assert arrivals(fake_slack) == {"P-1": 1, "P-2": 1}
+    assert fake_slack.errors == []
+
+
+def test_an_owner_whose_time_zone_slack_does_not_give_is_reminded_at_nine_london_time(
+    slack: SlackDriver, fake_slack: FakeSlack, passes: Passes
+) -> None:
+    fake_slack.fail("users.info", "user_not_found")
+    post_check(slack, fake_slack, BOB, proposal(DUE))  # Bob is in New York
+
+    assert passes.at(local(DUE, 8, 59)).posted == 0
+    assert passes.at(local(DUE)).posted == 1  # 09:00 in London, the default
+    assert arrivals(fake_slack) == {"P-1": 1}
     assert fake_slack.errors == []
 
 
@@ -320,14 +335,26 @@ def test_three_due_in_one_channel_on_one_day_get_one_digest_and_each_can_be_star
     starts = [value for action, value in buttons(digest) if action == "review_start"]
     assert len(set(starts)) == 3
     assert [a for a, _ in buttons(digest)].count("review_end") == 3
+    assert not mentions(digest, ALICE)
 
-    clock.set(local(DUE, 10))
+    # Unanswered, the digest is repeated, then escalated with the owner mentioned.
+    arrived = passes.daily(DUE + timedelta(days=1), date(2029, 4, 16))
+    assert [(moment, [refs_of(c) for c in calls]) for moment, calls in arrived] == [
+        (local(date(2029, 4, 9)), [["P-1", "P-2", "P-3"]]),
+        (local(date(2029, 4, 16)), [["P-1", "P-2", "P-3"]]),
+    ]
+    repeat, escalation = (posted_message(fake_slack, calls[0]) for _, calls in arrived)
+    assert not mentions(repeat, ALICE)
+    assert str(escalation).count("overdue, <@U0ALICE>") == 3
+    assert not buttons(current(fake_slack, digest)) and not buttons(current(fake_slack, repeat))
+
+    clock.set(local(date(2029, 4, 16), 10))
     mark = dm_mark(slack, fake_slack, BOB)
-    press_reminder(slack, BOB, digest, "review_start", ref="P-2")
+    press_reminder(slack, BOB, escalation, "review_start", ref="P-2")
     Journey(slack, fake_slack, BOB).wait_notice(mark, "Let's review *P-2 · Carers hub*")
     first = Journey(slack, fake_slack, BOB).wait_for_prompt(mark)
     assert question_in(first) is not None and question_in(first).id == "value_for_cost"
-    assert passes.at(local(DUE, 12)).posted == 0  # never twice a day
+    assert passes.at(local(date(2029, 4, 16), 12)).posted == 0  # never twice a day
     assert fake_slack.errors == []
 
 
