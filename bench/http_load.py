@@ -96,6 +96,7 @@ def main() -> None:
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - began
+            cpu = _cpu_seconds(bot.pid)
         finally:
             bot.terminate()
             bot.wait(timeout=10)
@@ -105,6 +106,9 @@ def main() -> None:
     _report("ack (HTTP response)", slack.acks)
     _report("step (answer -> next question posted)", steps)
     print(f"Slack API calls rejected by the fake: {rejected}")
+    if cpu is not None:
+        requests = len(slack.acks)
+        print(f"bot process CPU: {cpu:.1f} s in all, {cpu / requests * 1000:.1f} ms per request")
 
 
 def _start_bot(port: int, api_url: str, database_url: str) -> subprocess.Popen[bytes]:
@@ -129,6 +133,15 @@ def _start_bot(port: int, api_url: str, database_url: str) -> subprocess.Popen[b
             time.sleep(0.1)
     bot.kill()
     raise SystemExit("the bot did not start within 30 s")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

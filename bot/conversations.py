@@ -153,12 +153,12 @@ class Conversations:
         self.show_current(actor, kind)
 
     def has_active(self, actor: Actor, kind: str = "check") -> bool:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return self.active(session, actor, kind) is not None
 
     def show_current(self, actor: Actor, kind: str | None = None) -> bool:
         """Post the current question or summary afresh; False when there's nothing active."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = self.active(session, actor, kind)
             if conversation is None:
                 return False
@@ -226,7 +226,7 @@ class Conversations:
 
     def help(self, actor: Actor, value: str) -> None:
         conversation_id, _, tip_id = blocks.parse_action_value(value)
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = self.owned(session, actor, conversation_id)
             if conversation is None:
                 return
@@ -383,7 +383,7 @@ class Conversations:
 
     def _show(self, conversation_id: int) -> None:
         """Post the conversation's current question, summary or ending as a new message."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = session.get_one(Conversation, conversation_id)
             flow = self._flow(conversation)
             run = self._run(flow, conversation.snapshot)
@@ -458,7 +458,7 @@ class Conversations:
             )
 
     def _help_here(self, actor: Actor, channel_id: str) -> None:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = self.active(session, actor)
             if conversation is not None:
                 flow = self._flow(conversation)
@@ -469,7 +469,7 @@ class Conversations:
             self.slack.say(channel_id, blocks.help_message(self.check_flow))
 
     def whisper_stale(self, actor: Actor, conversation_id: int, text: str = STALE) -> None:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = self.owned(session, actor, conversation_id)
             channel = conversation.channel_id if conversation else None
         self.slack.whisper(channel or self.slack.open_dm(actor.user_id), actor.user_id, text)

@@ -23,11 +23,18 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = self.engine.execution_options(read_only=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any exception."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads: on SQLite it does not queue for the write lock."""
+        with self._sessions(bind=self._readers) as session, session.begin():
             yield session
 
     def upgrade(self) -> None:
@@ -60,6 +67,8 @@ def _make_engine(url: str) -> Engine:
     def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
         # A deferred SQLite transaction that reads and then writes fails outright when
         # another thread wrote in between; IMMEDIATE makes it wait its turn instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Units of work that only read (Database.reading) need no turn: WAL serves them.
+        read_only = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -14,7 +14,7 @@ STATUS = {"active": "in progress", "finished": "finished"}
 
 
 def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine]:
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Conversation, Partnership)
             .outerjoin(Partnership, Partnership.conversation_id == Conversation.id)

@@ -52,7 +52,7 @@ class Recommendations:
 
     def post(self, actor: Actor, value: str) -> None:
         conversation_id, version, _ = blocks.parse_action_value(value)
-        with self.db.session() as session:
+        with self.db.reading() as session:
             conversation = self.conversations.owned(session, actor, conversation_id)
             update_of = conversation.partnership_id if conversation is not None else None
         if update_of is not None:

@@ -46,7 +46,7 @@ class Reviews:
 
     def problem_with(self, actor: Actor, text: str) -> str | None:
         """Why `/partnership review <text>` can't start, or None if it can."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return self._reviewable(session, actor, text)[1]
 
     def start_by_reference(self, actor: Actor, text: str) -> str | None:

@@ -65,7 +65,7 @@ class Scheduler:
         """One pass, as if the clock said `now` (default: the real time)."""
         now = now or self.clock()
         report = PassReport()
-        with self.db.session() as session:
+        with self.db.reading() as session:
             channels = session.scalars(
                 select(Reminder.channel_id)
                 .where(Reminder.state == "pending", Reminder.send_at <= now)
@@ -101,12 +101,12 @@ class Scheduler:
                 posted = True
 
     def _still_due(self, channel: str, now: datetime) -> bool:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             first = session.scalar(_due_in(channel, now).with_only_columns(Reminder.id).limit(1))
             return first is not None
 
     def _due_references(self, channel: str, now: datetime) -> list[str]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             refs = session.scalars(_due_in(channel, now).with_only_columns(Partnership.ref))
             return [f"P-{ref}" for ref in refs]
 

@@ -89,7 +89,7 @@ def create_app(settings: Settings, services: Services | None = None) -> App:
         # Each listener's ack part runs inside the request; its work runs afterwards on
         # the pool below (see bot/listeners), so acks never queue behind slow work.
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
         logger=logging.getLogger("slack_bolt"),
     )
     listeners.register(app, services or build_services(settings, client))
