@@ -698,7 +698,7 @@ def test_a_pass_waiting_out_a_429_does_not_stall_conversations_on_sqlite(
     post_check(slack, fake_slack, ALICE, proposal(DUE))
     bob = Journey(slack, fake_slack, BOB)
     question = bob.start()
-    fake_slack.rate_limit("chat.postMessage", times=1, retry_after=2)
+    fake_slack.rate_limit("chat.postMessage", times=1, retry_after=3)
     clock.set(local(DUE))
     reminding = threading.Thread(target=passes.scheduler.run_due, args=(local(DUE),))
     reminding.start()
