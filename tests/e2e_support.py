@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.models import Conversation
 from bot.settings import Settings
+from bot.slack_app import build_services, create_app, make_client
 from flows import display_answer
 from flows.answers import parse_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
@@ -61,8 +62,6 @@ def running_bot(
 
     The database engine is disposed when the server stops, as when the process exits.
     """
-    from bot import slack_app
-
     settings = Settings(
         bot_token=BOT_TOKEN,
         signing_secret=SIGNING_SECRET,
@@ -70,21 +69,13 @@ def running_bot(
         database_url=database_url,
         partnership_channel=partnership_channel,
     )
-    services = None
-    if hasattr(slack_app, "build_services"):
-        services = slack_app.build_services(settings, slack_app.make_client(settings))
-        db = services.db
-        app = slack_app.create_app(settings, services)
-    else:  # the app before the bot was split into services
-        db = Database(database_url)
-        app = slack_app.create_app(settings, db=db)  # type: ignore[call-arg]
+    services = build_services(settings, make_client(settings))
+    app = create_app(settings, services)
     try:
         with serve(app) as base_url:
-            bot = BotServer(app=app, settings=settings, base_url=base_url)
-            bot.services = services  # type: ignore[attr-defined]
-            yield bot
+            yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
     finally:
-        db.close()
+        services.db.close()
 
 
 def driver_for(bot: BotServer, fake: FakeSlack) -> SlackDriver:
