@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 SECTION_TEXT = 3000
-FIELD_TEXT = 2000
 BUTTON_TEXT = 75
 OPTION_TEXT = 75
 HEADER_TEXT = 150
