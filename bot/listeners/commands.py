@@ -49,7 +49,8 @@ def register(app: App, services: Services) -> None:
             conversations.start_check(actor)
         elif sub == "cancel":
             conversations.cancel_active(actor)
-        elif sub == "review":
+        elif sub == "review" and services.reviews.problem_with(actor, rest) is None:
+            # Refusals were answered in the ack; what remains (busy with another) goes to the DM.
             problem = services.reviews.start_by_reference(actor, rest)
             if problem:
                 dm = conversations.slack.open_dm(actor.user_id)
