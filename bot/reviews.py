@@ -34,6 +34,10 @@ ADAPT_TIPS = {
 }
 
 
+class Ended(Exception):
+    """The partnership was ended (from a reminder) while someone was reviewing it."""
+
+
 class Reviews:
     def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
@@ -60,6 +64,7 @@ class Reviews:
             reminder = self._open_reminder(session, partnership.id)
             if reminder is not None and reminder.state == "pending":
                 reminder.state, reminder.reviewer_id = "reviewing", actor.user_id
+                self._redraw(session, reminder, f"<@{actor.user_id}> is reviewing it now.")
             reminder_id = reminder.id if reminder is not None else None
         self.conversations.start_review(actor, partnership, reminder_id)
         return None
@@ -133,6 +138,14 @@ class Reviews:
         except (Stale, IntegrityError, StaleDataError):
             self.conversations.whisper_stale(
                 actor, conversation_id, "This review is already submitted or being submitted."
+            )
+            return
+        except Ended as ended:
+            self.conversations.whisper_stale(
+                actor,
+                conversation_id,
+                f"{ended} was ended while you reviewed it, so there is nothing to submit. "
+                "Press Discard to close this review.",
             )
             return
         with self.db.session() as session:
@@ -210,6 +223,8 @@ class Reviews:
             run = self.conversations.run_of(conversation)
             assessment = assess(self.flow, run.answers)
             partnership = session.get_one(Partnership, conversation.partnership_id)
+            if partnership.status == "ended":
+                raise Ended(partnership.reference)
             review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
             if review is None:
                 review = self._record(session, actor, conversation_id, partnership, run.answers)

@@ -153,3 +153,40 @@ def test_adapting_offers_a_recheck_of_the_changed_tips_whose_verdict_goes_to_the
     listing = slack.command(ALICE, "list").text
     assert "P-1" in listing and "Proceed with conditions" in listing
     assert fake_slack.errors == []
+
+
+def test_a_review_of_a_partnership_ended_meanwhile_is_not_submitted(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
+) -> None:
+    post = post_check(slack, fake_slack)
+    scheduler = bot_server.services.scheduler
+    due = date.fromisoformat(GOOD["first_review_date"])
+    alice, bob = Proposer(slack, fake_slack, ALICE), Proposer(slack, fake_slack, BOB)
+    seen = len(alice.bot_messages())
+    assert slack.command(ALICE, "review P-1").status == 200
+    alices = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+
+    seen = len(bob.bot_messages())  # Bob reviews it too, and ends it
+    assert slack.command(BOB, "review P-1").status == 200
+    bobs = run_review(slack, fake_slack, BOB, {**REVIEW_OK, "decision": "end"}, seen)
+    slack.press(BOB, bobs, action_id="review_submit")
+    fake_slack.wait_for(
+        lambda: any(
+            "Decision: End" in str(m["blocks"])
+            for m in fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+        ),
+        message="Bob's decision to end in the thread",
+    )
+
+    slack.press(ALICE, alices, action_id="review_submit")
+    fake_slack.wait_for(
+        lambda: any(
+            "was ended while you reviewed" in e["text"] for e in fake_slack.ephemerals(ALICE)
+        ),
+        message="Alice told the partnership ended",
+    )
+    fake_slack.wait_idle()
+    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+    assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
+    assert scheduler.run_due(schedule.reminder_at(due, LONDON) + timedelta(days=200)).posted == 0
+    assert fake_slack.errors == []
