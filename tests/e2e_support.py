@@ -170,21 +170,6 @@ class Journey(Proposer):
 
         return self.fake.wait_for(prompt, message=f"a question or summary for {self.user}")
 
-    def answer(self, message: dict[str, Any], value: Any) -> dict[str, Any]:
-        """As `Proposer.answer`, marking the DM by the cheap count."""
-        question = question_in(message)
-        assert question is not None, f"not a question: {message['text']}"
-        seen = self.count()
-        if question.type == "choice":
-            response = self.slack.press(self.user, message, value=_button_value(message, value))
-        elif question.type == "multi_choice":
-            self.slack.select(self.user, message, "choices_draft", list(value))
-            response = self.slack.press(self.user, message, action_id="choices_done")
-        else:
-            response = self.slack.dm(self.user, str(value))
-        assert response.status == 200, response.text
-        return self.wait_for_prompt(seen)
-
     def wait_notice(self, after: int, containing: str) -> dict[str, Any]:
         """The first bot message after `after` whose text contains `containing`."""
 
@@ -232,43 +217,29 @@ class Journey(Proposer):
         return None
 
 
-def _button_value(message: dict[str, Any], option: str) -> str:
-    for block in message["blocks"]:
-        for element in block.get("elements", []):
-            value = element.get("value", "")
-            if element.get("type") == "button" and value.endswith(f".{option}"):
-                return value
-    raise AssertionError(f"no button for {option!r} in {message['text']}")
-
-
 # --- reading what Slack shows -----------------------------------------------------------
 
 
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every mrkdwn text object in blocks or a view, in order."""
+def texts_of(node: Any, kind: str) -> list[str]:
+    """Every text object of `kind` ("mrkdwn" or "plain_text") in blocks or a view, in order."""
     found: list[str] = []
     if isinstance(node, dict):
-        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+        if node.get("type") == kind and isinstance(node.get("text"), str):
             found.append(node["text"])
         for value in node.values():
-            found += mrkdwn_texts(value)
+            found += texts_of(value, kind)
     elif isinstance(node, list):
         for item in node:
-            found += mrkdwn_texts(item)
+            found += texts_of(item, kind)
     return found
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    return texts_of(node, "mrkdwn")
 
 
 def plain_texts(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "plain_text" and isinstance(node.get("text"), str):
-            found.append(node["text"])
-        for value in node.values():
-            found += plain_texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += plain_texts(item)
-    return found
+    return texts_of(node, "plain_text")
 
 
 def parsed_texts(message: dict[str, Any]) -> list[str]:

@@ -108,13 +108,17 @@ class Proposer:
         assert response.status == 200
         return self.wait_for_prompt(seen)
 
+    def count(self) -> int:
+        """How many bot messages the DM has: a mark to wait for newer ones after."""
+        return len(self.bot_messages())
+
     def answer(self, message: dict[str, Any], value: Any) -> dict[str, Any]:
         """Answer the question in `message` and return the next question or summary."""
         question = question_in(message)
         assert question is not None, f"not a question: {message['text']}"
-        seen = len(self.bot_messages())
+        seen = self.count()
         if question.type == "choice":
-            response = self.slack.press(self.user, message, value=_suffix(message, value))
+            response = self.slack.press(self.user, message, value=answer_value(message, value))
         elif question.type == "multi_choice":
             self.slack.select(self.user, message, "choices_draft", list(value))
             response = self.slack.press(self.user, message, action_id="choices_done")
@@ -136,7 +140,7 @@ class Proposer:
         raise AssertionError("the check never reached its summary")
 
 
-def _suffix(message: dict[str, Any], option: str) -> str:
+def answer_value(message: dict[str, Any], option: str) -> str:
     """The full value of the answer button for `option` (values carry conversation/version)."""
     for block in message["blocks"]:
         for element in block.get("elements", []):
