@@ -14,6 +14,8 @@ import signal
 import sys
 from datetime import UTC, datetime
 
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
@@ -53,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings)
     except (ConfigError, FlowDefinitionError) as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    except (BoltError, SlackApiError) as error:
+        print(f"Slack refused to start the bot: {error}", file=sys.stderr)
+        print(
+            "Check SLACK_BOT_TOKEN (and SLACK_APP_TOKEN for Socket Mode) are this app's "
+            "current tokens; reinstalling the app issues new ones.",
+            file=sys.stderr,
+        )
         return 2
     except SQLAlchemyError as error:
         print(f"Cannot use the database ({type(error).__name__}): {error}", file=sys.stderr)

@@ -141,3 +141,20 @@ def test_http_mode_serves_signed_requests_and_never_logs_the_token(
     assert fake_slack.errors == []
     assert TOKEN not in log.read_text()
     assert "xoxb-" not in log.read_text().replace("xox*-[redacted]", "")
+
+
+def test_a_token_slack_refuses_is_reported_without_a_traceback(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-revoked-long-ago",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+    )
+    result = run_app(env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Slack refused to start the bot" in result.stderr
+    assert "invalid_auth" in result.stderr and "SLACK_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "xoxb-revoked-long-ago" not in result.stderr
