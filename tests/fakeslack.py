@@ -385,6 +385,10 @@ class FakeSlack:
         app_id: str = "A0APP",
     ) -> None:
         self.bot_token = bot_token
+        # Socket Mode: apps.connections.open takes this app-level token, never the bot's,
+        # and hands out `socket_url` (a test's own websocket server).
+        self.app_token: str | None = None
+        self.socket_url: str | None = None
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -412,6 +416,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self.add_user(bot_user_id, real_name="Partnership bot", name="partnership-bot", is_bot=True)
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -775,7 +780,12 @@ class FakeSlack:
                     raise SlackError("not_authed")
             if not token:
                 raise SlackError("not_authed")
-            if token != self.bot_token:
+            if method == "apps.connections.open":
+                if token.startswith("xoxb-"):
+                    raise SlackError("not_allowed_token_type")
+                if token != self.app_token:
+                    raise SlackError("invalid_auth")
+            elif token != self.bot_token:
                 raise SlackError("invalid_auth")
             return {"ok": True, **handler(args)}
         except SlackError as e:
@@ -830,6 +840,11 @@ class FakeSlack:
             self._add_ephemeral(context["channel"], context["user"], text, blocks, None)
 
     # ---- API methods ---------------------------------------------------------------
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            raise SlackError("internal_error")
+        return {"url": self.socket_url}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
