@@ -117,7 +117,15 @@ class Conversation(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Partnership(Base):
+class PostedOnce:
+    """Something posted to Slack once: unposted -> posting (claimed by one process) ->
+    posted; a claim left by a crashed process can be retaken (see store.claim_post)."""
+
+    post_state: Mapped[str] = mapped_column(String(16), default="unposted")
+    post_claimed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Partnership(PostedOnce, Base):
     """An assessed proposal with its reference and where it was posted."""
 
     __tablename__ = "partnerships"
@@ -135,9 +143,6 @@ class Partnership(Base):
     verdict: Mapped[str] = mapped_column(String(64))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # unposted -> posting (claimed by one process) -> posted; a stale claim can be retaken.
-    post_state: Mapped[str] = mapped_column(String(16), default="unposted")
-    post_claimed_at: Mapped[datetime | None] = mapped_column()
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -195,7 +200,7 @@ class Reminder(Base):
     reviewer_id: Mapped[str | None] = mapped_column(String(32))
 
 
-class Review(Base):
+class Review(PostedOnce, Base):
     """A finished review: its answers, flags and decision, and where its result was posted."""
 
     __tablename__ = "reviews"
@@ -208,7 +213,5 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(16))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    post_state: Mapped[str] = mapped_column(String(16), default="unposted")
-    post_claimed_at: Mapped[datetime | None] = mapped_column()
     message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

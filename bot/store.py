@@ -44,7 +44,7 @@ def next_reference(session: Session, team_id: str) -> int:
 
 
 def claim_post(
-    session: Session, model: type[Partnership] | type[Review], row_id: int, now: datetime
+    session: Session, model: type[Partnership | Review], row_id: int, now: datetime
 ) -> bool:
     """Claim the right to post a recommendation or review; True for exactly one claimant.
 
