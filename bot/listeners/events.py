@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def register(app: App, services: Services) -> None:
     def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Edits, deletions, joins and bot posts (our own included) are not answers.
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        in_dm = event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
+        if not in_dm or event.get("subtype") or event.get("bot_id"):
             return
         if "user" not in event:
             return
