@@ -365,42 +365,54 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def wait_for_draft(fake: FakeSlack, database_url: str, user: str, key: str, value: Any) -> None:
-    """Wait until the bot has saved a menu pick (it shows nothing in Slack)."""
+def _wait_for_active(
+    fake: FakeSlack,
+    database_url: str,
+    user: str,
+    column: Any,
+    holds: Callable[[list[Any]], bool],
+    message: str,
+) -> None:
+    """Wait until `column` of `user`'s active conversations satisfies `holds`."""
     db = Database(database_url)
     try:
 
-        def saved() -> bool:
-            with db.session() as session:
-                drafts = session.scalars(
-                    select(Conversation.draft).where(
+        def check() -> bool:
+            with db.reading() as session:
+                values = session.scalars(
+                    select(column).where(
                         Conversation.user_id == user, Conversation.status == "active"
                     )
                 ).all()
-            return any((draft or {}).get(key) == value for draft in drafts)
+            return holds(list(values))
 
-        fake.wait_for(saved, message=f"{user}'s {key} draft saved as {value!r}")
+        fake.wait_for(check, message=message)
     finally:
         db.close()
+
+
+def wait_for_draft(fake: FakeSlack, database_url: str, user: str, key: str, value: Any) -> None:
+    """Wait until the bot has saved a menu pick (it shows nothing in Slack)."""
+    _wait_for_active(
+        fake,
+        database_url,
+        user,
+        Conversation.draft,
+        lambda drafts: any((draft or {}).get(key) == value for draft in drafts),
+        f"{user}'s {key} draft saved as {value!r}",
+    )
 
 
 def wait_for_shown(fake: FakeSlack, database_url: str, user: str, ts: str) -> None:
     """Wait until `user`'s active check records message `ts` as its current message."""
-    db = Database(database_url)
-    try:
-
-        def recorded() -> bool:
-            with db.session() as session:
-                shown_ts = session.scalars(
-                    select(Conversation.message_ts).where(
-                        Conversation.user_id == user, Conversation.status == "active"
-                    )
-                ).all()
-            return ts in shown_ts
-
-        fake.wait_for(recorded, message=f"{user}'s check showing message {ts}")
-    finally:
-        db.close()
+    _wait_for_active(
+        fake,
+        database_url,
+        user,
+        Conversation.message_ts,
+        lambda shown: ts in shown,
+        f"{user}'s check showing message {ts}",
+    )
 
 
 def replay_press(
