@@ -51,10 +51,15 @@ class Stale(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, and in which workspace: every lookup is scoped by both."""
+    """Who is acting, and in which workspace: every lookup is scoped by both.
+
+    `pressed_ts` is the message whose button was pressed, if it was a press: it lets a
+    step close that message even before the bot has recorded posting it.
+    """
 
     team_id: str
     user_id: str
+    pressed_ts: str | None = None
 
 
 class Conversations:
@@ -246,13 +251,18 @@ class Conversations:
     ) -> None:
         """Apply a final step at the summary (it must call `run.finish()`), leaving `note`
         on the summary; raises Stale if the press is out of date."""
-        self._step(actor, conversation_id, note, change, expected_version=version)
+        self._step(
+            actor, conversation_id, note, change, expected_version=version, pressed_version=version
+        )
 
-    def finish(self, actor: Actor, conversation_id: int, note: str) -> None:
-        """Close a summary that has been posted: the conversation is done."""
+    def finish(self, actor: Actor, conversation_id: int, version: int, note: str) -> None:
+        """Close a summary (pressed at `version`) that has been posted: the conversation is
+        done."""
         # Stale: finished already (a second post attempt that found the first done).
         with suppress(Stale):
-            self._step(actor, conversation_id, note, lambda run, _: run.finish())
+            self._step(
+                actor, conversation_id, note, lambda run, _: run.finish(), pressed_version=version
+            )
 
     # --- steps from typed messages ----------------------------------------------------------
 
@@ -302,7 +312,14 @@ class Conversations:
         self, actor: Actor, conversation_id: int, version: int, step: str, change: Step
     ) -> None:
         try:
-            self._step(actor, conversation_id, step, change, expected_version=version)
+            self._step(
+                actor,
+                conversation_id,
+                step,
+                change,
+                expected_version=version,
+                pressed_version=version,
+            )
         except Stale:
             self.whisper_stale(actor, conversation_id)
 
@@ -314,6 +331,7 @@ class Conversations:
         change: Step,
         *,
         expected_version: int | None = None,
+        pressed_version: int | None = None,
         event_id: str | None = None,
         kind: str | None = None,
     ) -> str:
@@ -324,6 +342,7 @@ class Conversations:
         Returns "done", "invalid" (the answer was refused and the person told why),
         "none" (nothing in progress) or "duplicate" (event already handled).
         Raises Stale when the press is out of date or another step won the race.
+        `pressed_version` is the version shown by the message `actor.pressed_ts`, if any.
         """
         try:
             with self.db.session() as session:
@@ -348,8 +367,9 @@ class Conversations:
                     invalid = (conversation.channel_id, str(refused))
                 else:
                     invalid = None
-                    shown = conversation.message_version == conversation.version
-                    old_ts = conversation.message_ts if shown else None
+                    old_ts = self._shown_ts(conversation, actor, pressed_version)
+                    if old_ts:
+                        conversation.closed_ts = old_ts
                     conversation.snapshot = run.snapshot()
                     conversation.state = run.state
                     kept = {k: v for k, v in conversation.draft.items() if k == "channel"}
@@ -372,6 +392,17 @@ class Conversations:
             self.slack.say(saved[1], blocks.notice(step))
         self._show(saved[0])
         return "done"
+
+    @staticmethod
+    def _shown_ts(
+        conversation: Conversation, actor: Actor, pressed_version: int | None
+    ) -> str | None:
+        """The message showing the conversation as it is before this step, if known."""
+        if conversation.message_version == conversation.version:
+            return conversation.message_ts
+        if actor.pressed_ts and pressed_version == conversation.version:
+            return actor.pressed_ts  # pressed before `_show` had recorded posting it
+        return None
 
     @staticmethod
     def _closing(flow: Flow, step: str, run: FlowRun, before: Question | None) -> Message:
@@ -408,16 +439,20 @@ class Conversations:
                 .values(message_ts=ts, message_version=version)
                 .execution_options(synchronize_session=False)
             ).rowcount
-            if not recorded:  # a step overtook this message while it was being posted
-                moved_on = session.get_one(Conversation, conversation_id)
-                answers = self._run(flow, moved_on.snapshot).answers
-        if not recorded:
-            question = run.current
-            if question is not None and question.id in answers:
-                closing = blocks.answered_message(flow, question, answers[question.id])
-            else:
-                closing = blocks.closed_message("Moved on.", question)
-            self.slack.update(channel, ts, closing)
+            if recorded:
+                return
+            # A step overtook this message while it was being posted. A press on it closed
+            # it already (see `_shown_ts`); typed text could not, so close it here.
+            moved_on = session.get_one(Conversation, conversation_id)
+            if moved_on.closed_ts == ts:
+                return
+            answers = self._run(flow, moved_on.snapshot).answers
+        question = run.current
+        if question is not None and question.id in answers:
+            closing = blocks.answered_message(flow, question, answers[question.id])
+        else:
+            closing = blocks.closed_message("Moved on.", question)
+        self.slack.update(channel, ts, closing)
 
     def _summary(
         self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun

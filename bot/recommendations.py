@@ -92,6 +92,7 @@ class Recommendations:
         self.conversations.finish(
             actor,
             conversation_id,
+            version,
             f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*.",
         )
 

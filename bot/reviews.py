@@ -172,6 +172,7 @@ class Reviews:
         self.conversations.finish(
             actor,
             conversation_id,
+            version,
             f":white_check_mark: Review of {partnership.reference} posted in its thread.",
         )
         if tips:

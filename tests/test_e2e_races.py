@@ -137,9 +137,11 @@ def test_post_pressed_before_the_summary_was_recorded_still_says_where_it_went(
         fake_slack.wait_for(lambda: "done" in _status(database_url, ALICE))
     fake_slack.wait_idle()
     assert len(fake_slack.messages(PARTNERS)) == 1
-    dm_text = "\n".join(t for m in alice.bot_messages() for t in mrkdwn_texts(m["blocks"]))
-    assert f"Posted to <#{PARTNERS}> as *P-1*" in dm_text
-    assert _buttons(alice.current(summary)) == []
+    # The pressed summary itself turns into where it went, once, as it does without a race.
+    summary = alice.current(summary)
+    assert f"Posted to <#{PARTNERS}> as *P-1*" in "\n".join(mrkdwn_texts(summary["blocks"]))
+    assert len(summary["history"]) == 1
+    assert _buttons(summary) == []
     assert fake_slack.errors == []
 
 
@@ -159,6 +161,33 @@ def test_cancel_that_overtakes_its_question_closes_it(
         alice.wait_notice(0, "Check cancelled")
     fake_slack.wait_idle()
     assert "cancelled" in _status(database_url, ALICE)
-    assert _buttons(alice.current(lead)) == []
+    lead = alice.current(lead)
+    assert _buttons(lead) == []
+    assert "Cancelled." in "\n".join(mrkdwn_texts(lead["blocks"]))
+    assert len(lead["history"]) == 1
     assert _buttons(alice.current(first)) == []
+    assert fake_slack.errors == []
+
+
+def test_back_that_overtakes_its_question_leaves_it_saying_so(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE)
+    baseline = alice.run_to(GOOD, "baseline")
+    dm = fake_slack.dm_channel(ALICE)
+    evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
+    with answer_held_back(fake_slack, "chat.postMessage", evaluation_post) as arrived:
+        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
+        fake_slack.wait_for(arrived.is_set)
+        evaluation = next(m for m in fake_slack.messages(dm) if question_id(m) == "evaluation")
+        slack.press(ALICE, evaluation, action_id="back")
+        # Back shows the baseline question again while the first answer is still held.
+        fake_slack.wait_for(
+            lambda: [question_id(m) for m in alice.bot_messages() if question_in(m)] == ["baseline"]
+        )
+    fake_slack.wait_idle()
+    evaluation = alice.current(evaluation)
+    assert _buttons(evaluation) == []
+    assert "Went back." in "\n".join(mrkdwn_texts(evaluation["blocks"]))
+    assert len(evaluation["history"]) == 1
     assert fake_slack.errors == []

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def actor_of(body: dict[str, Any]) -> Actor:
     user = body["user"]
     team = (body.get("team") or {}).get("id") or user.get("team_id")
-    return Actor(team_id=team, user_id=user["id"])
+    pressed_ts = (body.get("container") or {}).get("message_ts")
+    return Actor(team_id=team, user_id=user["id"], pressed_ts=pressed_ts)
 
 
 def channel_of(body: dict[str, Any]) -> str:
