@@ -672,7 +672,7 @@ class FakeSlack:
         with self._changed:
             return [c for c in self.calls if not c.ok and not c.injected]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 15.0, message: str = "") -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, message: str = "") -> T:
         """Wait until `predicate()` is truthy and return its value.
 
         The predicate runs under the fake's lock whenever the fake's state changes (and
@@ -696,7 +696,7 @@ class FakeSlack:
                     )
                 self._changed.wait(min(remaining, 0.05))
 
-    def wait_idle(self, quiet: float = 0.3, timeout: float = 15.0) -> None:
+    def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         """Wait until the bot made no call (API or response_url) for `quiet` seconds.
 
         For asserting that something did NOT happen (no second post after a retried

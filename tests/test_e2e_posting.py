@@ -138,8 +138,8 @@ def test_rate_limited_post_waits_and_posts_once(slack: SlackDriver, fake_slack: 
     summary = alice.complete(proposal(coordinator="no"))
     fake_slack.rate_limit("chat.postMessage", times=2, retry_after=0)
     slack.press(ALICE, summary, action_id="post")
-    post = fake_slack.wait_for(lambda: _posts(fake_slack)[0], timeout=10)
-    fake_slack.wait_for(alice.posted_note, timeout=10)
+    post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
+    fake_slack.wait_for(alice.posted_note)
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
     assert verdict_of(post) == "Proceed with conditions"
@@ -167,8 +167,8 @@ def test_rate_limited_thread_reply_still_arrives(slack: SlackDriver, fake_slack:
     slack.press(ALICE, summary, action_id="post")
     fake_slack.wait_for(limit_after_the_post)  # runs under the fake's lock: no call slips by
     post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
-    fake_slack.wait_for(lambda: len(_thread(fake_slack, post)) == 2, timeout=10)
-    fake_slack.wait_for(alice.posted_note, timeout=10)
+    fake_slack.wait_for(lambda: len(_thread(fake_slack, post)) == 2)
+    fake_slack.wait_for(alice.posted_note)
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
     assert fake_slack.errors == []
