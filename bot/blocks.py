@@ -45,7 +45,12 @@ STATUS_EMOJI = {
     "red": ":red_circle:",
 }
 STATUS_WORD = {"green": "no flags", "amber": "warnings", "red": "critical"}
-SEVERITY = {"critical": ":red_circle: Critical", "warning": ":large_orange_circle: Warning"}
+SEVERITY = {
+    "critical": ":red_circle: Critical",
+    "warning": ":large_orange_circle: Warning",
+    "verdict": ":arrow_right: Sets the verdict",
+}
+SEVERITY_WORD = {"critical": "critical", "warning": "warning", "verdict": "sets the verdict"}
 MAX_BUTTONS = 5
 
 
@@ -335,7 +340,7 @@ def channel_post(
 ) -> Message:
     """The compact recommendation in the channel; the detail goes in its thread."""
     flags = [
-        f"• *{escape(tip_title(flow, f.tip))}*: {escape(f.reason)} ({f.severity})"
+        f"• *{escape(tip_title(flow, f.tip))}*: {escape(f.reason)} ({SEVERITY_WORD[f.severity]})"
         for f in assessment.flags
     ]
     blocks = [

@@ -32,7 +32,8 @@ DEFAULT_MAX_LENGTH = {"short_text": 150, "long_text": 2000}
 # A typed multi_choice answer is split on these ("NHS, housing"), so labels may not use them.
 MULTI_CHOICE_SEPARATORS = ",;\n"
 
-Severity = Literal["critical", "warning"]
+# "verdict": a flag whose only weight is the verdict it sets (DOMAIN.md's lighter-route).
+Severity = Literal["critical", "warning", "verdict"]
 SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
 
 # The four verdict labels, strongest first; the bot and other tools rely on these exact words.
@@ -326,9 +327,11 @@ class _Reader:
         if severity not in SEVERITIES:
             raise self.fail(entry, f"severity '{severity}' must be one of: {', '.join(SEVERITIES)}")
         critical_when = self.condition(raw, "critical_when", entry, questions)
-        if critical_when is not None and severity == "critical":
+        if critical_when is not None and severity != "warning":
             raise self.fail(entry, "'critical_when' only makes sense on a warning flag")
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
+        if severity == "verdict" and sets_verdict is None:
+            raise self.fail(entry, "severity 'verdict' needs sets_verdict: the verdict it sets")
         if sets_verdict is not None and not self.has_verdict:
             raise self.fail(entry, "no sets_verdict here: the flow has [flow] verdict = false")
         if sets_verdict is not None and sets_verdict not in VERDICTS:

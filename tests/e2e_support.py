@@ -259,7 +259,9 @@ def verdict_of(message: dict[str, Any]) -> str:
     raise AssertionError(f"no verdict in {message['text']}")
 
 
-_SUMMARY_FLAG = re.compile(r"^• (:\w+: )?(Critical|Warning): (.+)$")
+_SUMMARY_FLAG = re.compile(r"^• (:\w+: )?(Critical|Warning|Sets the verdict): (.+)$")
+# How the summary and the channel post name each severity of the policy.
+_SEVERITY_NAMED = {"critical": "critical", "warning": "warning", "sets the verdict": "verdict"}
 
 
 def summary_flags(summary: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
@@ -276,7 +278,8 @@ def summary_flags(summary: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
         for line in rest.splitlines():
             match = _SUMMARY_FLAG.match(line)
             if match:
-                flags.setdefault(title, set()).add((match.group(2).lower(), match.group(3)))
+                severity = _SEVERITY_NAMED[match.group(2).lower()]
+                flags.setdefault(title, set()).add((severity, match.group(3)))
     return flags
 
 
@@ -289,7 +292,7 @@ def summary_conditions(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-_POST_FLAG = re.compile(r"^• \*(.+?)\*: (.+) \((critical|warning)\)$")
+_POST_FLAG = re.compile(r"^• \*(.+?)\*: (.+) \((critical|warning|sets the verdict)\)$")
 
 
 def post_flags(post: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
@@ -301,7 +304,8 @@ def post_flags(post: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
         for line in text.splitlines()[1:]:
             match = _POST_FLAG.match(line)
             assert match, f"unreadable red-flag line {line!r}"
-            flags.setdefault(match.group(1), set()).add((match.group(3), match.group(2)))
+            severity = _SEVERITY_NAMED[match.group(3)]
+            flags.setdefault(match.group(1), set()).add((severity, match.group(2)))
     return flags
 
 

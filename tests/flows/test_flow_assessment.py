@@ -19,7 +19,7 @@ def raised(flow: Flow, **overrides: object) -> dict[str, str]:
 
 # flag id -> replies that raise it, and the severity it is raised with
 RAISING = [
-    ("lighter-route", {"lighter_route": "yes"}, "critical"),
+    ("lighter-route", {"lighter_route": "yes"}, "verdict"),
     ("lighter-route-unsure", {"lighter_route": "unsure"}, "warning"),
     ("costs-unknown", {"costs_estimated": "no"}, "warning"),
     ("no-governance", {"form": "formal", "governance_review": "no"}, "critical"),
@@ -178,6 +178,13 @@ class TestVerdict:
         result = assessed(flow, **{**worst, "lighter_route": "yes", "resources": "none"})
         assert result.verdict == "Use a less formal route"
         assert result.flags[0].id == "lighter-route"
+
+    def test_less_formal_route_is_not_a_critical_flag(self, flow: Flow) -> None:
+        # DOMAIN.md: it sets the verdict; it neither counts towards Reconsider nor turns
+        # the tip red.
+        result = assessed(flow, lighter_route="yes")
+        assert [f.severity for f in result.flags] == ["verdict"]
+        assert result.tip_status["selective"] == "amber"
 
     def test_unsure_is_only_a_warning(self, flow: Flow) -> None:
         assert assessed(flow, lighter_route="unsure").verdict == "Proceed with conditions"

@@ -56,7 +56,7 @@ QUESTIONS = {
 
 # DOMAIN.md's red-flag table: id -> (tip, severity)
 FLAGS = {
-    "lighter-route": ("selective", "critical"),
+    "lighter-route": ("selective", "verdict"),
     "lighter-route-unsure": ("selective", "warning"),
     "costs-unknown": ("selective", "warning"),
     "no-governance": ("selective", "critical"),
@@ -445,8 +445,15 @@ BAD_DEFINITIONS = [
         'severity = "critical"',
         'severity = "high"',
         "",
-        ["flag 'no-review'", "severity 'high' must be one of: critical, warning"],
+        ["flag 'no-review'", "severity 'high' must be one of: critical, warning, verdict"],
         id="bad-severity",
+    ),
+    pytest.param(
+        'severity = "critical"',
+        'severity = "verdict"',
+        "",
+        ["flag 'no-review'", "severity 'verdict' needs sets_verdict"],
+        id="verdict-severity-without-verdict",
     ),
     pytest.param(
         'reason = "Not reviewed."\n',
