@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Select, select
@@ -55,11 +55,13 @@ class Scheduler:
         messenger: Messenger,
         clock: Callable[[], datetime],
         pause: Callable[[float], None] = time.sleep,
+        holidays: Container[date] = schedule.NO_HOLIDAYS,
     ) -> None:
         self.db = db
         self.slack = messenger
         self.clock = clock
         self.pause = pause
+        self.holidays = holidays  # public holidays: no reminder goes out on one
 
     def run_due(self, now: datetime | None = None) -> PassReport:
         """One pass, as if the clock said `now` (default: the real time)."""
@@ -125,8 +127,10 @@ class Scheduler:
             ).all()
             ready = []
             for reminder, partnership in due:
-                later = schedule.deliverable_at(reminder.send_at, now, partnership.owner_tz)
-                if later is not None:  # night or weekend where the owner is: wait for 09:00
+                later = schedule.deliverable_at(
+                    reminder.send_at, now, partnership.owner_tz, self.holidays
+                )
+                if later is not None:  # night, weekend or holiday for the owner: wait for 09:00
                     reminder.send_at = later
                     report.deferred += 1
                 else:
@@ -184,7 +188,9 @@ class Scheduler:
             reminder.sends += 1
             reminder.last_sent_at = now
             reminder.message_ts = ts
-            reminder.send_at = schedule.next_nudge(reminder.sends, now, partnership.owner_tz)
+            reminder.send_at = schedule.next_nudge(
+                reminder.sends, now, partnership.owner_tz, self.holidays
+            )
 
 
 def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]:

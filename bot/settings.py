@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from dotenv import find_dotenv, load_dotenv
 
+from flows.schedule import holiday_calendar
+
 DEFAULT_DATABASE_URL = "sqlite:///partnership-check.sqlite3"
 DEFAULT_API_URL = "https://slack.com/api/"
 MANIFEST = "slack-app-manifest.yml"
@@ -35,6 +37,8 @@ class Settings:
     partnership_channel: str | None = None
     port: int = 3000
     log_level: str = "INFO"
+    # Public holidays on which no review reminder goes out: "GB-ENG", "GB-SCT", "IE"...
+    review_holidays: str | None = None
 
     def __repr__(self) -> str:
         # Tokens never reach a log line or a traceback through repr().
@@ -85,6 +89,15 @@ class Settings:
                     f"{name} should start with {prefix!r}; check you copied the right token."
                 )
 
+        holidays = env.get("REVIEW_HOLIDAYS")
+        try:
+            holiday_calendar(holidays)
+        except ValueError as unknown:
+            problems.append(
+                f"REVIEW_HOLIDAYS must be a country code, optionally with a region, like GB-ENG, "
+                f"GB-SCT, GB-WLS, GB-NIR or IE: {unknown}."
+            )
+
         api_url = env.get("SLACK_API_URL", DEFAULT_API_URL)
         if not api_url.startswith(("http://", "https://")):
             problems.append(f"SLACK_API_URL must be an http(s) URL (got {api_url!r}).")
@@ -100,6 +113,7 @@ class Settings:
             partnership_channel=channel,
             port=port,
             log_level=level,
+            review_holidays=holidays,
         )
 
     def require_mode(self) -> str:

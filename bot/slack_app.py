@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from flows import load_flow
+from flows.schedule import holiday_calendar
 
 from . import listeners
 from .conversations import Conversations
@@ -76,7 +77,10 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         recommendations=Recommendations(conversations),
         reviews=Reviews(conversations),
         scheduler=Scheduler(
-            database, Messenger(make_client(settings, wait_out_rate_limits=False)), clock=utc_now
+            database,
+            Messenger(make_client(settings, wait_out_rate_limits=False)),
+            clock=utc_now,
+            holidays=holiday_calendar(settings.review_holidays),
         ),
     )
 

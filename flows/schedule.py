@@ -6,17 +6,19 @@ timezone-aware UTC (storage and Slack's `chat.scheduleMessage` both work in UTC)
 are plain `datetime.date` in the owner's calendar.
 
 Reminders are for people at work: they go out at 09:00 on a working day (Monday to
-Friday) in the owner's time zone, never at night or at a weekend, and never twice in one
-local day. Bank holidays are not known here, so a reminder may land on one.
+Friday, less any public holidays the caller passes) in the owner's time zone, never at
+night or at a weekend, and never twice in one local day.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as public_holidays
 
 CADENCES = ("quarterly", "six_monthly", "annual", "end_of_project")
 _INTERVAL_MONTHS = {"quarterly": 3, "six_monthly": 6, "annual": 12}
@@ -118,18 +120,40 @@ def zone(tz: str | None) -> ZoneInfo:
     return ZoneInfo(DEFAULT_TZ)
 
 
-def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5
+NO_HOLIDAYS: Container[dt.date] = frozenset()
 
 
-def reminder_at(day: dt.date, tz: str | None) -> dt.datetime:
-    """09:00 in `tz` on `day`, or on the next working day if `day` is a weekend (UTC)."""
-    while not is_working_day(day):
+def holiday_calendar(region: str | None) -> Container[dt.date]:
+    """The public holidays of `region`, a country code with an optional subdivision
+    ("GB-ENG", "GB-SCT", "IE"), or none at all for None.
+
+    Raises ValueError naming the region when it is not known.
+    """
+    if not region:
+        return NO_HOLIDAYS
+    country, _, subdivision = region.upper().partition("-")
+    try:
+        return public_holidays.country_holidays(country, subdiv=subdivision or None)
+    except NotImplementedError as unknown:
+        raise ValueError(f"{region!r} is not a known holiday region ({unknown})") from None
+
+
+def is_working_day(day: dt.date, holidays: Container[dt.date] = NO_HOLIDAYS) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def reminder_at(
+    day: dt.date, tz: str | None, holidays: Container[dt.date] = NO_HOLIDAYS
+) -> dt.datetime:
+    """09:00 in `tz` on `day`, or on the next working day if `day` is not one (UTC)."""
+    while not is_working_day(day, holidays):
         day += dt.timedelta(days=1)
     return _at_local(day, REMINDER_TIME, zone(tz))
 
 
-def working_days_after(moment: dt.datetime, tz: str | None, days: int) -> dt.datetime:
+def working_days_after(
+    moment: dt.datetime, tz: str | None, days: int, holidays: Container[dt.date] = NO_HOLIDAYS
+) -> dt.datetime:
     """09:00 in `tz` on the `days`-th working day after `moment`'s local date (UTC).
 
     Counting local dates rather than adding hours keeps 09:00 at 09:00 across a
@@ -141,12 +165,14 @@ def working_days_after(moment: dt.datetime, tz: str | None, days: int) -> dt.dat
     day = _local(moment, place).date()
     while days:
         day += dt.timedelta(days=1)
-        if is_working_day(day):
+        if is_working_day(day, holidays):
             days -= 1
-    return reminder_at(day, tz)
+    return reminder_at(day, tz, holidays)
 
 
-def next_nudge(sends: int, last_sent: dt.datetime, tz: str | None) -> dt.datetime:
+def next_nudge(
+    sends: int, last_sent: dt.datetime, tz: str | None, holidays: Container[dt.date] = NO_HOLIDAYS
+) -> dt.datetime:
     """When to send again if the reminder is still unanswered after `sends` sends.
 
     The repeat comes REPEAT_AFTER_WORKING_DAYS after the reminder; from then on each
@@ -160,7 +186,7 @@ def next_nudge(sends: int, last_sent: dt.datetime, tz: str | None) -> dt.datetim
         if sends < ESCALATE_AFTER_SENDS
         else ESCALATION_REPEAT_WORKING_DAYS
     )
-    return working_days_after(last_sent, tz, gap)
+    return working_days_after(last_sent, tz, gap, holidays)
 
 
 def is_escalation(send_number: int) -> bool:
@@ -183,28 +209,36 @@ def snooze_until(now: dt.datetime, tz: str | None, period: str) -> dt.datetime:
 # --- when a message may actually go out --------------------------------------------------
 
 
-def is_working_time(moment: dt.datetime, tz: str | None) -> bool:
-    """Monday to Friday, from 09:00 up to 17:30, in `tz`."""
+def is_working_time(
+    moment: dt.datetime, tz: str | None, holidays: Container[dt.date] = NO_HOLIDAYS
+) -> bool:
+    """A working day, from 09:00 up to 17:30, in `tz`."""
     local = _local(moment, zone(tz))
-    return is_working_day(local.date()) and REMINDER_TIME <= local.time() < WORKDAY_END
+    return is_working_day(local.date(), holidays) and REMINDER_TIME <= local.time() < WORKDAY_END
 
 
-def deliverable_at(due: dt.datetime, now: dt.datetime, tz: str | None) -> dt.datetime | None:
+def deliverable_at(
+    due: dt.datetime,
+    now: dt.datetime,
+    tz: str | None,
+    holidays: Container[dt.date] = NO_HOLIDAYS,
+) -> dt.datetime | None:
     """None if a message due at `due` may go out `now`; else the earliest time it may (UTC).
 
     A reminder due at 09:00 that the scheduler only reaches at 23:00 (downtime, a cron
-    pass at night) waits for the next working morning instead of waking someone up.
+    pass at night) waits for the next working morning instead of waking someone up; one
+    that falls on a public holiday in `holidays` waits for the next working day.
     """
     _require_aware(due, now)
-    if due <= now and is_working_time(now, tz):
+    if due <= now and is_working_time(now, tz, holidays):
         return None
     moment = max(due, now)
-    if is_working_time(moment, tz):
+    if is_working_time(moment, tz, holidays):
         return moment.astimezone(dt.UTC)
     local = _local(moment, zone(tz))
-    if is_working_day(local.date()) and local.time() < REMINDER_TIME:
-        return reminder_at(local.date(), tz)
-    return working_days_after(moment, tz, 1)
+    if is_working_day(local.date(), holidays) and local.time() < REMINDER_TIME:
+        return reminder_at(local.date(), tz, holidays)
+    return working_days_after(moment, tz, 1, holidays)
 
 
 def _require_aware(*moments: dt.datetime) -> None:

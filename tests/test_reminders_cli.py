@@ -106,6 +106,34 @@ def test_run_due_posts_what_is_due_once_prints_a_summary_and_catches_up_in_worki
     assert fake_slack.errors == []
 
 
+def test_with_review_holidays_set_no_reminder_goes_out_on_a_bank_holiday(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    bot_server: BotServer,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    install_clock(bot_server.services, Clock(utc(2029, 1, 8, 10)))
+    post_check(slack, fake_slack, ALICE, proposal(date(2029, 3, 30)))  # Good Friday
+    env = {**cli_env(fake_slack, database_url), "REVIEW_HOLIDAYS": "GB-ENG"}
+
+    held = run_due(env, "2029-03-30T09:00+01:00", tmp_path)
+    assert held.returncode == 0, held.stderr
+    assert posted_count(held.stdout) == 0 and "1 wait for working hours" in held.stdout
+    easter_monday = run_due(env, "2029-04-02T10:00+01:00", tmp_path)
+    assert posted_count(easter_monday.stdout) == 0
+    assert arrivals(fake_slack) == {}
+
+    tuesday = run_due(env, "2029-04-03T09:00+01:00", tmp_path)
+    assert posted_count(tuesday.stdout) == 1
+    assert arrivals(fake_slack, PARTNERS) == {"P-1": 1}
+
+    unknown = run_due({**env, "REVIEW_HOLIDAYS": "Narnia"}, None, tmp_path)
+    assert unknown.returncode == 2
+    assert "REVIEW_HOLIDAYS must be a country code" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
 @pytest.mark.parametrize("value", ["next tuesday", "2029-02-30T09:00", "09:00", ""])
 def test_a_bad_as_of_is_refused_clearly(
     fake_slack: FakeSlack, database_url: str, tmp_path: Path, value: str

@@ -21,6 +21,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.api_url == "https://slack.com/api/"
     assert settings.database_url.startswith("sqlite:///")
     assert settings.log_level == "INFO"
+    assert settings.review_holidays is None
 
 
 def test_api_url_gets_its_trailing_slash() -> None:
@@ -38,6 +39,13 @@ def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(ConfigError) as error:
         Settings.from_env({"PORT": "0", "LOG_LEVEL": "chatty", "PARTNERSHIP_CHANNEL": "no spaces"})
     assert len(str(error.value).splitlines()) == 3
+
+
+def test_review_holidays_name_a_known_region() -> None:
+    assert Settings.from_env({"REVIEW_HOLIDAYS": "GB-ENG"}).review_holidays == "GB-ENG"
+    with pytest.raises(ConfigError, match="REVIEW_HOLIDAYS must be a country code") as error:
+        Settings.from_env({"REVIEW_HOLIDAYS": "England"})
+    assert "'England' is not a known holiday region" in str(error.value)
 
 
 def test_repr_never_shows_tokens_or_database_passwords() -> None:

@@ -24,6 +24,7 @@ from flows.schedule import (
     deliverable_at,
     effective_cadence,
     first_review_on,
+    holiday_calendar,
     is_escalation,
     is_working_time,
     next_nudge,
@@ -427,3 +428,51 @@ def test_delivery_is_only_ever_in_working_time(
         assert later > now
         assert is_working_time(later, tz)
         assert later.tzinfo == dt.UTC
+
+
+# --- public holidays -----------------------------------------------------------------------
+# 2026: Christmas Day is a Friday, Boxing Day a Saturday (so Monday 28 December is a bank
+# holiday in England in its place); 2027: Friday 26 March is Good Friday, Monday 29 March
+# Easter Monday (England, not Scotland).
+
+ENGLAND = holiday_calendar("GB-ENG")
+
+
+def test_holiday_regions() -> None:
+    assert dt.date(2026, 12, 28) in ENGLAND
+    assert dt.date(2027, 3, 29) in ENGLAND
+    assert dt.date(2027, 3, 29) not in holiday_calendar("gb-sct")
+    assert dt.date(2026, 12, 25) not in holiday_calendar(None)
+    with pytest.raises(ValueError, match="'XX' is not a known holiday region"):
+        holiday_calendar("XX")
+    with pytest.raises(ValueError, match="'GB-XYZ' is not a known holiday region"):
+        holiday_calendar("GB-XYZ")
+
+
+def test_a_reminder_due_over_christmas_waits_for_the_first_working_day() -> None:
+    assert reminder_at(dt.date(2026, 12, 25), LONDON, ENGLAND) == utc(2026, 12, 29, 9)
+    assert reminder_at(dt.date(2026, 12, 25), LONDON) == utc(2026, 12, 25, 9)  # no calendar
+
+
+def test_a_pass_on_a_bank_holiday_holds_the_reminder_till_the_next_working_morning() -> None:
+    due = utc(2027, 3, 25, 9)  # Thursday before Easter
+    assert deliverable_at(due, utc(2027, 3, 25, 10), LONDON, ENGLAND) is None
+    assert deliverable_at(due, utc(2027, 3, 26, 10), LONDON, ENGLAND) == utc(2027, 3, 30, 8)
+    assert deliverable_at(due, utc(2027, 3, 26, 10), LONDON) is None  # weekends only
+
+
+def test_working_days_skip_holidays() -> None:
+    # Three working days after Wednesday 23 December 2026 in England: 24, 29, 30.
+    assert working_days_after(utc(2026, 12, 23, 9), LONDON, 3, ENGLAND) == utc(2026, 12, 30, 9)
+    assert next_nudge(1, utc(2026, 12, 23, 9), LONDON, ENGLAND) == utc(2026, 12, 30, 9)
+
+
+@given(
+    due=st.datetimes(dt.datetime(2026, 1, 1), dt.datetime(2030, 12, 31), timezones=st.just(dt.UTC)),
+    lag=st.timedeltas(dt.timedelta(0), dt.timedelta(days=10)),
+)
+def test_delivery_never_falls_on_a_holiday(due: dt.datetime, lag: dt.timedelta) -> None:
+    now = due + lag
+    at = deliverable_at(due, now, LONDON, ENGLAND) or now
+    assert local(at, LONDON).date() not in ENGLAND
+    assert is_working_time(at, LONDON, ENGLAND)
