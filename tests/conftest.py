@@ -11,9 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fakeslack import FakeSlack
 from tests.slack_driver import BotServer, SlackDriver, serve
+
+# Property tests check behaviour, not speed: on a busy CI machine a slow example (a
+# holiday calendar filled in for a new year, say) must not fail on Hypothesis's deadline.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 BOT_TOKEN = "xoxb-test"
 SIGNING_SECRET = "test-secret"
