@@ -85,8 +85,17 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     )
 
 
+def _not_token_unused(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns
+    # that the token "will be unused"; the client carries that same token, so it is noise.
+    return "`token` will be unused" not in record.getMessage()
+
+
 def create_app(settings: Settings, services: Services | None = None) -> App:
     client = make_client(settings)
+    bolt_log = logging.getLogger("slack_bolt")
+    if _not_token_unused not in bolt_log.filters:
+        bolt_log.addFilter(_not_token_unused)
     app = App(
         signing_secret=settings.signing_secret or None,
         client=client,
@@ -94,7 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> App:
         # the pool below (see bot/listeners), so acks never queue behind slow work.
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_log,
     )
     listeners.register(app, services or build_services(settings, client))
 

@@ -141,6 +141,8 @@ def test_http_mode_serves_signed_requests_and_never_logs_the_token(
     assert fake_slack.errors == []
     assert TOKEN not in log.read_text()
     assert "xoxb-" not in log.read_text().replace("xox*-[redacted]", "")
+    # A clean start: no warning an operator would have to look into.
+    assert [line for line in log.read_text().splitlines() if " WARNING " in line] == []
 
 
 def test_a_token_slack_refuses_is_reported_without_a_traceback(
