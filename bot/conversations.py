@@ -26,9 +26,9 @@ from . import blocks, reminders, review_blocks
 from .blocks import Message
 from .db import Database
 from .messenger import Messenger
-from .models import Conversation, Partnership
+from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
-from .store import record_event
+from .store import post_in_flight, record_event
 
 Step = Callable[[FlowRun, Conversation], None]
 STALE = (
@@ -47,6 +47,18 @@ STEPS = ("answer", "back", "cancel", "revise")
 
 class Stale(Exception):
     """The press or message no longer applies: answered already, or another step won."""
+
+
+class Refused(Exception):
+    """A step that can't be taken just now; the message says why."""
+
+
+BEING_POSTED = {
+    "check": "This check is being posted to the channel right now, so it can't be changed "
+    "or discarded. I'll confirm here in a moment.",
+    "review": "This review is being posted to the recommendation's thread right now, so it "
+    "can't be changed or discarded. I'll confirm here in a moment.",
+}
 
 
 @dataclass(frozen=True)
@@ -362,8 +374,10 @@ class Conversations:
                 run = self._run(flow, conversation.snapshot)
                 before = run.current
                 try:
+                    if step in STEPS:  # not the closing step of the post itself
+                        self._refuse_while_posting(session, conversation)
                     change(run, conversation)
-                except (AnswerError, FlowError) as refused:
+                except (AnswerError, FlowError, Refused) as refused:
                     invalid = (conversation.channel_id, str(refused))
                 else:
                     invalid = None
@@ -392,6 +406,15 @@ class Conversations:
             self.slack.say(saved[1], blocks.notice(step))
         self._show(saved[0])
         return "done"
+
+    def _refuse_while_posting(self, session: Session, conversation: Conversation) -> None:
+        """Post pressed, Slack not answered yet: a Discard or a change now would leave the
+        person believing one thing while the channel shows another."""
+        if conversation.state != "summary":
+            return
+        model = Review if conversation.kind == "review" else Partnership
+        if post_in_flight(session, model, conversation.id, self.clock()):
+            raise Refused(BEING_POSTED[conversation.kind])
 
     @staticmethod
     def _shown_ts(

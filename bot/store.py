@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,3 +63,16 @@ def claim_post(
         .execution_options(synchronize_session=False)
     )
     return bool(claimed.rowcount)
+
+
+def post_in_flight(
+    session: Session, model: type[Partnership | Review], conversation_id: int, now: datetime
+) -> bool:
+    """Whether the conversation's recommendation or review is being posted right now (a
+    live claim; one left by a crashed process no longer counts, see `claim_post`)."""
+    claimed_at = session.scalar(
+        select(model.post_claimed_at).where(
+            model.conversation_id == conversation_id, model.post_state == "posting"
+        )
+    )
+    return claimed_at is not None and claimed_at >= now - POST_CLAIM_TIMEOUT

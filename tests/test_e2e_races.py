@@ -21,8 +21,9 @@ from bot.models import Conversation
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import Journey, mrkdwn_texts, question_id
 from tests.fakeslack import FakeSlack
-from tests.proposer import GOOD, is_summary, question_in
+from tests.proposer import GOOD, Proposer, is_summary, question_in
 from tests.slack_driver import SlackDriver
+from tests.test_e2e_reviews import REVIEW_OK, post_check, run_review
 
 
 @contextmanager
@@ -190,4 +191,59 @@ def test_back_that_overtakes_its_question_leaves_it_saying_so(
     assert _buttons(evaluation) == []
     assert "Went back." in "\n".join(mrkdwn_texts(evaluation["blocks"]))
     assert len(evaluation["history"]) == 1
+    assert fake_slack.errors == []
+
+
+def test_discard_pressed_while_the_post_is_in_flight_is_refused_and_the_post_completes(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    summary = alice.settled(alice.complete(GOOD))
+    to_channel = lambda args: args.get("channel") == PARTNERS and not args.get("thread_ts")  # noqa: E731
+    with answer_held_back(fake_slack, "chat.postMessage", to_channel) as arrived:
+        slack.press(ALICE, summary, action_id="post")
+        fake_slack.wait_for(arrived.is_set)
+        # A second button on the same summary while Slack has not answered the post yet.
+        seen = alice.count()
+        slack.press(ALICE, summary, action_id="discard")
+        alice.wait_notice(seen, "being posted to the channel right now")
+    fake_slack.wait_for(lambda: "done" in _status(database_url, ALICE))
+    fake_slack.wait_idle()
+    assert len(fake_slack.messages(PARTNERS)) == 1
+    summary = alice.current(summary)
+    assert f"Posted to <#{PARTNERS}> as *P-1*" in "\n".join(mrkdwn_texts(summary["blocks"]))
+    assert _buttons(summary) == []
+    assert fake_slack.errors == []
+
+
+def test_discarding_a_review_while_it_is_being_posted_is_refused_and_it_posts_once(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    post = post_check(slack, fake_slack)
+    alice = Proposer(slack, fake_slack, ALICE)
+    seen = len(alice.bot_messages())
+    assert slack.command(ALICE, "review P-1").status == 200
+    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    in_thread = lambda args: args.get("thread_ts") == post["ts"]  # noqa: E731
+    with answer_held_back(fake_slack, "chat.postMessage", in_thread) as arrived:
+        slack.press(ALICE, summary, action_id="review_submit")
+        fake_slack.wait_for(arrived.is_set)
+        seen = len(alice.bot_messages())
+        slack.press(ALICE, summary, action_id="discard")
+        fake_slack.wait_for(
+            lambda: any(
+                "being posted to the recommendation's thread" in m["text"]
+                for m in alice.bot_messages()[seen:]
+            ),
+            message="the discard refused",
+        )
+    fake_slack.wait_for(
+        lambda: (
+            "Review of P-1 posted" in fake_slack.message(summary["channel"], summary["ts"])["text"]
+        )
+    )
+    fake_slack.wait_idle()
+    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+    assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
+    assert "done" in _status(database_url, ALICE)
     assert fake_slack.errors == []
