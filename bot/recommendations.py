@@ -42,6 +42,10 @@ class NoChannel(Exception):
     """Post was pressed with no channel picked and no default configured."""
 
 
+class AlreadyClaimed(Exception):
+    """Another press or process is posting this check, or has posted it."""
+
+
 class Recommendations:
     def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
@@ -64,7 +68,10 @@ class Recommendations:
             dm = self.slack.open_dm(actor.user_id)
             self.slack.say(dm, blocks.notice(NO_CHANNEL))
             return
-        except (Stale, IntegrityError, StaleDataError):
+        except Stale:  # discarded or changed since this summary was shown
+            self.conversations.whisper_stale(actor, conversation_id)
+            return
+        except (AlreadyClaimed, IntegrityError, StaleDataError):
             self.conversations.whisper_stale(
                 actor, conversation_id, "This check is already posted or being posted."
             )
@@ -156,16 +163,17 @@ class Recommendations:
             conversation = self.conversations.owned(session, actor, conversation_id)
             if conversation is None or conversation.kind != "check":
                 raise Stale
+            partnership = session.scalar(
+                select(Partnership).where(Partnership.conversation_id == conversation_id)
+            )
             if conversation.state != "summary" or conversation.version != version:
-                raise Stale
+                posted = partnership is not None and partnership.post_state != "unposted"
+                raise AlreadyClaimed if posted else Stale
             target = conversation.draft.get("channel") or self.conversations.default_channel
             if not target:
                 raise NoChannel
             run = self.conversations.run_of(conversation)
             assessment = assess(self.flow, run.answers)
-            partnership = session.scalar(
-                select(Partnership).where(Partnership.conversation_id == conversation_id)
-            )
             if partnership is None:
                 partnership = Partnership(
                     team_id=actor.team_id,
@@ -181,7 +189,7 @@ class Recommendations:
             partnership.answers = dict(run.answers)
             session.flush()
             if not claim_post(session, Partnership, partnership.id, now):
-                raise Stale
+                raise AlreadyClaimed
             message = blocks.channel_post(
                 self.flow, partnership.reference, partnership.name, actor.user_id, assessment
             )

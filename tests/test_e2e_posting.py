@@ -15,6 +15,7 @@ from tests.e2e_support import (
     driver_for,
     mrkdwn_texts,
     proposal,
+    replay_press,
     running_bot,
     verdict_of,
     wait_for_draft,
@@ -57,6 +58,22 @@ def test_post_pressed_twice_posts_once_with_one_thread(
     assert not [b for b in closed["blocks"] if b["type"] == "actions"]
     # Its plain-text fallback (notifications, screen readers) reads the same, unescaped.
     assert f"<#{PARTNERS}>" in closed["text"] and "&lt;" not in closed["text"]
+    assert fake_slack.errors == []
+
+
+def test_post_pressed_on_a_discarded_summary_posts_nothing_and_says_why(
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+) -> None:
+    alice = Journey(slack, fake_slack, ALICE, database_url)
+    summary = alice.settled(alice.complete(GOOD))
+    seen = alice.count()
+    slack.press(ALICE, summary, action_id="discard")
+    alice.wait_notice(seen, "Check cancelled")
+    # A client still showing the summary as it was before the Discard.
+    replay_press(slack, ALICE, summary, action_id="post")
+    assert "already taken" in alice.wait_ephemeral()["text"]
+    fake_slack.wait_idle()
+    assert _posts(fake_slack) == []
     assert fake_slack.errors == []
 
 
