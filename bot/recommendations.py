@@ -23,7 +23,7 @@ from .blocks import Message
 from .conversations import Actor, Conversations, Stale
 from .models import Conversation, Partnership
 from .mrkdwn import escape
-from .store import claim_post, next_reference
+from .store import AlreadyClaimed, claim_post, next_reference
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,6 @@ NO_CHANNEL = (
 
 class NoChannel(Exception):
     """Post was pressed with no channel picked and no default configured."""
-
-
-class AlreadyClaimed(Exception):
-    """Another press or process is posting this check, or has posted it."""
 
 
 class Recommendations:

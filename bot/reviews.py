@@ -22,7 +22,7 @@ from .conversations import Actor, Conversations, Stale
 from .models import Partnership, Reminder, Review
 from .recommendations import assessment_record
 from .reminder_messages import redraw
-from .store import claim_post
+from .store import AlreadyClaimed, claim_post
 
 log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
@@ -135,7 +135,10 @@ class Reviews:
         conversation_id, version, _ = blocks.parse_action_value(value)
         try:
             review_id, partnership_id, result = self._claim(actor, conversation_id, version)
-        except (Stale, IntegrityError, StaleDataError):
+        except Stale:  # discarded or changed since this summary was shown
+            self.conversations.whisper_stale(actor, conversation_id)
+            return
+        except (AlreadyClaimed, IntegrityError, StaleDataError):
             self.conversations.whisper_stale(
                 actor, conversation_id, "This review is already submitted or being submitted."
             )
@@ -219,19 +222,20 @@ class Reviews:
             conversation = self.conversations.owned(session, actor, conversation_id)
             if conversation is None or conversation.kind != "review":
                 raise Stale
+            review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
             if conversation.state != "summary" or conversation.version != version:
-                raise Stale
+                submitted = review is not None and review.post_state != "unposted"
+                raise AlreadyClaimed if submitted else Stale
             run = self.conversations.run_of(conversation)
             assessment = assess(self.flow, run.answers)
             partnership = session.get_one(Partnership, conversation.partnership_id)
             if partnership.status == "ended":
                 raise Ended(partnership.reference)
-            review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
             if review is None:
                 review = self._record(session, actor, conversation_id, partnership, run.answers)
                 session.flush()
             if not claim_post(session, Review, review.id, now):
-                raise Stale
+                raise AlreadyClaimed
             result = review_blocks.review_result(
                 self.flow, partnership, actor.user_id, run.answers, assessment
             )

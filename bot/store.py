@@ -43,6 +43,10 @@ def next_reference(session: Session, team_id: str) -> int:
     return ref
 
 
+class AlreadyClaimed(Exception):
+    """Another press or process is posting this recommendation or review, or has posted it."""
+
+
 def claim_post(
     session: Session, model: type[Partnership | Review], row_id: int, now: datetime
 ) -> bool:

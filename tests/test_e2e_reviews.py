@@ -8,6 +8,7 @@ from typing import Any
 
 from flows import schedule
 from tests.conftest import ALICE, BOB, PARTNERS
+from tests.e2e_support import replay_press
 from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
 from tests.slack_driver import BotServer, SlackDriver
@@ -189,4 +190,50 @@ def test_a_review_of_a_partnership_ended_meanwhile_is_not_submitted(
     thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
     assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
     assert scheduler.run_due(schedule.reminder_at(due, LONDON) + timedelta(days=200)).posted == 0
+    assert fake_slack.errors == []
+
+
+def test_a_review_submitted_twice_is_posted_once_and_the_repeat_says_so(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    post = post_check(slack, fake_slack)
+    alice = Proposer(slack, fake_slack, ALICE)
+    seen = len(alice.bot_messages())
+    assert slack.command(ALICE, "review P-1").status == 200
+    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    first = slack.press(ALICE, summary, action_id="review_submit")
+    fake_slack.wait_for(
+        lambda: (
+            "Review of P-1 posted" in fake_slack.message(summary["channel"], summary["ts"])["text"]
+        )
+    )
+    slack._interactive(first.payload)  # the same click delivered again
+    fake_slack.wait_for(
+        lambda: any("already submitted" in e["text"] for e in fake_slack.ephemerals(ALICE)),
+        message="the repeat explained",
+    )
+    fake_slack.wait_idle()
+    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+    assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
+    assert fake_slack.errors == []
+
+
+def test_submit_on_a_discarded_review_posts_nothing_and_says_it_is_out_of_date(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    post = post_check(slack, fake_slack)
+    alice = Proposer(slack, fake_slack, ALICE)
+    seen = len(alice.bot_messages())
+    assert slack.command(ALICE, "review P-1").status == 200
+    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    slack.press(ALICE, summary, action_id="discard")
+    fake_slack.wait_for(
+        lambda: "Cancelled" in str(fake_slack.message(summary["channel"], summary["ts"]))
+    )
+    replay_press(slack, ALICE, summary, action_id="review_submit")  # a client not yet updated
+    note = fake_slack.wait_for(lambda: fake_slack.ephemerals(ALICE)[0])
+    assert "already taken" in note["text"]
+    fake_slack.wait_idle()
+    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+    assert not any(m["text"].startswith("Review of") for m in thread)
     assert fake_slack.errors == []
