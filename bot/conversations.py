@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,7 @@ from .db import Database
 from .messenger import Messenger
 from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
-from .store import post_in_flight, record_event
+from .store import AlreadyClaimed, being_posted, record_event
 
 Step = Callable[[FlowRun, Conversation], None]
 STALE = (
@@ -51,6 +51,11 @@ class Stale(Exception):
 
 class Refused(Exception):
     """A step that can't be taken just now; the message says why."""
+
+
+# What each kind of conversation posts once, from its summary.
+POSTS: dict[str, type[Partnership] | type[Review]] = {"check": Partnership, "review": Review}
+Posted = TypeVar("Posted", Partnership, Review)
 
 
 BEING_POSTED = {
@@ -412,8 +417,7 @@ class Conversations:
         person believing one thing while the channel shows another."""
         if conversation.state != "summary":
             return
-        model = Review if conversation.kind == "review" else Partnership
-        if post_in_flight(session, model, conversation.id, self.clock()):
+        if being_posted(session, POSTS[conversation.kind], conversation.id, self.clock()):
             raise Refused(BEING_POSTED[conversation.kind])
 
     @staticmethod
@@ -565,6 +569,26 @@ class Conversations:
         ):
             return None
         return conversation
+
+    def pressed_summary(
+        self,
+        session: Session,
+        actor: Actor,
+        conversation_id: int,
+        version: int,
+        model: type[Posted],
+    ) -> tuple[Conversation, Posted | None]:
+        """The person's conversation whose summary was pressed at `version` to post it as a
+        `model`, and that row if there is one yet. Raises Stale when the press is out of
+        date, AlreadyClaimed when that is because it was posted or is being posted."""
+        conversation = self.owned(session, actor, conversation_id)
+        if conversation is None or POSTS[conversation.kind] is not model:
+            raise Stale
+        posted = session.scalar(select(model).where(model.conversation_id == conversation_id))
+        if conversation.state != "summary" or conversation.version != version:
+            claimed = posted is not None and posted.post_state != "unposted"
+            raise AlreadyClaimed if claimed else Stale
+        return conversation, posted
 
     def _first_delivery(self, event_id: str | None, actor: Actor) -> bool:
         if not event_id:

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
@@ -156,15 +155,9 @@ class Recommendations:
     ) -> tuple[int, str, str, Message, list[Message]]:
         now = self.clock()
         with self.db.session() as session:
-            conversation = self.conversations.owned(session, actor, conversation_id)
-            if conversation is None or conversation.kind != "check":
-                raise Stale
-            partnership = session.scalar(
-                select(Partnership).where(Partnership.conversation_id == conversation_id)
+            conversation, partnership = self.conversations.pressed_summary(
+                session, actor, conversation_id, version, Partnership
             )
-            if conversation.state != "summary" or conversation.version != version:
-                posted = partnership is not None and partnership.post_state != "unposted"
-                raise AlreadyClaimed if posted else Stale
             target = conversation.draft.get("channel") or self.conversations.default_channel
             if not target:
                 raise NoChannel

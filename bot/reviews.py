@@ -219,13 +219,9 @@ class Reviews:
         """Record the review and its consequences, and claim the right to post it."""
         now = self.clock()
         with self.db.session() as session:
-            conversation = self.conversations.owned(session, actor, conversation_id)
-            if conversation is None or conversation.kind != "review":
-                raise Stale
-            review = session.scalar(select(Review).where(Review.conversation_id == conversation_id))
-            if conversation.state != "summary" or conversation.version != version:
-                submitted = review is not None and review.post_state != "unposted"
-                raise AlreadyClaimed if submitted else Stale
+            conversation, review = self.conversations.pressed_summary(
+                session, actor, conversation_id, version, Review
+            )
             run = self.conversations.run_of(conversation)
             assessment = assess(self.flow, run.answers)
             partnership = session.get_one(Partnership, conversation.partnership_id)

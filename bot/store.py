@@ -69,14 +69,16 @@ def claim_post(
     return bool(claimed.rowcount)
 
 
-def post_in_flight(
+def being_posted(
     session: Session, model: type[Partnership | Review], conversation_id: int, now: datetime
 ) -> bool:
     """Whether the conversation's recommendation or review is being posted right now (a
     live claim; one left by a crashed process no longer counts, see `claim_post`)."""
-    claimed_at = session.scalar(
-        select(model.post_claimed_at).where(
-            model.conversation_id == conversation_id, model.post_state == "posting"
+    live = session.scalar(
+        select(model.id).where(
+            model.conversation_id == conversation_id,
+            model.post_state == "posting",
+            model.post_claimed_at >= now - POST_CLAIM_TIMEOUT,
         )
     )
-    return claimed_at is not None and claimed_at >= now - POST_CLAIM_TIMEOUT
+    return live is not None
