@@ -162,7 +162,5 @@ def conversation_machine(flow: Flow) -> type[RuleBasedStateMachine]:
                 assert not self.run.can_go_back
 
     Conversation.__name__ = Conversation.__qualname__ = f"{flow.id.title()}Conversation"
-    Conversation.TestCase.settings = settings(
-        max_examples=60, stateful_step_count=50, deadline=None
-    )
+    Conversation.TestCase.settings = settings(max_examples=60, stateful_step_count=50)
     return Conversation

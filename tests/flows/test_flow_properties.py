@@ -23,7 +23,7 @@ QUESTIONS = [*FLOW.questions, *load_flow("review").questions]
 test_check_conversation = conversation_machine(FLOW).TestCase
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(question=st.sampled_from(QUESTIONS), raw=any_raw)
 def test_parsing_anything_gives_an_answer_or_a_reprompt(question: Question, raw: Any) -> None:
     try:
@@ -34,7 +34,7 @@ def test_parsing_anything_gives_an_answer_or_a_reprompt(question: Question, raw:
     assert json.loads(json.dumps(value)) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=st.data(), question=st.sampled_from(QUESTIONS))
 def test_a_stored_answer_is_accepted_back_unchanged(
     data: st.DataObject, question: Question
