@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from bot.db import Database
 from bot.models import Conversation, Partnership, Reminder
 from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
-from tests.e2e_support import Journey, mrkdwn_texts, shown
+from tests.e2e_support import Journey, shown
 from tests.fakeslack import Call, FakeSlack, SlackError
 from tests.proposer import GOOD, is_summary, question_in
 from tests.slack_driver import SlackDriver
@@ -139,26 +139,21 @@ def proposal(first_review: date | None, **changes: Any) -> dict[str, Any]:
     return answers
 
 
-def _posted_notes(fake: FakeSlack, user: str) -> int:
-    return sum(
-        1
-        for m in fake.messages(fake.dm_channel(user))
-        if any("Posted to" in t for t in mrkdwn_texts(m["blocks"]))
-    )
-
-
 def post_check(
     slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any]
 ) -> dict[str, Any]:
     """`user` runs a check and presses Post; the channel post, once its schedule is saved."""
     person = Journey(slack, fake, user)
     summary = person.complete(answers)
-    notes = _posted_notes(fake, user)
     before = len(fake.messages(PARTNERS))
     assert slack.press(user, summary, action_id="post").status == 200
+    post = fake.wait_for(lambda: fake.messages(PARTNERS)[before], message="the posted check")
     # The summary turns into "Posted to ..." after the post and its first review are saved.
-    fake.wait_for(lambda: _posted_notes(fake, user) > notes, message=f"{user}'s check posted")
-    return fake.messages(PARTNERS)[before]
+    fake.wait_for(
+        lambda: "Posted to" in fake.message(summary["channel"], summary["ts"])["text"],
+        message=f"{user}'s summary closed as posted",
+    )
+    return post
 
 
 # --- reminders as they arrived in Slack -------------------------------------------------------
@@ -240,6 +235,19 @@ def answer_review(
         assert question is not None, message["text"]
         message = person.answer(message, answers[question.id])
     raise AssertionError("the review never reached its summary")
+
+
+def review_by_command(
+    slack: SlackDriver,
+    fake: FakeSlack,
+    user: str,
+    answers: dict[str, Any] = REVIEW_OK,
+    ref: str = "P-1",
+) -> dict[str, Any]:
+    """`user` starts a review of `ref` with `/partnership review` and answers it; the summary."""
+    seen = len(Journey(slack, fake, user).bot_messages())
+    assert slack.command(user, f"review {ref}").status == 200
+    return answer_review(slack, fake, user, answers, seen)
 
 
 def submit_review(

@@ -22,8 +22,8 @@ from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import Journey, mrkdwn_texts, question_id
 from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
+from tests.review_support import post_check, review_by_command
 from tests.slack_driver import SlackDriver
-from tests.test_e2e_reviews import REVIEW_OK, post_check, run_review
 
 
 @contextmanager
@@ -219,11 +219,9 @@ def test_discard_pressed_while_the_post_is_in_flight_is_refused_and_the_post_com
 def test_discarding_a_review_while_it_is_being_posted_is_refused_and_it_posts_once(
     slack: SlackDriver, fake_slack: FakeSlack, database_url: str
 ) -> None:
-    post = post_check(slack, fake_slack)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
     alice = Proposer(slack, fake_slack, ALICE)
-    seen = len(alice.bot_messages())
-    assert slack.command(ALICE, "review P-1").status == 200
-    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    summary = review_by_command(slack, fake_slack, ALICE)
     in_thread = lambda args: args.get("thread_ts") == post["ts"]  # noqa: E731
     with answer_held_back(fake_slack, "chat.postMessage", in_thread) as arrived:
         slack.press(ALICE, summary, action_id="review_submit")

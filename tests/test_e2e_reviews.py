@@ -4,65 +4,30 @@ in the channel, the review run from it, its result in the recommendation's threa
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from flows import schedule
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import replay_press
 from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
+from tests.review_support import (
+    LONDON,
+    REVIEW_OK,
+    answer_review,
+    post_check,
+    review_by_command,
+)
 from tests.slack_driver import BotServer, SlackDriver
-
-LONDON = "Europe/London"
-REVIEW_OK = {
-    "value_for_cost": "benefit_outweighs",
-    "time_and_money": "Two days a month of a manager's time; delays down by a quarter.",
-    "separate_better": "no",
-    "outcomes_progress": "on_track",
-    "milestones_met": "yes",
-    "progress_notes": "Delayed discharges down from 41 to 30 a week against the baseline.",
-    "context_changes": ["none"],
-    "frontline_still": "yes",
-    "users_still": "yes",
-    "decision": "continue",
-    "decision_notes": "Worth it; keep going.",
-}
-
-
-def post_check(slack: SlackDriver, fake: FakeSlack, answers: dict[str, Any] = GOOD) -> dict:
-    summary = Proposer(slack, fake, ALICE).complete(answers)
-    before = len(fake.messages(PARTNERS))
-    slack.press(ALICE, summary, action_id="post")
-    post = fake.wait_for(lambda: fake.messages(PARTNERS)[before], message="the posted check")
-    # The summary turns into "Posted to ..." once the post and its schedule are recorded.
-    fake.wait_for(
-        lambda: "Posted to" in fake.message(summary["channel"], summary["ts"])["text"],
-        message="the summary closed as posted",
-    )
-    return post
 
 
 def reminders_in(fake: FakeSlack) -> list[dict]:
     return [m for m in fake.messages(PARTNERS) if m["text"].startswith("Review due")]
 
 
-def run_review(
-    slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any], after: int
-) -> dict:
-    """Answer the review questions that appear in `user`'s DM; returns the summary."""
-    person = Proposer(slack, fake, user)
-    message = person.wait_for_prompt(after)
-    while not is_summary(message):
-        question = question_in(message)
-        assert question is not None
-        message = person.answer(message, answers[question.id])
-    return message
-
-
 def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
     slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
 ) -> None:
-    post = post_check(slack, fake_slack)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
     scheduler = bot_server.services.scheduler
     due = date.fromisoformat(GOOD["first_review_date"])
     remind_at = schedule.reminder_at(due, LONDON)
@@ -77,7 +42,7 @@ def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
     bob = Proposer(slack, fake_slack, BOB)
     seen = len(bob.bot_messages())
     slack.press(BOB, reminder, action_id="review_start")
-    summary = run_review(slack, fake_slack, BOB, REVIEW_OK, seen)
+    summary = answer_review(slack, fake_slack, BOB, REVIEW_OK, seen)
     assert "Decision: Continue as it is" in summary["blocks"][0]["text"]["text"]
     slack.press(BOB, summary, action_id="review_submit")
 
@@ -109,12 +74,10 @@ def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
 def test_adapting_offers_a_recheck_of_the_changed_tips_whose_verdict_goes_to_the_thread(
     slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
 ) -> None:
-    post = post_check(slack, fake_slack)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
     alice = Proposer(slack, fake_slack, ALICE)
-    seen = len(alice.bot_messages())
-    assert slack.command(ALICE, "review P-1").status == 200
     adapt = {**REVIEW_OK, "decision": "adapt", "adapt_what": ["scope"]}
-    summary = run_review(slack, fake_slack, ALICE, adapt, seen)
+    summary = review_by_command(slack, fake_slack, ALICE, adapt)
     seen = len(alice.bot_messages())
     slack.press(ALICE, summary, action_id="review_submit")
     offer = fake_slack.wait_for(
@@ -159,17 +122,12 @@ def test_adapting_offers_a_recheck_of_the_changed_tips_whose_verdict_goes_to_the
 def test_a_review_of_a_partnership_ended_meanwhile_is_not_submitted(
     slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
 ) -> None:
-    post = post_check(slack, fake_slack)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
     scheduler = bot_server.services.scheduler
     due = date.fromisoformat(GOOD["first_review_date"])
-    alice, bob = Proposer(slack, fake_slack, ALICE), Proposer(slack, fake_slack, BOB)
-    seen = len(alice.bot_messages())
-    assert slack.command(ALICE, "review P-1").status == 200
-    alices = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
-
-    seen = len(bob.bot_messages())  # Bob reviews it too, and ends it
-    assert slack.command(BOB, "review P-1").status == 200
-    bobs = run_review(slack, fake_slack, BOB, {**REVIEW_OK, "decision": "end"}, seen)
+    alices = review_by_command(slack, fake_slack, ALICE)
+    # Bob reviews it too, and ends it.
+    bobs = review_by_command(slack, fake_slack, BOB, {**REVIEW_OK, "decision": "end"})
     slack.press(BOB, bobs, action_id="review_submit")
     fake_slack.wait_for(
         lambda: any(
@@ -196,11 +154,8 @@ def test_a_review_of_a_partnership_ended_meanwhile_is_not_submitted(
 def test_a_review_submitted_twice_is_posted_once_and_the_repeat_says_so(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    post = post_check(slack, fake_slack)
-    alice = Proposer(slack, fake_slack, ALICE)
-    seen = len(alice.bot_messages())
-    assert slack.command(ALICE, "review P-1").status == 200
-    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
+    summary = review_by_command(slack, fake_slack, ALICE)
     first = slack.press(ALICE, summary, action_id="review_submit")
     fake_slack.wait_for(
         lambda: (
@@ -221,11 +176,8 @@ def test_a_review_submitted_twice_is_posted_once_and_the_repeat_says_so(
 def test_submit_on_a_discarded_review_posts_nothing_and_says_it_is_out_of_date(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    post = post_check(slack, fake_slack)
-    alice = Proposer(slack, fake_slack, ALICE)
-    seen = len(alice.bot_messages())
-    assert slack.command(ALICE, "review P-1").status == 200
-    summary = run_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    post = post_check(slack, fake_slack, ALICE, GOOD)
+    summary = review_by_command(slack, fake_slack, ALICE)
     slack.press(ALICE, summary, action_id="discard")
     fake_slack.wait_for(
         lambda: "Cancelled" in str(fake_slack.message(summary["channel"], summary["ts"]))
