@@ -23,7 +23,8 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -524,6 +525,49 @@ class FakeSlack:
     def _inject(self, method: str, times: int, answer: tuple[int, dict, dict[str, str]]) -> None:
         with self._changed:
             self._injected.setdefault(method, []).extend([answer] * times)
+
+    @contextmanager
+    def held(
+        self,
+        method: str,
+        matches: Callable[[dict[str, Any]], bool] = lambda args: True,
+        *,
+        lost: bool = False,
+    ) -> Iterator[threading.Event]:
+        """Hold Slack's answer to the first `method` call that `matches` until the block
+        exits; yields an Event set once that call has arrived.
+
+        Slack shows a message as soon as it stores it, before the poster hears back: so
+        the call is handled (the message is there for people to act on) and only its
+        answer waits. With `lost`, the call is neither handled nor stored, and is answered
+        `request_timeout` as if it never reached Slack (a failure the test made, so
+        `errors` leaves it out): for killing a poster mid-post. While the answer is held
+        the fake's lock is released (a condition wait), so everything else goes on.
+        """
+        original = self._methods[method]
+        arrived, release = threading.Event(), threading.Event()
+
+        def hold(args: dict[str, Any]) -> dict[str, Any]:
+            if arrived.is_set() or not matches(args):
+                return original(args)
+            arrived.set()
+            if lost:
+                self.calls[-1].injected = True  # this call, appended under the lock we hold
+            result = {} if lost else original(args)
+            self._changed.notify_all()
+            self._changed.wait_for(release.is_set, timeout=60)
+            if lost:
+                raise SlackError("request_timeout")
+            return result
+
+        self._methods[method] = hold
+        try:
+            yield arrived
+        finally:
+            release.set()
+            with self._changed:
+                self._changed.notify_all()
+            self._methods[method] = original
 
     # ---- handles the driver issues with each simulated user action ----------------------
 

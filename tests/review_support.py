@@ -1,4 +1,5 @@
-"""Shared helpers for the review-reminder tests (`test_e2e_reminders.py`, `test_reminders_cli.py`).
+"""Shared helpers for the review tests (`test_e2e_reminders.py`, `test_e2e_reviews.py`,
+`test_reminders_cli.py`).
 
 A clock the test moves (installed where the bot's services read the time), checks posted
 through the bot, reminders read as they arrived in Slack (the fake's call log, so a
@@ -13,9 +14,7 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from bot.db import Database
 from bot.models import Conversation, Partnership, Reminder
 from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
 from tests.e2e_support import Journey, shown
-from tests.fakeslack import Call, FakeSlack, SlackError
+from tests.fakeslack import Call, FakeSlack
 from tests.proposer import GOOD, is_summary, question_in
 from tests.slack_driver import SlackDriver
 
@@ -412,36 +411,3 @@ def all_refs(plan: dict[str, list[str]]) -> Iterable[tuple[str, str]]:
     for channel, refs in plan.items():
         for ref in refs:
             yield channel, ref
-
-
-@contextmanager
-def post_in_flight(fake: FakeSlack) -> Iterator[threading.Event]:
-    """Hold the next chat.postMessage in flight, NOT stored, until the block exits; then
-    answer it with an error, as if it never reached Slack. Yields an Event set once it
-    has arrived.
-
-    For killing a poster between claiming a reminder and Slack accepting its post: the
-    test kills the process while this holds the request. The call is marked as a failure
-    the test made, so `fake.errors` leaves it out. (Wraps one of the fake's handlers for
-    the block's duration, as tests/test_e2e_races.py does: the fake has no latency switch.)
-    """
-    original = fake._methods["chat.postMessage"]
-    arrived, release = threading.Event(), threading.Event()
-
-    def held(args: dict[str, Any]) -> dict[str, Any]:
-        if arrived.is_set():
-            return original(args)
-        fake.calls[-1].injected = True  # this call, appended under the lock we hold
-        arrived.set()
-        fake._changed.notify_all()
-        fake._changed.wait_for(release.is_set, timeout=60)  # releases the lock meanwhile
-        raise SlackError("request_timeout")
-
-    fake._methods["chat.postMessage"] = held
-    try:
-        yield arrived
-    finally:
-        release.set()
-        with fake._changed:
-            fake._changed.notify_all()
-        fake._methods["chat.postMessage"] = original

@@ -3,13 +3,12 @@
 Slack shows a message to people as soon as it stores it; the bot learns its ts only when
 Slack's answer to chat.postMessage arrives, and records it after that. Under load (a
 busy database, a slow network) a person can press a button in between. These tests make
-that window deterministic: Slack's answer to one chosen post is held back until the test
-has done what the person does, then released.
+that window deterministic: Slack's answer to one chosen post is held back (`FakeSlack.held`)
+until the test has done what the person does, then released.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,38 +23,6 @@ from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
 from tests.review_support import post_check, review_by_command
 from tests.slack_driver import SlackDriver
-
-
-@contextmanager
-def answer_held_back(
-    fake: FakeSlack, method: str, matches: Callable[[dict[str, Any]], bool]
-) -> Iterator[threading.Event]:
-    """Store the first `method` call that `matches`, but hold Slack's answer to the bot
-    until the block exits. Yields an Event set once that call has arrived.
-
-    This wraps one of the fake's method handlers for the test's duration (the fake has no
-    latency switch). While the answer is held, the fake's lock is released (a condition
-    wait), so everything else, the person's presses included, goes on as normal.
-    """
-    original = fake._methods[method]
-    arrived, release = threading.Event(), threading.Event()
-
-    def held(args: dict[str, Any]) -> dict[str, Any]:
-        result = original(args)
-        if not arrived.is_set() and matches(args):
-            arrived.set()
-            fake._changed.notify_all()
-            fake._changed.wait_for(release.is_set, timeout=10)
-        return result
-
-    fake._methods[method] = held
-    try:
-        yield arrived
-    finally:
-        release.set()
-        with fake._changed:
-            fake._changed.notify_all()
-        fake._methods[method] = original
 
 
 def _status(database_url: str, user: str) -> set[str]:
@@ -93,21 +60,27 @@ def _dm_post(user: str, test: Callable[[str], bool]) -> Callable[[dict[str, Any]
     return lambda args: args.get("channel") == f"D{user}" and test(str(args.get("text", "")))
 
 
+@contextmanager
+def evaluation_not_yet_recorded(slack: SlackDriver, alice: Journey) -> Iterator[dict[str, Any]]:
+    """Alice answers the baseline question. Inside the block Slack shows her the next
+    question (evaluation) while the bot has not yet heard that it was posted; yields it."""
+    baseline = alice.run_to(GOOD, "baseline")
+    evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
+    with alice.fake.held("chat.postMessage", evaluation_post) as arrived:
+        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
+        alice.fake.wait_for(arrived.is_set)
+        yield next(m for m in alice.bot_messages() if question_id(m) == "evaluation")
+
+
 def test_an_answer_that_overtakes_its_question_leaves_a_clean_transcript(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    baseline = alice.run_to(GOOD, "baseline")
-    dm = fake_slack.dm_channel(ALICE)
-    evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
-    with answer_held_back(fake_slack, "chat.postMessage", evaluation_post) as arrived:
-        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
-        fake_slack.wait_for(arrived.is_set)
-        evaluation = next(m for m in fake_slack.messages(dm) if question_id(m) == "evaluation")
+    with evaluation_not_yet_recorded(slack, alice) as evaluation:
         # The person answers before the bot knows the question's ts.
         slack.press(ALICE, evaluation, value=_value(evaluation, "funded"))
         fake_slack.wait_for(
-            lambda: any(question_id(m) == "first_result_months" for m in fake_slack.messages(dm))
+            lambda: any(question_id(m) == "first_result_months" for m in alice.bot_messages())
         )
     fake_slack.wait_idle()
     evaluation = alice.current(evaluation)
@@ -127,8 +100,8 @@ def test_post_pressed_before_the_summary_was_recorded_still_says_where_it_went(
     alice = Journey(slack, fake_slack, ALICE)
     last = alice.run_to(GOOD, "coordinator")
     dm = fake_slack.dm_channel(ALICE)
-    with answer_held_back(
-        fake_slack, "chat.postMessage", _dm_post(ALICE, lambda text: "Verdict:" in text)
+    with fake_slack.held(
+        "chat.postMessage", _dm_post(ALICE, lambda text: "Verdict:" in text)
     ) as arrived:
         slack.press(ALICE, last, value=_value(last, "yes"))
         fake_slack.wait_for(arrived.is_set)
@@ -152,8 +125,8 @@ def test_cancel_that_overtakes_its_question_closes_it(
     alice = Journey(slack, fake_slack, ALICE)
     first = alice.start()
     dm = fake_slack.dm_channel(ALICE)
-    with answer_held_back(
-        fake_slack, "chat.postMessage", _dm_post(ALICE, lambda text: "lead it?" in text)
+    with fake_slack.held(
+        "chat.postMessage", _dm_post(ALICE, lambda text: "lead it?" in text)
     ) as arrived:
         slack.dm(ALICE, "Integrated discharge team")
         fake_slack.wait_for(arrived.is_set)
@@ -174,13 +147,7 @@ def test_back_that_overtakes_its_question_leaves_it_saying_so(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    baseline = alice.run_to(GOOD, "baseline")
-    dm = fake_slack.dm_channel(ALICE)
-    evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
-    with answer_held_back(fake_slack, "chat.postMessage", evaluation_post) as arrived:
-        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
-        fake_slack.wait_for(arrived.is_set)
-        evaluation = next(m for m in fake_slack.messages(dm) if question_id(m) == "evaluation")
+    with evaluation_not_yet_recorded(slack, alice) as evaluation:
         slack.press(ALICE, evaluation, action_id="back")
         # Back shows the baseline question again while the first answer is still held.
         fake_slack.wait_for(
@@ -200,7 +167,7 @@ def test_discard_pressed_while_the_post_is_in_flight_is_refused_and_the_post_com
     alice = Journey(slack, fake_slack, ALICE, database_url)
     summary = alice.settled(alice.complete(GOOD))
     to_channel = lambda args: args.get("channel") == PARTNERS and not args.get("thread_ts")  # noqa: E731
-    with answer_held_back(fake_slack, "chat.postMessage", to_channel) as arrived:
+    with fake_slack.held("chat.postMessage", to_channel) as arrived:
         slack.press(ALICE, summary, action_id="post")
         fake_slack.wait_for(arrived.is_set)
         # A second button on the same summary while Slack has not answered the post yet.
@@ -223,7 +190,7 @@ def test_discarding_a_review_while_it_is_being_posted_is_refused_and_it_posts_on
     alice = Proposer(slack, fake_slack, ALICE)
     summary = review_by_command(slack, fake_slack, ALICE)
     in_thread = lambda args: args.get("thread_ts") == post["ts"]  # noqa: E731
-    with answer_held_back(fake_slack, "chat.postMessage", in_thread) as arrived:
+    with fake_slack.held("chat.postMessage", in_thread) as arrived:
         slack.press(ALICE, summary, action_id="review_submit")
         fake_slack.wait_for(arrived.is_set)
         seen = len(alice.bot_messages())

@@ -25,7 +25,6 @@ from tests.review_support import (
     install_clock,
     local,
     post_check,
-    post_in_flight,
     posted_count,
     proposal,
     reminder_posts,
@@ -194,7 +193,7 @@ def test_a_pass_killed_with_its_post_in_flight_loses_nothing(
     env = cli_env(fake_slack, database_url)
 
     # The pass has claimed its first due reminder and its post has not reached Slack.
-    with post_in_flight(fake_slack) as arrived:
+    with fake_slack.held("chat.postMessage", lost=True) as arrived:
         process = start_pass(env, tmp_path)
         try:
             fake_slack.wait_for(arrived.is_set, timeout=30, message="the first post in flight")
@@ -260,7 +259,7 @@ def test_a_pass_killed_after_its_first_post_does_not_post_it_again(
         # In the pause before the next post in this channel: hold that post
         # in flight and kill the pass there. The first reminder is in Slack; the second
         # is claimed and not posted.
-        with post_in_flight(fake_slack) as arrived:
+        with fake_slack.held("chat.postMessage", lost=True) as arrived:
             fake_slack.wait_for(arrived.is_set, message="the second post in flight")
             kill(process)
     finally:
