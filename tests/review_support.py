@@ -214,6 +214,12 @@ def thread_texts(fake: FakeSlack, post: dict[str, Any]) -> list[str]:
     return [shown(m) for m in fake.messages(post["channel"], thread_ts=post["ts"])]
 
 
+def review_results(fake: FakeSlack, post: dict[str, Any]) -> list[dict[str, Any]]:
+    """The review results posted in the thread of the recommendation `post`."""
+    thread = fake.messages(post["channel"], thread_ts=post["ts"])
+    return [m for m in thread if m["text"].startswith("Review of ")]
+
+
 # --- a review in the DM -------------------------------------------------------------------------
 
 

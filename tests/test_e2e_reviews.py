@@ -16,6 +16,7 @@ from tests.review_support import (
     answer_review,
     post_check,
     review_by_command,
+    review_results,
 )
 from tests.slack_driver import BotServer, SlackDriver
 
@@ -47,14 +48,10 @@ def test_a_due_review_is_reminded_run_from_the_reminder_and_rescheduled(
     slack.press(BOB, summary, action_id="review_submit")
 
     thread = fake_slack.wait_for(
-        lambda: [
-            m
-            for m in fake_slack.messages(PARTNERS, thread_ts=post["ts"])
-            if m["text"].startswith("Review of P-1")
-        ],
+        lambda: review_results(fake_slack, post),
         message="the review result in the recommendation's thread",
     )
-    assert len(thread) == 1
+    assert len(thread) == 1 and thread[0]["text"].startswith("Review of P-1")
     # The next review is a cadence later (quarterly in GOOD), reminded once, then.
     reviewed_on = datetime.now().date()
     next_due = schedule.next_review_on("quarterly", reviewed_on)
@@ -145,8 +142,9 @@ def test_a_review_of_a_partnership_ended_meanwhile_is_not_submitted(
         message="Alice told the partnership ended",
     )
     fake_slack.wait_idle()
-    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
-    assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
+    assert [m["text"].startswith("Review of P-1") for m in review_results(fake_slack, post)] == [
+        True
+    ]
     assert scheduler.run_due(schedule.reminder_at(due, LONDON) + timedelta(days=200)).posted == 0
     assert fake_slack.errors == []
 
@@ -168,8 +166,9 @@ def test_a_review_submitted_twice_is_posted_once_and_the_repeat_says_so(
         message="the repeat explained",
     )
     fake_slack.wait_idle()
-    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
-    assert len([m for m in thread if m["text"].startswith("Review of P-1")]) == 1
+    assert [m["text"].startswith("Review of P-1") for m in review_results(fake_slack, post)] == [
+        True
+    ]
     assert fake_slack.errors == []
 
 
@@ -186,6 +185,5 @@ def test_submit_on_a_discarded_review_posts_nothing_and_says_it_is_out_of_date(
     note = fake_slack.wait_for(lambda: fake_slack.ephemerals(ALICE)[0])
     assert "already taken" in note["text"]
     fake_slack.wait_idle()
-    thread = fake_slack.messages(PARTNERS, thread_ts=post["ts"])
-    assert not any(m["text"].startswith("Review of") for m in thread)
+    assert review_results(fake_slack, post) == []
     assert fake_slack.errors == []
