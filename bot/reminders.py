@@ -62,6 +62,13 @@ def _add(session: Session, partnership: Partnership, due: date) -> Reminder:
     return reminder
 
 
+def end(session: Session, partnership: Partnership) -> None:
+    """The partnership has ended: no next review, and its open reminders stop."""
+    partnership.status = "ended"
+    partnership.next_review_on = None
+    close_open(session, partnership.id, "cancelled")
+
+
 def close_open(session: Session, partnership_id: int, state: str) -> None:
     """Mark the partnership's open reminders `done` (reviewed) or `cancelled` (ended)."""
     session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from flows import assess, schedule
+from flows import Assessment, assess, schedule
 
 from . import blocks, reminders, review_blocks
 from .conversations import Actor, Conversations, Stale
@@ -113,9 +113,7 @@ class Reviews:
             if found is None or found[0].state not in reminders.OPEN:
                 return self._gone(actor, channel, found[0] if found else None)
             reminder, partnership = found
-            partnership.status = "ended"
-            partnership.next_review_on = None
-            reminders.close_open(session, partnership.id, "cancelled")
+            reminders.end(session, partnership)
             self._redraw(session, reminder, f"Ended by <@{actor.user_id}>. Reminders have stopped.")
         if partnership.channel_id and partnership.message_ts:
             self.slack.say(
@@ -228,7 +226,9 @@ class Reviews:
             if partnership.status == "ended":
                 raise Ended(partnership.reference)
             if review is None:
-                review = self._record(session, actor, conversation_id, partnership, run.answers)
+                review = self._record(
+                    session, actor, conversation_id, partnership, run.answers, assessment
+                )
                 session.flush()
             if not claim_post(session, Review, review.id, now):
                 raise AlreadyClaimed
@@ -244,6 +244,7 @@ class Reviews:
         conversation_id: int,
         partnership: Partnership,
         answers: dict,
+        assessment: Assessment,
     ) -> Review:
         """The review happened: its decision takes effect on the schedule straight away."""
         decision = str(answers["decision"])
@@ -254,7 +255,7 @@ class Reviews:
             reviewer_id=actor.user_id,
             decision=decision,
             answers=dict(answers),
-            assessment=assessment_record(assess(self.flow, answers)),
+            assessment=assessment_record(assessment),
             post_state="unposted",
         )
         session.add(review)
@@ -262,9 +263,7 @@ class Reviews:
         partnership.last_reviewed_on = today
         partnership.last_decision = decision
         if decision == "end":
-            partnership.status = "ended"
-            partnership.next_review_on = None
-            reminders.close_open(session, partnership.id, "cancelled")
+            reminders.end(session, partnership)
         else:
             reminders.close_open(session, partnership.id, "done")
             reminders.schedule_next(session, partnership, today)
