@@ -26,13 +26,10 @@ class Messenger:
     def say(self, channel: str, message: Message, thread_ts: str | None = None) -> str | None:
         """Post `message`; its ts, or None (logged) if Slack refused or could not be reached."""
         try:
-            response = self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, **message.as_kwargs()
-            )
+            return self.post(channel, message, thread_ts)["ts"]
         except SlackApiError as error:
             log.warning("Could not post to %s: %s", channel, error.response.get("error"))
             return None
-        return response["ts"]
 
     def post(self, channel: str, message: Message, thread_ts: str | None = None) -> dict:
         """Post `message` and return Slack's answer; raises SlackApiError for the caller."""
