@@ -6,13 +6,16 @@ packaged: "check" (a proposed partnership, with a verdict) and "review" (a perio
 review, without one). `flows.schedule` works out when reviews and their reminders fall.
 """
 
-from flows.answers import display_answer
+from flows.answers import display_answer, display_part
 from flows.assessment import Assessment, RaisedFlag, assess
-from flows.definition import VERDICTS, Flow, Question, Tip, load_flow
-from flows.engine import FlowRun
+from flows.conditions import IN_PROGRESS, NOT_SURE
+from flows.definition import VERDICTS, Flow, Part, Question, Tip, load_flow
+from flows.engine import FlowRun, Migration
 from flows.errors import AnswerError, FlowDefinitionError, FlowError, FlowsError
 
 __all__ = [
+    "IN_PROGRESS",
+    "NOT_SURE",
     "VERDICTS",
     "AnswerError",
     "Assessment",
@@ -21,10 +24,13 @@ __all__ = [
     "FlowError",
     "FlowRun",
     "FlowsError",
+    "Migration",
+    "Part",
     "Question",
     "RaisedFlag",
     "Tip",
     "assess",
     "display_answer",
+    "display_part",
     "load_flow",
 ]

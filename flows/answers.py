@@ -1,8 +1,10 @@
 """Turning what a person typed or clicked into a stored answer, and back into words.
 
-Stored answers are JSON-serialisable (str, int, list[str]; dates as ISO strings) so a
-run can be saved between requests. Every rejection is an AnswerError whose message is a
-short re-prompt: what was wrong and what to type instead.
+Stored answers are JSON-serialisable (str, int, list[str]; dates as ISO strings; None
+for a skipped optional question) so a run can be saved between requests. A question
+stores its answer under its own id, a group under each part's id: `parse_answer` returns
+{answer id: value}. Every rejection is an AnswerError whose message is a short
+re-prompt: what was wrong and what to type instead.
 """
 
 from __future__ import annotations
@@ -12,11 +14,36 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flows.definition import MULTI_CHOICE_SEPARATORS, Question
+from flows.conditions import IN_PROGRESS, NOT_SURE
+from flows.definition import MULTI_CHOICE_SEPARATORS, Option, Part, Question
 from flows.errors import AnswerError
 
-Answer = str | int | list[str]
-Raw = str | int | list[str]
+Answer = str | int | list[str] | None
+# What a person gave: typed text, a clicked value, ticked values, or one value per part.
+Raw = str | int | list[str] | dict[str, str]
+
+# Typed ways of saying "I don't know" / "we're on it", for questions that offer them.
+_SAID = {
+    NOT_SURE: {
+        "not sure",
+        "unsure",
+        "don't know",
+        "dont know",
+        "do not know",
+        "not known",
+        "no idea",
+        "idk",
+        "?",
+        "??",
+        "???",
+        "not sure yet",
+        "don't know yet",
+        "unknown",
+    },
+    IN_PROGRESS: {"in progress", "under way", "underway", "being done", "ongoing", "started"},
+}
+NOT_DECIDED = "not_decided"
+SKIP_WORDS = {"skip", "pass", "skip it", "none", "-"}
 
 MONTHS = (
     "January",
@@ -48,15 +75,68 @@ _SPLIT_AND = re.compile(r"\s+(?:and|&)\s+")
 _SHORTHAND = {"y": "yes", "n": "no"}
 
 
-def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> Answer:
-    """Validate `raw` for `question` and return the value to store, or raise AnswerError."""
-    return _PARSERS[question.type](question, raw, today)
+def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> dict[str, Answer]:
+    """Validate `raw` for `question`: {answer id: value to store}, or raise AnswerError."""
+    if question.type == "group":
+        return _parse_group(question, raw)
+    if question.optional and isinstance(raw, str) and _normalise(raw) in SKIP_WORDS:
+        return {question.id: None}
+    return {question.id: _PARSERS[question.type](question, raw, today)}
+
+
+def parse_items(question: Question, raw: Raw) -> list[str]:
+    """The items of a `list` answer: one per line or after a semicolon (or comma, where
+    the question says so), with bullets and numbering taken off."""
+    if isinstance(raw, list):
+        pieces = [str(item) for item in raw]
+    else:
+        pattern = r"[\n;,]+" if question.split_on_commas else r"[\n;]+"
+        pieces = re.split(pattern, str(raw))
+    items = [_BULLET.sub("", piece).strip() for piece in pieces]
+    items = [" ".join(item.split()) for item in items if item.strip(" .-•*")]
+    if any(_normalise(item) in _SAID[NOT_SURE] for item in items):
+        raise AnswerError(
+            "Please name what you know so far; you can change it before posting. "
+            + (question.hint or "")
+        )
+    limit = question.max_length
+    long = next((item for item in items if limit is not None and len(item) > limit), None)
+    if long is not None:
+        raise AnswerError(f"Please keep each one to {limit:,} characters or fewer.")
+    return items
+
+
+def check_items(question: Question, items: list[str]) -> list[str]:
+    """A whole `list` answer: within its minimum and maximum number of items."""
+    low, high = question.min_items or 1, question.max_items
+    if len(items) < low:
+        if not items:
+            raise AnswerError("Please type at least one. " + (question.hint or ""))
+        raise AnswerError(
+            f"That's {len(items)}; please give at least {low}, separated by "
+            + ("commas." if question.split_on_commas else "new lines or semicolons.")
+        )
+    if high is not None and len(items) > high:
+        raise AnswerError(f"That's {len(items)}; please keep to at most {high}.")
+    return items
 
 
 def display_answer(question: Question, value: Any) -> str:
-    """A stored answer in words for a person: "Yes", "NHS, Private company", "1 March 2027"."""
+    """A stored answer in words for a person: "Yes", "NHS, Private company", "1 March 2027".
+
+    For a group, `value` is its {part: value} dict (see `Question.value_in`).
+    """
+    if question.type == "group" and isinstance(value, dict):
+        return " · ".join(
+            f"{part.label}: {display_part(part, value.get(part.id))}" for part in question.parts
+        )
     if value is None:
-        return "Not answered"
+        return "Skipped" if question.optional else "Not answered"
+    if question.type == "list" and isinstance(value, list):
+        items = [str(item) for item in value]
+        if question.first_item and items:
+            items[0] = f"{items[0]} ({question.first_item})"
+        return "; ".join(items)
     if question.type == "choice":
         return _label(question, value)
     if question.type == "multi_choice" and isinstance(value, list):
@@ -79,6 +159,13 @@ def format_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def display_part(part: Part, value: Any) -> str:
+    if value is None:
+        return "Not answered"
+    option = part.option(value)
+    return option.label if option else str(value)
+
+
 def _label(question: Question, value: Any) -> str:
     option = question.option(value)
     return option.label if option else str(value)
@@ -97,20 +184,83 @@ def _normalise(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
 
 
-def _match_option(question: Question, text: str) -> str | None:
-    """The option value a typed or clicked `text` means: its value or label, any case."""
-    wanted = _normalise(text)
+def _match_option(question: Question | Part, text: str) -> str | None:
+    """The option value a typed or clicked `text` means: its value or label, any case, or
+    a way of saying "not sure" or "in progress" where the question offers it."""
+    return _match(question.options, text)
+
+
+def _match(options: tuple[Option, ...], text: str) -> str | None:
+    # Phones type a curly apostrophe in "don't know".
+    wanted = _normalise(text.replace("\u2019", "'")).rstrip(".!")
+    values = {option.value for option in options}
     shorthand = _SHORTHAND.get(wanted)
-    if shorthand and question.option(shorthand):
+    if shorthand and shorthand in values:
         wanted = shorthand
-    for option in question.options:
+    for option in options:
         if wanted in (_normalise(option.value), _normalise(option.label)):
             return option.value
+    for marker, said in _SAID.items():
+        if wanted in said:
+            if marker in values:
+                return marker
+            if marker == NOT_SURE and NOT_DECIDED in values:  # "not sure" how often: undecided
+                return NOT_DECIDED
     return None
 
 
-def _choices_list(question: Question) -> str:
+def _choices_list(question: Question | Part) -> str:
     return ", ".join(option.label for option in question.options)
+
+
+def _parse_group(question: Question, raw: Raw) -> dict[str, Answer]:
+    """A group's answer: a value per part, clicked (a dict) or typed in order ("6 to 12
+    months; 12 to 24 months"), or one "not sure" for every part that offers it."""
+    if isinstance(raw, dict):
+        given = {part.id: raw.get(part.id) for part in question.parts}
+    else:
+        text = str(raw[0] if isinstance(raw, list) and raw else raw).strip()
+        pieces = [piece.strip() for piece in re.split(r"[\n;]+", text) if piece.strip()]
+        if len(pieces) == 1 and _normalise(pieces[0]) in _SAID[NOT_SURE]:
+            # One "not sure" for them all; a part that can be left out is left out.
+            given = {
+                part.id: pieces[0]
+                for part in question.parts
+                if not part.optional or _match_option(part, pieces[0])
+            }
+            return _group_values(question, given)
+        if len(pieces) != len(question.parts):
+            labels = "; ".join(part.label for part in question.parts)
+            raise AnswerError(
+                f"Please choose an answer for each ({labels}), then press *Continue*. "
+                "Or type them in that order, separated by semicolons."
+            )
+        given = dict(zip((part.id for part in question.parts), pieces, strict=True))
+    return _group_values(question, given)
+
+
+def _group_values(question: Question, given: dict[str, Any]) -> dict[str, Answer]:
+    values: dict[str, Answer] = {}
+    for part in question.parts:
+        chosen = given.get(part.id)
+        if chosen in (None, ""):
+            if part.optional:
+                continue
+            raise AnswerError(f"Please choose an answer for *{part.label}* too.")
+        value = _match_option(part, str(chosen))
+        if value is None:
+            raise AnswerError(
+                f'For {part.label}, I didn\'t recognise "{_excerpt(str(chosen))}". '
+                f"Please choose one of: {_choices_list(part)}."
+            )
+        values[part.id] = value
+    return values
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """A short quote of what was typed, for a re-prompt (never the whole of a long paste)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_choice(question: Question, raw: Raw, _today: dt.date) -> str:
@@ -120,7 +270,9 @@ def _parse_choice(question: Question, raw: Raw, _today: dt.date) -> str:
         if not text.strip():
             raise AnswerError(f"Please choose one of: {_choices_list(question)}.")
         choices = _choices_list(question)
-        raise AnswerError(f'I didn\'t recognise "{text.strip()}". Please choose one of: {choices}.')
+        raise AnswerError(
+            f'I didn\'t recognise "{_excerpt(text)}". Please choose one of: {choices}.'
+        )
     return value
 
 
@@ -146,8 +298,8 @@ def _parse_multi_choice(question: Question, raw: Raw, _today: dt.date) -> list[s
         value = _match_option(question, part)
         if value is None:
             raise AnswerError(
-                f'I didn\'t recognise "{part}". Please choose from: {_choices_list(question)} '
-                "(separate them with commas)."
+                f'I didn\'t recognise "{_excerpt(part)}". Please choose from: '
+                f"{_choices_list(question)} (separate them with commas)."
             )
         chosen.add(value)
     return [option.value for option in question.options if option.value in chosen]
@@ -248,6 +400,12 @@ def _parse_text(question: Question, raw: Raw, _today: dt.date) -> str:
     return text
 
 
+def _parse_list(question: Question, raw: Raw, _today: dt.date) -> list[str]:
+    return check_items(question, parse_items(question, raw))
+
+
+_BULLET = re.compile(r"^\s*(?:[-•*]+|\(?\d{1,2}[.)]|\d{1,2}\s*-)\s*")
+
 _PARSERS: dict[str, Callable[[Question, Raw, dt.date], Answer]] = {
     "choice": _parse_choice,
     "multi_choice": _parse_multi_choice,
@@ -255,4 +413,5 @@ _PARSERS: dict[str, Callable[[Question, Raw, dt.date], Answer]] = {
     "date": _parse_date,
     "short_text": _parse_text,
     "long_text": _parse_text,
+    "list": _parse_list,
 }

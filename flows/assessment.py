@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from flows.conditions import Answers
+from flows.conditions import MARKERS, NOT_SURE, Answers, Condition
 from flows.definition import (
     PROCEED,
     PROCEED_WITH_CONDITIONS,
@@ -19,7 +19,11 @@ from flows.definition import (
     Severity,
 )
 
-TipStatus = Literal["green", "amber", "red"]
+# green: no flags · amber: warnings · red: critical · verdict: only a flag that sets the
+# verdict (the less formal route), which is neither a warning nor critical.
+TipStatus = Literal["green", "amber", "red", "verdict"]
+# What a flag rests on: the answer itself, or an honest "not sure" / "in progress".
+Basis = Literal["answer", "not_sure", "in_progress"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class RaisedFlag:
     severity: Severity
     reason: str
     condition: str
+    basis: Basis = "answer"
 
 
 @dataclass(frozen=True)
@@ -38,40 +43,78 @@ class Assessment:
     verdict: str | None
     flags: list[RaisedFlag]
     tip_status: dict[str, TipStatus]
+    # How many answers were "Not sure", and whether that many means it is too early.
+    not_sure: int = 0
+    too_early: bool = False
+
+    @property
+    def criticals(self) -> int:
+        return sum(1 for flag in self.flags if flag.severity == "critical")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for flag in self.flags if flag.severity == "warning")
+
+    @property
+    def to_find_out(self) -> list[RaisedFlag]:
+        """The flags raised by Not sure answers: what to find out before agreeing."""
+        return [flag for flag in self.flags if flag.basis == NOT_SURE]
 
 
 def assess(flow: Flow, answers: Answers) -> Assessment:
     """Apply the flow's red-flag policy and, if it has one, the verdict rule to answers.
 
     Answers to questions that would not be asked are ignored, so a stale answer can
-    never raise a flag.
+    never raise a flag. An answer of Not sure or In progress raises the flag a "no"
+    would, always as a warning and in words of its own (flows.conditions explains how).
     """
     relevant = flow.relevant_answers(answers)
     tip_order = {tip.id: n for n, tip in enumerate(flow.tips)}
-    fired = sorted(
-        (rule for rule in flow.flags if rule.when.evaluate(relevant)),
-        key=lambda rule: tip_order[rule.tip],  # stable: keeps file order within a tip
-    )
-    flags = [
-        RaisedFlag(
-            id=rule.id,
-            tip=rule.tip,
-            tip_title=flow.tip(rule.tip).title,
-            severity=rule.severity_for(relevant),
-            reason=rule.reason,
-            condition=rule.condition,
+    flags: list[RaisedFlag] = []
+    sets_verdict = None
+    for rule in sorted(flow.flags, key=lambda rule: tip_order[rule.tip]):  # stable in a tip
+        truth, case = rule.judge(relevant)
+        if truth is False:
+            continue
+        if case is not None:
+            severity, wording = case.severity, case.wording
+            basis = _named_marker(case.when, relevant)
+            sets_verdict = sets_verdict or (rule.sets_verdict if severity == "verdict" else None)
+        else:
+            basis, wording = rule.unknown_wording(relevant)
+            severity = "warning"
+        flags.append(
+            RaisedFlag(
+                id=rule.id,
+                tip=rule.tip,
+                tip_title=flow.tip(rule.tip).title,
+                severity=severity,
+                reason=wording.reason,
+                condition=wording.condition,
+                basis=basis,  # type: ignore[arg-type]
+            )
         )
-        for rule in fired
-    ]
+    not_sure = sum(1 for value in relevant.values() if value == NOT_SURE)
     verdict = None
     if flow.has_verdict:
-        overriding = next((rule.sets_verdict for rule in fired if rule.sets_verdict), None)
-        verdict = overriding or _verdict(flags)
+        verdict = sets_verdict or _verdict(flags)
     return Assessment(
         verdict=verdict,
         flags=flags,
-        tip_status={tip.id: _status(tip.id, flags) for tip in flow.tips if tip.assessed},
+        tip_status={tip.id: _status(tip.id, flags) for tip in flow.assessed_tips},
+        not_sure=not_sure,
+        too_early=flow.too_early_at is not None and not_sure >= flow.too_early_at,
     )
+
+
+def _named_marker(when: Condition, answers: Answers) -> Basis:
+    """A flag raised *because* an answer was Not sure (e.g. "not sure a less formal route
+    would not do") rests on that answer, like one raised by the three-valued logic."""
+    for compare in when.comparisons():
+        answer = answers.get(compare.question)
+        if answer in MARKERS and compare.names(answer):
+            return answer  # type: ignore[return-value]
+    return "answer"
 
 
 def _verdict(flags: list[RaisedFlag]) -> str:
@@ -85,4 +128,6 @@ def _status(tip_id: str, flags: list[RaisedFlag]) -> TipStatus:
     severities = {flag.severity for flag in flags if flag.tip == tip_id}
     if "critical" in severities:
         return "red"
-    return "amber" if severities else "green"
+    if "warning" in severities:
+        return "amber"
+    return "verdict" if severities else "green"

@@ -11,6 +11,12 @@ rather than code:
 A comparison on a question that has no answer (skipped by branching, or not reached yet)
 is always false, and so is one whose answer has an unexpected type (say, from an older
 version of the definition): a rule can never crash on missing data, it simply does not fire.
+
+Honest answers make the logic three-valued. An answer of "not_sure" or "in_progress" (the
+MARKERS) says the fact is not known yet, so a comparison that does not name the marker
+is *unknown* rather than true or false, and `all`/`any` combine unknowns as Kleene's
+logic does (`judge`). A red flag that is unknown is raised as a warning ("Not known
+yet: ..."); branching (`evaluate`) treats unknown as false.
 """
 
 from __future__ import annotations
@@ -21,6 +27,14 @@ from typing import Any
 
 Answers = Mapping[str, Any]
 
+# Answers that say "I don't know yet" rather than giving the fact.
+NOT_SURE = "not_sure"
+IN_PROGRESS = "in_progress"
+MARKERS = (NOT_SURE, IN_PROGRESS)
+
+# A three-valued truth: True, False, or None for "unknown".
+Truth = bool | None
+
 # Operators for multi_choice answers (lists); the others compare a single value.
 LIST_OPERATORS = ("contains", "contains_other_than")
 
@@ -30,7 +44,14 @@ def _is_number(value: object) -> bool:
 
 
 def _numeric(test: Callable[[int, int], bool]) -> Callable[[object, object], bool]:
-    return lambda answer, operand: _is_number(answer) and test(answer, operand)  # type: ignore[arg-type]
+    """A numeric test; a list answer (a `list` question) is compared by its number of items."""
+
+    def compare(answer: object, operand: object) -> bool:
+        if isinstance(answer, list):
+            answer = len(answer)
+        return _is_number(answer) and test(answer, operand)  # type: ignore[arg-type]
+
+    return compare
 
 
 # operator -> (test on (answer, operand), kind of operand it takes)
@@ -68,10 +89,26 @@ class Compare:
     operand: Any
 
     def evaluate(self, answers: Answers) -> bool:
+        return self.judge(answers) is True
+
+    def judge(self, answers: Answers) -> Truth:
         if self.question not in answers:
             return False
+        answer = answers[self.question]
+        if answer in MARKERS and not self.names(answer):
+            return None
         test, _ = OPERATORS[self.op]
-        return bool(test(answers[self.question], self.operand))
+        return bool(test(answer, self.operand))
+
+    def names(self, value: object) -> bool:
+        """Whether the operand mentions `value` (e.g. `equals = "not_sure"`)."""
+        operands = self.operand if isinstance(self.operand, tuple) else (self.operand,)
+        return value in operands
+
+    def unknowns(self, answers: Answers) -> set[str]:
+        """The markers that make this comparison unknown (empty when it is not)."""
+        answer = answers.get(self.question)
+        return {answer} if answer in MARKERS and not self.names(answer) else set()
 
     def comparisons(self) -> Iterator[Compare]:
         yield self
@@ -82,7 +119,16 @@ class AllOf:
     conditions: tuple[Condition, ...]
 
     def evaluate(self, answers: Answers) -> bool:
-        return all(condition.evaluate(answers) for condition in self.conditions)
+        return self.judge(answers) is True
+
+    def judge(self, answers: Answers) -> Truth:
+        truths = [condition.judge(answers) for condition in self.conditions]
+        if False in truths:
+            return False
+        return None if None in truths else True
+
+    def unknowns(self, answers: Answers) -> set[str]:
+        return set().union(*(condition.unknowns(answers) for condition in self.conditions))
 
     def comparisons(self) -> Iterator[Compare]:
         for condition in self.conditions:
@@ -94,7 +140,16 @@ class AnyOf:
     conditions: tuple[Condition, ...]
 
     def evaluate(self, answers: Answers) -> bool:
-        return any(condition.evaluate(answers) for condition in self.conditions)
+        return self.judge(answers) is True
+
+    def judge(self, answers: Answers) -> Truth:
+        truths = [condition.judge(answers) for condition in self.conditions]
+        if True in truths:
+            return True
+        return None if None in truths else False
+
+    def unknowns(self, answers: Answers) -> set[str]:
+        return set().union(*(condition.unknowns(answers) for condition in self.conditions))
 
     def comparisons(self) -> Iterator[Compare]:
         for condition in self.conditions:

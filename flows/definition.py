@@ -10,29 +10,37 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from flows.conditions import (
+    IN_PROGRESS,
     LIST_OPERATORS,
+    NOT_SURE,
     Answers,
     Condition,
     ConditionSyntaxError,
+    Truth,
     parse_condition,
 )
 from flows.errors import FlowDefinitionError
 
-QuestionType = Literal["choice", "multi_choice", "number", "date", "short_text", "long_text"]
+QuestionType = Literal[
+    "choice", "multi_choice", "number", "date", "short_text", "long_text", "list", "group"
+]
 QUESTION_TYPES: tuple[str, ...] = QuestionType.__args__  # type: ignore[attr-defined]
 CHOICE_TYPES = ("choice", "multi_choice")
-DEFAULT_MAX_LENGTH = {"short_text": 150, "long_text": 2000}
+TEXT_TYPES = ("short_text", "long_text")
+DEFAULT_MAX_LENGTH = {"short_text": 150, "long_text": 2000, "list": 300}
+# Named defaults a date question may offer, worked out from earlier answers (flows.schedule).
+DATE_DEFAULTS = ("first_review",)
 # A typed multi_choice answer is split on these ("NHS, housing"), so labels may not use them.
 MULTI_CHOICE_SEPARATORS = ",;\n"
 
-# "verdict": a flag whose only weight is the verdict it sets (DOMAIN.md's lighter-route).
+# "verdict": a flag whose only weight is the verdict it sets (the lighter route).
 Severity = Literal["critical", "warning", "verdict"]
 SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
 
@@ -59,6 +67,19 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One choice within a `group` question: asked on the same message as its siblings."""
+
+    id: str
+    label: str
+    options: tuple[Option, ...]
+    optional: bool = False
+
+    def option(self, value: object) -> Option | None:
+        return next((option for option in self.options if option.value == value), None)
+
+
+@dataclass(frozen=True)
 class Tip:
     id: str
     title: str
@@ -82,32 +103,113 @@ class Question:
     max_length: int | None = None
     min_days_from_today: int | None = None
     max_days_from_today: int | None = None
+    # A `group` asks its parts on one message; each part is stored under its own id.
+    parts: tuple[Part, ...] = ()
+    # A typed question that may be skipped (stored as None).
+    optional: bool = False
+    # After this question, if this holds, the flow goes straight to its summary.
+    stop_when: Condition | None = None
+    # `list` questions: how many items, whether commas separate them, whether the
+    # question stays open for more messages until Done (Enter sends in Slack), and how
+    # the first item is shown ("lead": the lead organisation).
+    min_items: int | None = None
+    max_items: int | None = None
+    split_on_commas: bool = False
+    more_messages: bool = False
+    first_item: str | None = None
+    # A date question's suggested answer, worked out from earlier answers.
+    default: str | None = None
 
     def applies(self, answers: Answers) -> bool:
         """Whether this question is asked, given the answers so far."""
         return self.ask_when is None or self.ask_when.evaluate(answers)
 
+    def stops(self, answers: Answers) -> bool:
+        return self.stop_when is not None and self.stop_when.evaluate(answers)
+
     def option(self, value: object) -> Option | None:
         return next((option for option in self.options if option.value == value), None)
+
+    @property
+    def answer_ids(self) -> tuple[str, ...]:
+        """The ids its answer is stored under: its parts' for a group, else its own."""
+        return tuple(part.id for part in self.parts) if self.parts else (self.id,)
+
+    def is_answered(self, answers: Answers) -> bool:
+        if self.parts:
+            return all(part.id in answers for part in self.parts if not part.optional)
+        return self.id in answers
+
+    def value_in(self, answers: Answers) -> Any:
+        """Its stored answer: a {part: value} dict for a group, else the value (or None)."""
+        if self.parts:
+            return {part.id: answers[part.id] for part in self.parts if part.id in answers}
+        return answers.get(self.id)
+
+    def offers(self, marker: str) -> bool:
+        """Whether "Not sure" (or "In progress") is one of its answers, in any part."""
+        options = [*self.options, *(o for part in self.parts for o in part.options)]
+        return any(option.value == marker for option in options)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a raised flag says: why (true to the answer given) and what to do about it."""
+
+    reason: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class FlagCase:
+    """One way a flag is raised: the first case whose condition holds gives its severity
+    and words, so the reason always matches the answer ("none" vs "only some")."""
+
+    when: Condition
+    severity: Severity
+    wording: Wording
 
 
 @dataclass(frozen=True)
 class FlagRule:
     id: str
     tip: str
-    severity: Severity
-    when: Condition
-    reason: str
-    condition: str
-    # Raises a warning flag to critical in some cases (e.g. no exit plan for a formal body).
-    critical_when: Condition | None = None
+    cases: tuple[FlagCase, ...]
+    # Raised as a warning when an answer it reads is Not sure / In progress (see
+    # flows.conditions): what to find out, or what to finish, instead of what is wrong.
+    unsure: Wording | None = None
+    in_progress: Wording | None = None
     # A flag that decides the verdict outright (e.g. "a less formal route would work").
     sets_verdict: str | None = None
 
-    def severity_for(self, answers: Answers) -> Severity:
-        if self.critical_when is not None and self.critical_when.evaluate(answers):
-            return "critical"
-        return self.severity
+    @property
+    def only_sets_verdict(self) -> bool:
+        """A flag that only sets the verdict is raised by a definite answer alone: "not
+        sure a less formal route would do" is a warning of its own, not that verdict."""
+        return all(case.severity == "verdict" for case in self.cases)
+
+    def judge(self, answers: Answers) -> tuple[Truth, FlagCase | None]:
+        """(True, the case that holds), (None, None) when unknown, or (False, None)."""
+        unknown = False
+        for case in self.cases:
+            truth = case.when.judge(answers)
+            if truth is True:
+                return True, case
+            unknown = unknown or truth is None
+        return (None if unknown and not self.only_sets_verdict else False), None
+
+    def unknown_wording(self, answers: Answers) -> tuple[str, Wording]:
+        """Which marker makes the flag unknown, and its words (Not sure wins over In
+        progress: a fact nobody knows yet is the bigger gap)."""
+        markers = set().union(*(case.when.unknowns(answers) for case in self.cases))
+        if NOT_SURE in markers or self.in_progress is None:
+            assert self.unsure is not None, "checked at load"
+            return NOT_SURE, self.unsure
+        return IN_PROGRESS, self.in_progress
+
+    def questions(self) -> set[str]:
+        """The answer ids this flag reads."""
+        return {c.question for case in self.cases for c in case.when.comparisons()}
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity hashing, so engines can cache per Flow
@@ -120,11 +222,17 @@ class Flow:
     flags: tuple[FlagRule, ...]
     # False for flows that only gather a judgement (the review): no verdict label.
     has_verdict: bool = True
+    # With this many Not sure answers, it is too early to judge (None: never said).
+    too_early_at: int | None = None
     source: str = field(default="<memory>")
 
     @cached_property
     def _questions_by_id(self) -> dict[str, Question]:
         return {question.id: question for question in self.questions}
+
+    @cached_property
+    def _questions_by_answer(self) -> dict[str, Question]:
+        return {answer: q for q in self.questions for answer in q.answer_ids}
 
     @cached_property
     def _tips_by_id(self) -> dict[str, Tip]:
@@ -137,25 +245,45 @@ class Flow:
     def has_question(self, question_id: str) -> bool:
         return question_id in self._questions_by_id
 
+    def question_of(self, answer_id: str) -> Question | None:
+        """The question an answer id belongs to (itself, or the group of a part)."""
+        return self._questions_by_answer.get(answer_id)
+
     def tip(self, tip_id: str) -> Tip:
         return self._tips_by_id[tip_id]
+
+    @cached_property
+    def assessed_tips(self) -> tuple[Tip, ...]:
+        return tuple(tip for tip in self.tips if tip.assessed)
 
     def relevant_answers(self, answers: Answers) -> dict[str, Any]:
         """The answers of questions that apply, in question order.
 
         Answers to questions that no longer apply (e.g. the governance questions after the
-        form changed from formal) are dropped so they cannot feed branching or flags. One
-        pass in order is enough because `ask_when` may only look at earlier questions.
+        form changed from formal, or everything after an early stop) are dropped so they
+        cannot feed branching or flags. One pass in order is enough because `ask_when`
+        and `stop_when` may only look at earlier answers.
         """
         kept: dict[str, Any] = {}
         for question in self.questions:
-            if question.id in answers and question.applies(kept):
-                kept[question.id] = answers[question.id]
+            if not question.applies(kept):
+                continue
+            for answer_id in question.answer_ids:
+                if answer_id in answers:
+                    kept[answer_id] = answers[answer_id]
+            if question.stops(kept):
+                break
         return kept
 
     def applicable(self, answers: Answers) -> list[Question]:
         """The questions asked given these (already relevant) answers, in order."""
-        return [question for question in self.questions if question.applies(answers)]
+        asked = []
+        for question in self.questions:
+            if question.applies(answers):
+                asked.append(question)
+                if question.stops(answers):
+                    break
+        return asked
 
 
 def load_flow(name_or_path: str | Path) -> Flow:
@@ -190,7 +318,7 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         # Every question id in the file, to tell "unknown" from "later" in ask_when.
-        self.declared_questions: set[str] = set()
+        self.declared_questions: set[Any] = set()
         self.has_verdict = True
 
     def fail(self, entry: str, problem: str) -> FlowDefinitionError:
@@ -199,7 +327,7 @@ class _Reader:
     def flow(self, data: dict[str, Any]) -> Flow:
         self.keys(data, "top level", {"flow", "option_sets", "tips", "questions", "flags"})
         meta = self.table(data, "flow", "top level")
-        self.keys(meta, "[flow]", {"id", "title", "version", "verdict"})
+        self.keys(meta, "[flow]", {"id", "title", "version", "verdict", "too_early_at"})
         version = meta.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise self.fail("[flow]", "'version' must be a whole number from 1 up")
@@ -210,15 +338,22 @@ class _Reader:
         option_sets = self.option_sets(self.table(data, "option_sets", "top level", required=False))
         tips = self.unique([self.tip(raw, n) for n, raw in self.entries(data, "tips")], "tip")
         tips_by_id = {tip.id: tip for tip in tips}
-        self.declared_questions = {
-            raw.get("id") for raw in data.get("questions", []) if isinstance(raw, dict)
-        }
+        for raw in data.get("questions", []):
+            if isinstance(raw, dict):
+                self.declared_questions.add(raw.get("id"))
+                for part in raw.get("parts", []) if isinstance(raw.get("parts"), list) else []:
+                    if isinstance(part, dict):
+                        self.declared_questions.add(part.get("id"))
         questions: list[Question] = []
+        answers: dict[str, _Target] = {}
         for n, raw in self.entries(data, "questions"):
-            questions.append(self.question(raw, n, tips, option_sets, questions))
-        self.unique(questions, "question")
-        by_id = {question.id: question for question in questions}
-        flags = [self.flag(raw, n, tips_by_id, by_id) for n, raw in self.entries(data, "flags")]
+            question = self.question(raw, n, tips, option_sets, questions, answers)
+            questions.append(question)
+            for target in _targets(question):
+                if target.id in answers:
+                    raise self.fail(f"question '{question.id}'", f"duplicate id '{target.id}'")
+                answers[target.id] = target
+        flags = [self.flag(raw, n, tips_by_id, answers) for n, raw in self.entries(data, "flags")]
         self.unique(flags, "flag")
         return Flow(
             id=self.text(meta, "id", "[flow]"),
@@ -228,6 +363,7 @@ class _Reader:
             questions=tuple(questions),
             flags=tuple(flags),
             has_verdict=has_verdict,
+            too_early_at=self.integer(meta, "too_early_at", "[flow]", minimum=1),
             source=self.source,
         )
 
@@ -253,6 +389,7 @@ class _Reader:
         tips: list[Tip],
         option_sets: dict[str, tuple[Option, ...]],
         earlier: list[Question],
+        earlier_answers: dict[str, _Target],
     ) -> Question:
         entry = self.entry_name("question", raw, n)
         self.keys(raw, entry, {f.name for f in Question.__dataclass_fields__.values()})
@@ -274,17 +411,29 @@ class _Reader:
             raise self.fail(
                 entry, f"unknown type '{qtype}' (use one of: {', '.join(QUESTION_TYPES)})"
             )
-        allowed = {"id", "tip", "type", "text", "hint", "ask_when"} | {
+        allowed = {"id", "tip", "type", "text", "hint", "ask_when", "stop_when"} | {
             "choice": {"options"},
             "multi_choice": {"options"},
             "number": {"min", "max", "unit"},
-            "date": {"min_days_from_today", "max_days_from_today"},
-            "short_text": {"max_length"},
-            "long_text": {"max_length"},
+            "date": {"min_days_from_today", "max_days_from_today", "default"},
+            "short_text": {"max_length", "optional"},
+            "long_text": {"max_length", "optional"},
+            "list": {
+                "min_items",
+                "max_items",
+                "split_on_commas",
+                "more_messages",
+                "first_item",
+                "max_length",
+            },
+            "group": {"parts"},
         }[qtype]
         misplaced = sorted(set(raw) - allowed)
         if misplaced:
             raise self.fail(entry, f"'{misplaced[0]}' does not apply to a {qtype} question")
+        default = self.text(raw, "default", entry, required=False)
+        if default is not None and default not in DATE_DEFAULTS:
+            raise self.fail(entry, f"unknown default '{default}' (use: {', '.join(DATE_DEFAULTS)})")
         question = Question(
             id=question_id,
             tip=tip_id,
@@ -292,9 +441,7 @@ class _Reader:
             text=self.text(raw, "text", entry),
             hint=self.text(raw, "hint", entry, required=False),
             options=self.options(raw, entry, option_sets, qtype) if qtype in CHOICE_TYPES else (),
-            ask_when=self.condition(
-                raw, "ask_when", entry, {q.id: q for q in earlier}, question_id
-            ),
+            ask_when=self.condition(raw, "ask_when", entry, earlier_answers, question_id),
             min=self.integer(raw, "min", entry),
             max=self.integer(raw, "max", entry),
             unit=self.text(raw, "unit", entry, required=False),
@@ -302,53 +449,157 @@ class _Reader:
             or DEFAULT_MAX_LENGTH.get(qtype),
             min_days_from_today=self.integer(raw, "min_days_from_today", entry),
             max_days_from_today=self.integer(raw, "max_days_from_today", entry),
+            parts=self.parts(raw, entry, option_sets) if qtype == "group" else (),
+            optional=self.flag_value(raw, "optional", entry),
+            min_items=self.integer(raw, "min_items", entry, minimum=1)
+            or (1 if qtype == "list" else None),
+            max_items=self.integer(raw, "max_items", entry, minimum=1),
+            split_on_commas=self.flag_value(raw, "split_on_commas", entry),
+            more_messages=self.flag_value(raw, "more_messages", entry),
+            first_item=self.text(raw, "first_item", entry, required=False),
+            default=default,
         )
-        for low, high in (("min", "max"), ("min_days_from_today", "max_days_from_today")):
+        # stop_when may read this question's own answer as well as earlier ones.
+        own = {target.id: target for target in _targets(question)}
+        stop_when = self.condition(raw, "stop_when", entry, {**earlier_answers, **own})
+        if stop_when is not None:
+            question = replace(question, stop_when=stop_when)
+        for low, high in (
+            ("min", "max"),
+            ("min_days_from_today", "max_days_from_today"),
+            ("min_items", "max_items"),
+        ):
             lo, hi = getattr(question, low), getattr(question, high)
             if lo is not None and hi is not None and lo > hi:
                 raise self.fail(entry, f"'{low}' ({lo}) is greater than '{high}' ({hi})")
+        if question.more_messages and question.max_items is None:
+            raise self.fail(entry, "'more_messages' needs 'max_items': when to stop waiting")
         return question
+
+    def parts(
+        self, raw: dict[str, Any], entry: str, option_sets: dict[str, tuple[Option, ...]]
+    ) -> tuple[Part, ...]:
+        value = raw.get("parts")
+        if not isinstance(value, list) or len(value) < 2:
+            raise self.fail(entry, "a group needs 'parts': a list of at least two choices")
+        parts = []
+        for n, part in enumerate(value, start=1):
+            where = f"{entry}, part #{n}"
+            if not isinstance(part, dict):
+                raise self.fail(where, "must be a table { id, label, options }")
+            self.keys(part, where, {"id", "label", "options", "optional"})
+            part_id = self.identifier(part, where, _SNAKE_ID)
+            if part_id in RESERVED_IDS:
+                raise self.fail(where, f"'{part_id}' is reserved; choose another id")
+            parts.append(
+                Part(
+                    id=part_id,
+                    label=self.text(part, "label", where),
+                    options=self.options(part, where, option_sets, "choice"),
+                    optional=self.flag_value(part, "optional", where),
+                )
+            )
+        return tuple(parts)
 
     def flag(
         self,
         raw: dict[str, Any],
         n: int,
         tips: dict[str, Tip],
-        questions: dict[str, Question],
+        answers: dict[str, _Target],
     ) -> FlagRule:
         entry = self.entry_name("flag", raw, n)
-        self.keys(raw, entry, set(FlagRule.__dataclass_fields__))
+        self.keys(
+            raw,
+            entry,
+            {"id", "tip", "severity", "sets_verdict", "when", "reason", "condition"}
+            | {"cases", "unsure", "in_progress"},
+        )
         tip_id = self.text(raw, "tip", entry)
         assessed = [tip.id for tip in tips.values() if tip.assessed]
         if tip_id not in assessed:
             known = "is not assessed" if tip_id in tips else "is not a tip"
             raise self.fail(entry, f"'{tip_id}' {known}; flags belong to: {', '.join(assessed)}")
-        severity = self.text(raw, "severity", entry)
-        if severity not in SEVERITIES:
-            raise self.fail(entry, f"severity '{severity}' must be one of: {', '.join(SEVERITIES)}")
-        critical_when = self.condition(raw, "critical_when", entry, questions)
-        if critical_when is not None and severity != "warning":
-            raise self.fail(entry, "'critical_when' only makes sense on a warning flag")
+        severity = self.text(raw, "severity", entry, required="cases" not in raw)
+        if "cases" in raw:
+            single = sorted({"when", "reason", "condition"} & set(raw))
+            if single:
+                raise self.fail(entry, f"'{single[0]}' belongs in each of its cases")
+            raw_cases = raw["cases"]
+            if not isinstance(raw_cases, list) or not raw_cases:
+                raise self.fail(entry, "'cases' must be a list of { when, reason, condition }")
+        else:
+            raw_cases = [{"when": raw.get("when"), **raw}]
+        cases = []
+        for number, case in enumerate(raw_cases, start=1):
+            where = entry if "cases" not in raw else f"{entry}, case #{number}"
+            if not isinstance(case, dict):
+                raise self.fail(where, "must be a table { when, reason, condition }")
+            if "cases" in raw:
+                self.keys(case, where, {"when", "severity", "reason", "condition"})
+            case_severity = self.text(case, "severity", where, required=False) or severity
+            if case_severity is None:
+                raise self.fail(where, "missing 'severity' (critical, warning or verdict)")
+            if case_severity not in SEVERITIES:
+                raise self.fail(
+                    where, f"severity '{case_severity}' must be one of: {', '.join(SEVERITIES)}"
+                )
+            when = self.condition(case, "when", where, answers)
+            if when is None:
+                raise self.fail(where, "missing 'when' (the condition that raises this flag)")
+            cases.append(FlagCase(when, case_severity, self.wording(case, where)))  # type: ignore[arg-type]
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
-        if severity == "verdict" and sets_verdict is None:
+        if any(case.severity == "verdict" for case in cases) and sets_verdict is None:
             raise self.fail(entry, "severity 'verdict' needs sets_verdict: the verdict it sets")
         if sets_verdict is not None and not self.has_verdict:
             raise self.fail(entry, "no sets_verdict here: the flow has [flow] verdict = false")
         if sets_verdict is not None and sets_verdict not in VERDICTS:
             raise self.fail(entry, f"sets_verdict must be one of: {', '.join(VERDICTS)}")
-        when = self.condition(raw, "when", entry, questions)
-        if when is None:
-            raise self.fail(entry, "missing 'when' (the condition that raises this flag)")
-        return FlagRule(
+        rule = FlagRule(
             id=self.identifier(raw, entry, _FLAG_ID),
             tip=tip_id,
-            severity=severity,  # type: ignore[arg-type]
-            when=when,
-            reason=self.text(raw, "reason", entry),
-            condition=self.text(raw, "condition", entry),
-            critical_when=critical_when,
+            cases=tuple(cases),
+            unsure=self.optional_wording(raw, "unsure", entry),
+            in_progress=self.optional_wording(raw, "in_progress", entry),
             sets_verdict=sets_verdict,
         )
+        self.check_markers(rule, entry, answers)
+        return rule
+
+    def wording(self, raw: dict[str, Any], entry: str) -> Wording:
+        return Wording(self.text(raw, "reason", entry), self.text(raw, "condition", entry))
+
+    def optional_wording(self, raw: dict[str, Any], key: str, entry: str) -> Wording | None:
+        if key not in raw:
+            return None
+        value = raw[key]
+        where = f"{entry}, {key}"
+        if not isinstance(value, dict):
+            raise self.fail(where, "must be a table { reason, condition }")
+        self.keys(value, where, {"reason", "condition"})
+        return self.wording(value, where)
+
+    def check_markers(self, rule: FlagRule, entry: str, answers: dict[str, _Target]) -> None:
+        """An honest "Not sure" or "In progress" must raise the flag with words of its own;
+        and those words must be reachable, or they are a typo waiting to mislead."""
+        if rule.only_sets_verdict:
+            return
+        for marker, wording, key in (
+            (NOT_SURE, rule.unsure, "unsure"),
+            (IN_PROGRESS, rule.in_progress, "in_progress"),
+        ):
+            reachable = any(
+                not compare.names(marker) and answers[compare.question].offers(marker)
+                for case in rule.cases
+                for compare in case.when.comparisons()
+            )
+            if reachable and wording is None:
+                raise self.fail(
+                    entry,
+                    f"an answer it reads can be '{marker}': add '{key} = {{ reason, condition }}'",
+                )
+            if wording is not None and not reachable:
+                raise self.fail(entry, f"'{key}' is never used: no answer it reads offers it")
 
     def option_sets(self, raw: dict[str, Any]) -> dict[str, tuple[Option, ...]]:
         return {
@@ -408,13 +659,13 @@ class _Reader:
         raw: dict[str, Any],
         key: str,
         entry: str,
-        usable: Mapping[str, Question],
+        usable: Mapping[str, _Target],
         own_id: str | None = None,
     ) -> Condition | None:
-        """Parse `raw[key]` and check each comparison against the questions it may use.
+        """Parse `raw[key]` and check each comparison against the answers it may use.
 
-        For `ask_when`, `usable` holds only the earlier questions: branching on a later
-        answer would make a question depend on one not asked yet.
+        For `ask_when`, `usable` holds only the earlier questions' answers: branching on a
+        later answer would make a question depend on one not asked yet.
         """
         if key not in raw:
             return None
@@ -424,8 +675,8 @@ class _Reader:
         except ConditionSyntaxError as err:
             raise self.fail(where, str(err)) from err
         for compare in condition.comparisons():
-            question = usable.get(compare.question)
-            if question is None:
+            target = usable.get(compare.question)
+            if target is None:
                 if compare.question == own_id:
                     raise self.fail(where, "a question cannot depend on its own answer")
                 if own_id is not None and compare.question in self.declared_questions:
@@ -435,7 +686,7 @@ class _Reader:
                         "(ask_when may only use answers given before this question)",
                     )
                 raise self.fail(where, f"unknown question '{compare.question}'")
-            problem = _operand_problem(question, compare.op, compare.operand)
+            problem = _operand_problem(target, compare.op, compare.operand)
             if problem:
                 raise self.fail(where, problem)
         return condition
@@ -485,6 +736,12 @@ class _Reader:
             raise self.fail(entry, f"missing '{key}'" if value is None else f"'{key}' must be text")
         return value.strip()
 
+    def flag_value(self, raw: dict[str, Any], key: str, entry: str) -> bool:
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(entry, f"'{key}' must be true or false")
+        return value
+
     def integer(
         self, raw: dict[str, Any], key: str, entry: str, *, minimum: int | None = None
     ) -> int | None:
@@ -506,21 +763,41 @@ class _Reader:
         return items
 
 
-def _operand_problem(question: Question, op: str, operand: Any) -> str | None:
-    """Why `question <op> operand` can never be meaningful, or None if it is fine."""
+@dataclass(frozen=True)
+class _Target:
+    """Something a condition can compare: a question's answer, or one part of a group."""
+
+    id: str
+    type: str
+    options: tuple[Option, ...]
+
+    def offers(self, marker: str) -> bool:
+        return any(option.value == marker for option in self.options)
+
+
+def _targets(question: Question) -> list[_Target]:
+    if question.parts:
+        return [_Target(part.id, "choice", part.options) for part in question.parts]
+    return [_Target(question.id, question.type, question.options)]
+
+
+def _operand_problem(target: _Target, op: str, operand: Any) -> str | None:
+    """Why `answer <op> operand` can never be meaningful, or None if it is fine."""
     numeric = op in ("greater_than", "at_least", "less_than", "at_most")
-    if numeric and question.type != "number":
-        return f"'{op}' needs a number question; '{question.id}' is {question.type}"
-    if op in LIST_OPERATORS and question.type != "multi_choice":
-        return f"'{op}' needs a multi_choice question; '{question.id}' is {question.type}"
-    if question.type == "multi_choice" and op not in LIST_OPERATORS:
-        return f"'{question.id}' is multi_choice: use {' or '.join(map(repr, LIST_OPERATORS))}"
+    if numeric and target.type not in ("number", "list"):
+        return f"'{op}' needs a number or list question; '{target.id}' is {target.type}"
+    if op in LIST_OPERATORS and target.type != "multi_choice":
+        return f"'{op}' needs a multi_choice question; '{target.id}' is {target.type}"
+    if target.type == "multi_choice" and op not in LIST_OPERATORS:
+        return f"'{target.id}' is multi_choice: use {' or '.join(map(repr, LIST_OPERATORS))}"
+    if target.type == "list" and not numeric:
+        return f"'{target.id}' is a list: compare its number of items (e.g. greater_than)"
     values = operand if isinstance(operand, tuple) else (operand,)
-    if question.type in CHOICE_TYPES:
-        known = [option.value for option in question.options]
+    if target.type in CHOICE_TYPES:
+        known = [option.value for option in target.options]
         for value in values:
             if value not in known:
-                return f"'{value}' is not an option of '{question.id}' ({', '.join(known)})"
-    if question.type == "number" and not all(isinstance(v, int) for v in values):
-        return f"'{question.id}' is a number question: compare it with whole numbers"
+                return f"'{value}' is not an option of '{target.id}' ({', '.join(known)})"
+    if target.type in ("number", "list") and not all(isinstance(v, int) for v in values):
+        return f"'{target.id}' is compared by number: use whole numbers"
     return None

@@ -2,8 +2,9 @@
 
 The conversation is a `transitions` state machine with one state per question plus
 `summary`, `done` and `cancelled`. Branching lives in the machine as guarded
-transitions: from each question, `answered` tries the later questions in order and
-takes the first whose `ask_when` holds, else goes to the summary.
+transitions: from each question, `answered` first stops at the summary if the
+question's `stop_when` holds, then tries the later questions in order and takes the
+first that applies, else goes to the summary.
 
 Building a `Machine` costs milliseconds, too much per Slack request, so it is compiled
 once per Flow and shared by every run of that flow. That is safe across threads because
@@ -19,13 +20,15 @@ import datetime as dt
 import threading
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from transitions import EventData, Machine, MachineError, State
 
-from flows.answers import Raw, parse_answer
+from flows import schedule
+from flows.answers import Raw, check_items, parse_answer, parse_items
 from flows.definition import Flow, Question
-from flows.errors import FlowError
+from flows.errors import AnswerError, FlowError
 
 SUMMARY = "summary"
 DONE = "done"
@@ -48,17 +51,34 @@ def _revise(question_id: str) -> str:
 
 
 class _Applies:
-    """Guard: the destination question applies given the run's answers."""
+    """Guard: the destination question is asked given the run's answers (its `ask_when`
+    holds and no earlier question stopped the flow)."""
 
     def __init__(self, question: Question, *, unanswered: bool = False) -> None:
         self.question = question
         self.unanswered = unanswered
 
     def __call__(self, event: EventData) -> bool:
-        answers = event.model._answers
-        if self.unanswered and self.question.id in answers:
+        run: FlowRun = event.model
+        if self.unanswered and self.question.is_answered(run._answers):
             return False
-        return self.question.applies(answers)
+        return self.question in run.flow.applicable(run._answers)
+
+    def __str__(self) -> str:
+        return f"{self.question.id} is asked"
+
+
+class _Stops:
+    """Guard: the question just answered ends the flow early (its `stop_when` holds)."""
+
+    def __init__(self, question: Question) -> None:
+        self.question = question
+
+    def __call__(self, event: EventData) -> bool:
+        return self.question.stops(event.model._answers)
+
+    def __str__(self) -> str:
+        return f"{self.question.id} stops the flow"
 
 
 def _compile(flow: Flow) -> Machine:
@@ -74,6 +94,9 @@ def _compile(flow: Flow) -> Machine:
     )
     for index, question in enumerate(flow.questions):
         later = flow.questions[index + 1 :]
+        if question.stop_when is not None:
+            for trigger in (_ANSWERED, _ANSWERED_IN_REVISION):
+                machine.add_transition(trigger, question.id, SUMMARY, conditions=_Stops(question))
         # Candidates stop at the first question that is always asked, so this stays small.
         for candidate in later:
             if candidate.ask_when is None:
@@ -139,6 +162,10 @@ class FlowRun:
         self._answers: dict[str, Any] = {}
         self._history: list[str] = []
         self._revision_backup: dict[str, Any] | None = None
+        # Items of a `more_messages` list given so far (the question is still open).
+        self._pending: list[str] = []
+        # What resuming under a newer definition changed (see `_migrate`); None if nothing.
+        self.migration: Migration | None = None
         if snapshot is not None:
             self._restore(snapshot)
 
@@ -157,12 +184,43 @@ class FlowRun:
         return _copy_answers(self._answers)
 
     @property
+    def pending(self) -> list[str]:
+        """Items of the current list question given so far, waiting for more or Done."""
+        return list(self._pending)
+
+    @property
     def progress(self) -> tuple[int, int]:
         """(position of the current question, questions that apply given answers so far)."""
         applicable = [question.id for question in self.flow.applicable(self._answers)]
         if self._state in applicable:
             return applicable.index(self._state) + 1, len(applicable)
         return len(applicable), len(applicable)
+
+    def suggestion(self) -> str | None:
+        """The current date question's suggested answer (ISO), from earlier answers: the
+        first review date that the chosen review cadence gives, for example."""
+        question = self.current
+        if question is None or question.default != "first_review":
+            return None
+        day = schedule.default_first_review(self._answers, self._today)
+        low, high = question.min_days_from_today, question.max_days_from_today
+        if low is not None:
+            day = max(day, self._today + dt.timedelta(days=low))
+        if high is not None:
+            day = min(day, self._today + dt.timedelta(days=high))
+        return day.isoformat()
+
+    def tip_progress(self) -> tuple[int, int] | None:
+        """(n, of) for the current question's tip among the assessed tips, e.g. (3, 5);
+        None for an unassessed section such as "About the proposal". Unlike a question
+        count it never jumps when branching adds or skips questions."""
+        question = self.current
+        if question is None:
+            return None
+        tips = [tip.id for tip in self.flow.assessed_tips]
+        if question.tip not in tips:
+            return None
+        return tips.index(question.tip) + 1, len(tips)
 
     @property
     def can_go_back(self) -> bool:
@@ -180,14 +238,49 @@ class FlowRun:
     # --- steps ---------------------------------------------------------------------
 
     def answer(self, raw: Raw) -> None:
-        """Store an answer to the current question and move on; AnswerError if invalid."""
+        """Store an answer to the current question and move on; AnswerError if invalid.
+
+        A `more_messages` list question takes typed text as more items: it moves on once
+        it has its most items, else waits for more or `done()`. A list of items (a kept
+        earlier answer) is always the whole answer.
+        """
         question = self.current
         if question is None:
             raise FlowError(f"There is no question to answer: the check is at '{self._state}'.")
-        value = parse_answer(question, raw, today=self._today)
+        if question.more_messages and not isinstance(raw, list):
+            items = [*self._pending, *parse_items(question, raw)]
+            if question.max_items is None or len(items) < question.max_items:
+                if not items:
+                    check_items(question, items)  # says what to type
+                self._pending = items
+                return
+            if len(items) > question.max_items:
+                kept = f" I still have the {len(self._pending)} you sent before." * bool(
+                    self._pending
+                )
+                raise AnswerError(
+                    f"That makes {len(items)}; please keep to at most {question.max_items}." + kept
+                )
+            raw = items
+        values = parse_answer(question, raw, today=self._today)
+        self._commit(question, values)
+
+    def done(self) -> None:
+        """Close a `more_messages` list question with the items given so far."""
+        question = self.current
+        if question is None or not question.more_messages:
+            raise FlowError("There is no list to close here.")
+        if not self._pending and question.is_answered(self._answers):
+            earlier = self._answers[question.id]  # Back to it, then Done: keep that answer
+            self._commit(question, {question.id: earlier})
+            return
+        self._commit(question, {question.id: check_items(question, self._pending)})
+
+    def _commit(self, question: Question, values: dict[str, Any]) -> None:
         checkpoint = self._checkpoint()
-        self._answers = self.flow.relevant_answers({**self._answers, question.id: value})
+        self._answers = self.flow.relevant_answers({**self._answers, **values})
         self._history = [*self._history, question.id]
+        self._pending = []
         self._fire(_ANSWERED_IN_REVISION if self.is_revising else _ANSWERED, checkpoint, "answer")
 
     def back(self) -> None:
@@ -196,6 +289,7 @@ class FlowRun:
             raise FlowError("There is nothing to go back to.")
         checkpoint = self._checkpoint()
         *self._history, target = self._history
+        self._pending = []
         self._fire(_back_to(target), checkpoint, "go back")
 
     def revise(self, question_id: str) -> None:
@@ -204,7 +298,7 @@ class FlowRun:
             raise FlowError("Answers can only be changed from the summary.")
         if not self.flow.has_question(question_id):
             raise FlowError(f"There is no question '{question_id}'.")
-        if not self.flow.question(question_id).applies(self._answers):
+        if self.flow.question(question_id) not in self.flow.applicable(self._answers):
             raise FlowError(f"Question '{question_id}' does not apply to this check.")
         checkpoint = self._checkpoint()
         self._revision_backup = _copy_answers(self._answers)
@@ -224,22 +318,33 @@ class FlowRun:
 
         Used when a partnership is adapted: it is a revision from the summary, so every
         cleared question that applies is asked in order, then the summary shows the new
-        assessment; going back out of it restores the old answers.
+        assessment; going back out of it restores the old answers. Answers saved under
+        an older definition are carried over as far as they fit (see `_migrate`); any
+        question still unanswered is asked too.
         """
         unknown = [tip for tip in tips if tip not in {t.id for t in flow.tips}]
         if unknown:
             raise FlowError(f"There is no tip '{unknown[0]}' in '{flow.id}'.")
-        kept = flow.relevant_answers(answers)
-        missing = [q.id for q in flow.applicable(kept) if q.id not in kept]
-        if missing:
-            raise FlowError(f"Those answers are not complete: '{missing[0]}' has none.")
-        run = cls(flow, {"state": SUMMARY, "answers": kept, "history": []}, today=today)
-        cleared = {k: v for k, v in kept.items() if flow.question(k).tip not in tips}
-        first = next((q for q in flow.applicable(cleared) if q.id not in cleared), None)
+        kept = flow.relevant_answers(_fitting_answers(flow, answers))
+        cleared = {k: v for k, v in kept.items() if _tip_of(flow, k) not in tips}
+        first = next((q for q in flow.applicable(cleared) if not q.is_answered(cleared)), None)
         if first is None:
             raise FlowError("Those tips have no questions to ask again.")
-        run.revise(first.id)
-        run._answers = cleared
+        run = cls(flow, today=today)
+        run._state, run._answers, run._revision_backup = first.id, cleared, kept
+        run._history = [SUMMARY]
+        return run
+
+    @classmethod
+    def at_summary(
+        cls, flow: Flow, answers: dict[str, Any], *, today: dt.date | None = None
+    ) -> FlowRun:
+        """A finished run's answers back at its summary, to change some and check again
+        (a re-check). Answers from an older definition are carried over as far as they
+        fit; if a question is left unanswered, the run starts there instead."""
+        run = cls(flow, today=today)
+        run._answers = flow.relevant_answers(_fitting_answers(flow, answers))
+        run._settle()
         return run
 
     def cancel(self) -> None:
@@ -261,18 +366,27 @@ class FlowRun:
             "revision_backup": (
                 None if self._revision_backup is None else _copy_answers(self._revision_backup)
             ),
+            "pending": list(self._pending),
         }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
-        """Load a snapshot, refusing one that does not fit this flow rather than guessing."""
+        """Load a snapshot, refusing one that does not fit this flow rather than guessing.
+
+        A snapshot saved under another version of the definition is migrated instead:
+        the definition changed under a conversation in progress, which is expected.
+        """
         try:
             flow_id = snapshot.get("flow", self.flow.id)
             state = snapshot["state"]
             answers = snapshot["answers"]
             history = snapshot["history"]
             backup = snapshot.get("revision_backup")
+            pending = snapshot.get("pending") or []
         except (AttributeError, KeyError, TypeError) as err:
             raise FlowError(f"Not a snapshot of a run: missing {err}.") from err
+        if flow_id == self.flow.id and snapshot.get("version", 1) != self.flow.version:
+            self._migrate(state, answers, backup)
+            return
         problem = None
         if flow_id != self.flow.id:
             problem = f"it belongs to flow '{flow_id}'"
@@ -290,18 +404,60 @@ class FlowRun:
             problem = "its history returns to the summary outside a revision"
         elif self.flow.has_question(state) and not self.flow.question(state).applies(answers):
             problem = f"question '{state}' does not apply to its answers"
+        elif not isinstance(pending, list) or not all(isinstance(i, str) for i in pending):
+            problem = "its pending items are not text"
         if problem:
             raise FlowError(f"Cannot restore this run of '{self.flow.id}': {problem}.")
         self._state = state
         self._answers = _copy_answers(answers)
         self._history = list(history)
         self._revision_backup = None if backup is None else _copy_answers(backup)
+        self._pending = list(pending)
+
+    def _migrate(self, state: object, answers: object, backup: object) -> None:
+        """Carry a run saved under an older (or newer) definition over to this one.
+
+        Answers whose question still exists and whose value still fits it are kept; the
+        run goes on at the first question that applies and has no answer, or at the
+        summary when there is none. A revision in progress is abandoned (its complete
+        answers are the ones kept), and so are list items not yet closed with Done.
+        """
+        given = backup if isinstance(backup, dict) else answers
+        given = given if isinstance(given, dict) else {}
+        self._answers = self.flow.relevant_answers(_fitting_answers(self.flow, given))
+        before = (
+            self.flow.question(state)
+            if isinstance(state, str) and (self.flow.has_question(state))
+            else None
+        )
+        self._settle()
+        dropped = sorted(set(given) - set(self._answers))
+        new = [
+            q.id for q in self.flow.applicable(self._answers) if not q.is_answered(self._answers)
+        ]
+        self.migration = Migration(
+            kept=len(self._answers),
+            dropped=tuple(dropped),
+            to_answer=tuple(new),
+            same_place=before is not None and before.id == self._state,
+        )
+
+    def _settle(self) -> None:
+        """Put the run at its first unanswered question, else at the summary."""
+        applicable = self.flow.applicable(self._answers)
+        first = next((q for q in applicable if not q.is_answered(self._answers)), None)
+        self._state = SUMMARY if first is None else first.id
+        self._history = [q.id for q in applicable[: applicable.index(first)]] if first else []
+        if first is None:
+            self._history = [q.id for q in applicable]
+        self._revision_backup = None
+        self._pending = []
 
     # --- machinery -----------------------------------------------------------------
 
     def _checkpoint(self) -> tuple[Any, ...]:
         # Steps replace these objects rather than mutate them, so references suffice.
-        return self._state, self._answers, self._history, self._revision_backup
+        return self._state, self._answers, self._history, self._revision_backup, self._pending
 
     def _fire(self, trigger: str, checkpoint: tuple[Any, ...], action: str) -> None:
         """Fire an event; on any failure put the run back exactly as it was."""
@@ -310,11 +466,14 @@ class FlowRun:
                 # No guard passed; the compiled table always has a fallback, so this is a bug.
                 raise FlowError(f"Cannot {action} from '{checkpoint[0]}'.")
         except MachineError as err:
-            self._state, self._answers, self._history, self._revision_backup = checkpoint
+            self._restore_checkpoint(checkpoint)
             raise FlowError(f"Cannot {action} from '{checkpoint[0]}'.") from err
         except BaseException:
-            self._state, self._answers, self._history, self._revision_backup = checkpoint
+            self._restore_checkpoint(checkpoint)
             raise
+
+    def _restore_checkpoint(self, checkpoint: tuple[Any, ...]) -> None:
+        self._state, self._answers, self._history, self._revision_backup, self._pending = checkpoint
 
     # Callbacks named in the compiled machine.
 
@@ -323,10 +482,66 @@ class FlowRun:
         # the questions in order; any revision is complete.
         self._history = [question.id for question in self.flow.applicable(self._answers)]
         self._revision_backup = None
+        self._pending = []
 
     def _undo_revision(self, _event: EventData) -> None:
         if self._revision_backup is not None:
             self._answers = self._revision_backup
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What carrying a run over to a newer definition did, to tell the person in a line."""
+
+    kept: int  # answers kept
+    dropped: tuple[str, ...]  # answer ids whose question went or changed
+    to_answer: tuple[str, ...]  # questions that apply and now need an answer
+    same_place: bool  # the run is still at the question it was at
+
+
+def _tip_of(flow: Flow, answer_id: str) -> str | None:
+    question = flow.question_of(answer_id)
+    return question.tip if question else None
+
+
+def _fitting_answers(flow: Flow, answers: object) -> dict[str, Any]:
+    """The answers that still fit `flow`: a known answer id, and a value of the right
+    shape (an option it still offers, a number, a date, text, a list of items)."""
+    if not isinstance(answers, dict):
+        return {}
+    kept = {}
+    for answer_id, value in answers.items():
+        question = flow.question_of(answer_id) if isinstance(answer_id, str) else None
+        if question is not None and _fits(question, answer_id, value):
+            kept[answer_id] = _copy_value(value)
+    return kept
+
+
+def _fits(question: Question, answer_id: str, value: object) -> bool:
+    if question.parts:
+        part = next(p for p in question.parts if p.id == answer_id)
+        return part.option(value) is not None
+    if value is None:
+        return question.optional
+    if question.type == "choice":
+        return question.option(value) is not None
+    if question.type == "multi_choice":
+        return isinstance(value, list) and all(question.option(v) for v in value)
+    if question.type == "number":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if question.type == "date":
+        try:
+            dt.date.fromisoformat(str(value))
+        except ValueError:
+            return False
+        return isinstance(value, str)
+    if question.type == "list":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return isinstance(value, str)
+
+
+def _copy_value(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _copy_answers(answers: dict[str, Any]) -> dict[str, Any]:
@@ -337,5 +552,5 @@ def _copy_answers(answers: dict[str, Any]) -> dict[str, Any]:
 
 def _known_answers(flow: Flow, answers: object) -> bool:
     return isinstance(answers, dict) and all(
-        isinstance(key, str) and flow.has_question(key) for key in answers
+        isinstance(key, str) and flow.question_of(key) is not None for key in answers
     )

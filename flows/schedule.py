@@ -23,13 +23,21 @@ import holidays as public_holidays
 CADENCES = ("quarterly", "six_monthly", "annual", "end_of_project")
 _INTERVAL_MONTHS = {"quarterly": 3, "six_monthly": 6, "annual": 12}
 
-# DOMAIN.md, Reviews: the cadence when the proposer picks none, by the check's `form`.
+# The policy's default when the proposer has not decided, by the check's `form`.
 DEFAULT_CADENCE_FOR_FORM = {
     "formal": "quarterly",
     "mou": "six_monthly",
     "informal": "end_of_project",
 }
-# For an informal project with no `full_benefit_months` answer: review it after this.
+# An end-of-project review comes when the full benefit is expected: the end of the
+# check's `full_benefit` range (v1 checks stored `full_benefit_months` as a number).
+PROJECT_MONTHS = {
+    "within_6_months": 6,
+    "months_6_to_12": 12,
+    "months_12_to_24": 24,
+    "over_24_months": 24,
+}
+# ... and after this long when that is not known.
 DEFAULT_PROJECT_MONTHS = 6
 
 # Used when Slack gives no time zone for the owner, or one this machine does not know.
@@ -50,9 +58,9 @@ SNOOZE_PERIODS = ("week", "month")
 
 
 def effective_cadence(cadence: str | None, form: str | None) -> str:
-    """The cadence to schedule: the check's `review_cadence`, or DOMAIN.md's default.
+    """The cadence to schedule: the check's `review_cadence`, or the policy's default.
 
-    "none" (or no answer) means the proposer planned no reviews; the partnership is
+    "not_decided" (or no answer) means the proposer has not chosen; the partnership is
     still reviewed, at the default for its form. An unknown form gets the lightest
     default, a single review at the end.
     """
@@ -77,7 +85,7 @@ def first_review_on(answers: Mapping[str, Any], posted_on: dt.date) -> dt.date:
 
     The proposer's `first_review_date` wins. Otherwise the first review is one cadence
     interval after posting; an end-of-project review comes when the full benefit is
-    expected (`full_benefit_months`), which is when there is something to review.
+    expected (`full_benefit`), which is when there is something to review.
     """
     chosen = answers.get("first_review_date")
     if isinstance(chosen, str):
@@ -88,10 +96,18 @@ def first_review_on(answers: Mapping[str, Any], posted_on: dt.date) -> dt.date:
     cadence = effective_cadence(answers.get("review_cadence"), answers.get("form"))
     if cadence in _INTERVAL_MONTHS:
         return add_months(posted_on, _INTERVAL_MONTHS[cadence])
-    months = answers.get("full_benefit_months")
+    months = PROJECT_MONTHS.get(str(answers.get("full_benefit")))
+    if months is None:
+        months = answers.get("full_benefit_months")
     if not isinstance(months, int) or isinstance(months, bool) or months < 1:
         months = DEFAULT_PROJECT_MONTHS
     return add_months(posted_on, months)
+
+
+def default_first_review(answers: Mapping[str, Any], today: dt.date) -> dt.date:
+    """The first review date to suggest while checking: what `first_review_on` would give
+    if the check were posted today and no date had been chosen."""
+    return first_review_on({k: v for k, v in answers.items() if k != "first_review_date"}, today)
 
 
 def next_review_on(cadence: str, reviewed_on: dt.date) -> dt.date | None:
