@@ -7,28 +7,34 @@ message stays valid whatever was typed. Every message has a plain `text` fallbac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows import Assessment, Flow, FlowRun, Question, display_answer
+from flows import NOT_SURE, Flow, FlowRun, Migration, Question, display_answer
+from flows.answers import format_date
 
 from .mrkdwn import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
-    HEADER_TEXT,
     OPTION_TEXT,
     SECTION_TEXT,
     clip,
     escape,
 )
+from .subcommands import help_lines
 
 # action_ids: the listeners match on these.
 ANSWER = "answer"  # answer_0, answer_1, ...: one button per option
 ANSWER_SELECT = "answer_select"
+ANSWER_DATE = "answer_date"  # a date picked in the date picker
+ANSWER_SUGGESTED = "answer_suggested"  # the suggested date (or Skip) as a button
 CHOICES_DRAFT = "choices_draft"
 CHOICES_DONE = "choices_done"
+PART_DRAFT = "part_draft"  # a choice within a group, remembered until Continue
+PARTS_DONE = "parts_done"
+LIST_DONE = "list_done"
 KEEP = "keep_answer"
 BACK = "back"
 HELP = "help"
@@ -39,19 +45,10 @@ DISCARD = "discard"
 PICK_CHANNEL = "pick_channel"
 HOME_NEW = "home_new"
 
-STATUS_EMOJI = {
-    "green": ":large_green_circle:",
-    "amber": ":large_orange_circle:",
-    "red": ":red_circle:",
-}
-STATUS_WORD = {"green": "no flags", "amber": "warnings", "red": "critical"}
-SEVERITY = {
-    "critical": ":red_circle: Critical",
-    "warning": ":large_orange_circle: Warning",
-    "verdict": ":arrow_right: Sets the verdict",
-}
-SEVERITY_WORD = {"critical": "critical", "warning": "warning", "verdict": "sets the verdict"}
-MAX_BUTTONS = 5
+# Slack's limits on one element.
+MAX_BUTTONS = 6  # more options than this go in a menu: a row of buttons wraps badly
+MAX_CHECKBOXES = 10
+PART_BLOCK = "part:"  # block_id prefix of a group's part: "part:<part id>"
 
 
 @dataclass(frozen=True)
@@ -113,37 +110,75 @@ def tip_title(flow: Flow, tip_id: str) -> str:
 
 
 def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: int) -> Message:
-    """The current question: tip and progress, the question, its answer controls, navigation."""
+    """The current question: where it is in the check, the question, its answer controls,
+    and the way back, help and cancel."""
     question = run.current
     assert question is not None, "question_message needs a run at a question"
-    position, total = run.progress
-    heading = f"*{escape(tip_title(flow, question.tip))}* · question {position} of {total}"
+    heading = progress_heading(flow, run)
     blocks: list[dict[str, Any]] = [context(heading), section(f"*{escape(question.text)}*")]
     if question.hint:
         blocks.append(context(escape(question.hint)))
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
 
-    previous = run.answers.get(question.id)
-    if question.type in ("choice", "yes_no"):
-        blocks.append(_choice_controls(question, value))
-    elif question.type == "multi_choice":
-        blocks.extend(_multi_choice_controls(question, value, previous))
-    else:
-        blocks.append(context(_typing_hint(question)))
-    if previous is not None:
+    previous = question.value_in(run.answers) if question.is_answered(run.answers) else None
+    controls, hint = _controls(question, run, value, previous)
+    blocks.extend(controls)
+    if hint:
+        blocks.append(context(hint))
+    if previous is not None and not question.parts:
         shown = escape(display_answer(question, previous))
         blocks.append(context(f"Your earlier answer: {clip(shown, 1500)}"))
 
     navigation = []
-    if previous is not None and question.type != "multi_choice":
+    if previous is not None and question.type not in ("multi_choice", "group"):
         navigation.append(button("Keep this answer", KEEP, value(), style="primary"))
     if run.can_go_back:
         navigation.append(button("Back", BACK, value()))
     navigation.append(button("What does this tip mean?", HELP, value(question.tip)))
     navigation.append(button("Cancel check", CANCEL, value()))
     blocks.append({"type": "actions", "block_id": "navigation", "elements": navigation})
-    text = f"{tip_title(flow, question.tip)} · question {position} of {total}: {question.text}"
+    text = f"{heading.replace('*', '')}: {question.text}"
     return Message(fallback(text), blocks)
+
+
+def progress_heading(flow: Flow, run: FlowRun) -> str:
+    """ "*Be realistic* · tip 3 of 5": where the question is, by tip, so it never jumps."""
+    question = run.current
+    assert question is not None
+    title = f"*{escape(tip_title(flow, question.tip))}*"
+    progress = run.tip_progress()
+    if progress is None:
+        return title
+    return f"{title} · tip {progress[0]} of {progress[1]}"
+
+
+Controls = tuple[list[dict[str, Any]], str | None]
+
+
+def _controls(question: Question, run: FlowRun, value: Any, previous: Any) -> Controls:
+    """The blocks to answer `question` with, and a line saying how (or None)."""
+    if question.type == "choice":
+        return [_choice_controls(question, value)], None
+    if question.type == "multi_choice":
+        return _multi_choice_controls(question, value, previous), (
+            "Tick all that apply, then press *Continue* (or type them, separated by commas)."
+        )
+    if question.type == "group":
+        unsure = " Don't know yet? Choose *Not sure*." if question.offers(NOT_SURE) else ""
+        return _group_controls(question, run, value), (
+            f"Choose one in each, then press *Continue*.{unsure}"
+        )
+    if question.type == "list" and question.more_messages:
+        return _list_controls(question, run.pending, value)
+    if question.type == "date" and (suggested := run.suggestion()):
+        return _date_controls(suggested, value, previous), (
+            "Press the button to keep the suggested date, or pick another."
+        )
+    controls = []
+    if question.optional:
+        skip = button("Skip", ANSWER_SUGGESTED, value("skip"))
+        controls.append({"type": "actions", "block_id": "answer", "elements": [skip]})
+    return controls, _typing_hint(question)
 
 
 def _choice_controls(question: Question, value: Any) -> dict[str, Any]:
@@ -163,23 +198,82 @@ def _choice_controls(question: Question, value: Any) -> dict[str, Any]:
 
 
 def _multi_choice_controls(question: Question, value: Any, previous: Any) -> list[dict]:
-    checkboxes: dict[str, Any] = {
-        "type": "checkboxes",
+    many = len(question.options) > MAX_CHECKBOXES  # Slack allows 10 checkboxes at most
+    element: dict[str, Any] = {
+        "type": "multi_static_select" if many else "checkboxes",
         "action_id": CHOICES_DRAFT,
         "options": [option(o.label, o.value) for o in question.options],
     }
+    if many:
+        element["placeholder"] = {"type": "plain_text", "text": "Choose all that apply"}
     chosen = [option(o.label, o.value) for o in question.options if o.value in (previous or [])]
     if chosen:
-        checkboxes["initial_options"] = chosen
+        element["initial_options"] = chosen
     return [
-        {"type": "actions", "block_id": "choices", "elements": [checkboxes]},
+        {"type": "actions", "block_id": "choices", "elements": [element]},
         {
             "type": "actions",
             "block_id": "answer",
             "elements": [button("Continue", CHOICES_DONE, value(), style="primary")],
         },
-        context("Tick all that apply, then press *Continue* (or type them, separated by commas)."),
     ]
+
+
+def _group_controls(question: Question, run: FlowRun, value: Any) -> list[dict[str, Any]]:
+    """A labelled set of radio buttons per part (one tap each, no menus to open on a
+    phone), then Continue. Earlier answers are ticked already."""
+    blocks: list[dict[str, Any]] = []
+    for part in question.parts:
+        radios: dict[str, Any] = {
+            "type": "radio_buttons",
+            "action_id": PART_DRAFT,
+            "options": [option(o.label, o.value) for o in part.options],
+        }
+        earlier = part.option(run.answers.get(part.id))
+        if earlier is not None:
+            radios["initial_option"] = option(earlier.label, earlier.value)
+        label = f"*{escape(part.label)}*" + (" (optional)" if part.optional else "")
+        blocks.append(section(label))
+        blocks.append({"type": "actions", "block_id": PART_BLOCK + part.id, "elements": [radios]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "answer",
+            "elements": [button("Continue", PARTS_DONE, value(), style="primary")],
+        }
+    )
+    return blocks
+
+
+def _list_controls(question: Question, pending: list[str], value: Any) -> Controls:
+    """A question answered over several messages (in Slack, Enter sends): what has been
+    taken so far, and Done once there is something to keep."""
+    most = question.max_items
+    if not pending:
+        return [], (
+            f"Send each as its own message, or several on separate lines. Up to {most}; "
+            "press *Done* after the last one."
+        )
+    taken = "\n".join(f"{n}. {clip(escape(item), 300)}" for n, item in enumerate(pending, 1))
+    done = button("Done", LIST_DONE, value(), style="primary")
+    return [
+        section(f"*So far:*\n{taken}"),
+        {"type": "actions", "block_id": "answer", "elements": [done]},
+    ], f"Send another (up to {most} in all), or press *Done* if that's all."
+
+
+def _date_controls(suggested: str, value: Any, previous: Any) -> list[dict[str, Any]]:
+    initial = previous if isinstance(previous, str) else suggested
+    picker = {
+        "type": "datepicker",
+        "action_id": ANSWER_DATE,
+        "initial_date": initial,
+        "placeholder": {"type": "plain_text", "text": "Pick a date"},
+    }
+    keep = button(
+        f"Use {format_date(date.fromisoformat(initial))}", ANSWER_SUGGESTED, value(initial)
+    )
+    return [{"type": "actions", "block_id": "answer", "elements": [keep, picker]}]
 
 
 def _typing_hint(question: Question) -> str:
@@ -187,13 +281,18 @@ def _typing_hint(question: Question) -> str:
         "number": "Type a whole number as your reply.",
         "date": "Type a date as your reply, e.g. 14 March 2027.",
         "short_text": "Type your answer as a reply.",
-        "long_text": "Type your answer as a reply; a few sentences is plenty.",
+        "long_text": "Type your answer as a reply; a sentence or two is plenty.",
+        "list": "Type them in one reply, separated by commas.",
     }
+    if question.optional:
+        return hints.get(question.type, "Type your answer as a reply.") + " Or press *Skip*."
     return hints.get(question.type, "Type your answer as a reply.")
 
 
 def answered_message(flow: Flow, question: Question, value: Any) -> Message:
-    """What a question message becomes once answered: no buttons left to press."""
+    """What a question message becomes once answered: no buttons left to press.
+
+    `value` is what `Question.value_in` gives (a dict of parts for a group)."""
     answer = display_answer(question, value)
     shown = clip(escape(answer), SECTION_TEXT - 500)
     blocks = [
@@ -201,6 +300,16 @@ def answered_message(flow: Flow, question: Question, value: Any) -> Message:
         section(f"{escape(question.text)}\n:white_check_mark: *{shown}*"),
     ]
     return Message(fallback(f"{question.text} {answer}"), blocks)
+
+
+def taken_message(flow: Flow, question: Question, items: Sequence[str]) -> Message:
+    """A list question's message once some items were sent: what was taken so far."""
+    taken = "\n".join(f"{n}. {clip(escape(item), 300)}" for n, item in enumerate(items, 1))
+    blocks = [
+        context(f"*{escape(tip_title(flow, question.tip))}*"),
+        section(f"{escape(question.text)}\n:white_check_mark: *Taken so far:*\n{taken}"),
+    ]
+    return Message(fallback(f"{question.text} Taken so far: {'; '.join(items)}"), blocks)
 
 
 def closed_message(note: str, question: Question | None = None) -> Message:
@@ -223,175 +332,6 @@ def notice(text: str) -> Message:
 def tip_help(flow: Flow, tip_id: str) -> Message:
     tip = next(t for t in flow.tips if t.id == tip_id)
     return notice(f"*{escape(tip.title)}*\n{escape(tip.help)}")
-
-
-# --- the summary ------------------------------------------------------------------------
-
-
-def summary_message(
-    flow: Flow,
-    run: FlowRun,
-    assessment: Assessment,
-    conversation_id: int,
-    version: int,
-    channel: str | None,
-    update_of: str | None = None,
-) -> Message:
-    """Verdict, per-tip status, flags with conditions; Post, Change an answer, Discard.
-
-    `update_of` is the reference of the partnership this re-checks: its update goes to
-    that recommendation's thread, so there is no channel to pick.
-    """
-    name = str(run.answers.get("name", "Untitled proposal"))
-    title = f"Re-check of {update_of}: {name}" if update_of else f"Check: {name}"
-    value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT)},
-        },
-        section(f"*Verdict: {assessment.verdict}*\n{verdict_explanation(assessment)}"),
-        section(tip_status_lines(flow, assessment)),
-        *flag_sections(flow, assessment),
-    ]
-    picker: dict[str, Any] = {
-        "type": "conversations_select",
-        "action_id": PICK_CHANNEL,
-        "placeholder": {"type": "plain_text", "text": "Choose a channel"},
-        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-    }
-    if channel and channel[0] in "CG":
-        picker["initial_conversation"] = channel
-    where = f"Post to <#{channel}>" if channel and channel[0] in "CG" else "Post to"
-    if channel and channel.startswith("#"):
-        where = f"Post to {escape(channel)}"
-    if update_of:
-        blocks.append(section(f"Posting adds this to the thread of {update_of}."))
-    else:
-        blocks.append(section(f"{where} (or pick another channel):", accessory=picker))
-    revise = {
-        "type": "static_select",
-        "action_id": REVISE,
-        "placeholder": {"type": "plain_text", "text": "Change an answer"},
-        "options": [option(q.text, value(q.id)) for q in flow.questions if q.id in run.answers][
-            :100
-        ],
-    }
-    discard = button("Discard", DISCARD, value(), style="danger")
-    discard["confirm"] = {
-        "title": {"type": "plain_text", "text": "Discard this check?"},
-        "text": {"type": "plain_text", "text": "Your answers will be deleted from the summary."},
-        "confirm": {"type": "plain_text", "text": "Discard"},
-        "deny": {"type": "plain_text", "text": "Keep it"},
-    }
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": "summary",
-            "elements": [
-                button("Post the update" if update_of else "Post", POST, value(), style="primary"),
-                revise,
-                discard,
-            ],
-        }
-    )
-    return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
-
-
-def verdict_explanation(assessment: Assessment) -> str:
-    criticals = sum(1 for flag in assessment.flags if flag.severity == "critical")
-    return {
-        "Use a less formal route": "You said a less formal route would work: use it first; "
-        "a partnership costs time to agree, run and administer.",
-        "Reconsider": f"{criticals} critical flags: fix these before going further.",
-        "Proceed with conditions": "Go ahead once each flag below is met as a condition.",
-        "Proceed": "No red flags. Keep reviewing its value as you go.",
-    }.get(assessment.verdict, "")
-
-
-def tip_status_lines(flow: Flow, assessment: Assessment) -> str:
-    lines = [
-        f"{STATUS_EMOJI[status]} {escape(tip_title(flow, tip))}: {STATUS_WORD[status]}"
-        for tip, status in assessment.tip_status.items()
-    ]
-    return "\n".join(lines)
-
-
-def flag_sections(flow: Flow, assessment: Assessment) -> list[dict[str, Any]]:
-    """One section per tip that has flags: each flag's severity, reason and condition."""
-    sections = []
-    for tip in flow.tips:
-        flags = [flag for flag in assessment.flags if flag.tip == tip.id]
-        if not flags:
-            continue
-        lines = [
-            f"• {SEVERITY[f.severity]}: {escape(f.reason)}\n    _Condition:_ {escape(f.condition)}"
-            for f in flags
-        ]
-        sections.append(section(f"*{escape(tip.title)}*\n" + "\n".join(lines)))
-    return sections
-
-
-# --- the channel ------------------------------------------------------------------------
-
-
-def channel_post(
-    flow: Flow, reference: str, name: str, owner_id: str, assessment: Assessment
-) -> Message:
-    """The compact recommendation in the channel; the detail goes in its thread."""
-    flags = [
-        f"• *{escape(tip_title(flow, f.tip))}*: {escape(f.reason)} ({SEVERITY_WORD[f.severity]})"
-        for f in assessment.flags
-    ]
-    blocks = [
-        section(
-            f"*{reference} · {escape(name)}*\n*Verdict: {assessment.verdict}*\n"
-            f"Proposed by <@{owner_id}>"
-        ),
-        context(
-            "   ".join(
-                f"{STATUS_EMOJI[s]} {escape(tip_title(flow, t))}"
-                for t, s in assessment.tip_status.items()
-            )
-        ),
-    ]
-    if flags:
-        blocks.append(section("*Red flags*\n" + "\n".join(flags)))
-    blocks.append(context("Answers and suggested conditions are in the thread."))
-    text = f"{reference} {name}: {assessment.verdict}"
-    return Message(fallback(text), blocks)
-
-
-def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) -> list[Message]:
-    """The full answers, tip by tip, then the conditions: one or more thread replies."""
-    answer_blocks: list[dict[str, Any]] = []
-    for tip in flow.tips:
-        asked = [q for q in flow.questions if q.tip == tip.id and q.id in answers]
-        if not asked:
-            continue
-        answer_blocks.append(
-            {"type": "header", "text": {"type": "plain_text", "text": clip(tip.title, HEADER_TEXT)}}
-        )
-        for q in asked:
-            shown = clip(escape(display_answer(q, answers[q.id])), SECTION_TEXT - 600)
-            answer_blocks.append(section(f"*{clip(escape(q.text), 500)}*\n{shown}"))
-    messages = [
-        Message("Answers given in the check", chunk) for chunk in _chunks(answer_blocks, 50)
-    ]
-    conditions = flag_sections(flow, assessment)
-    if conditions:
-        messages.append(
-            Message(
-                "Suggested conditions",
-                [section("*Suggested conditions*"), *conditions],
-            )
-        )
-    return messages
-
-
-def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 # --- home, list and help ------------------------------------------------------------------
@@ -438,21 +378,24 @@ def list_message(lines: Sequence[CheckLine]) -> Message:
     )
 
 
-def home_view(lines: Sequence[CheckLine]) -> dict[str, Any]:
+def home_view(flow: Flow, lines: Sequence[CheckLine]) -> dict[str, Any]:
     return {
         "type": "home",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Partnership check"}},
             section(
-                "Is a proposed partnership worth forming? Answer a few questions under five "
-                "tips (be selective, clear on outcomes, realistic, flexible and engaged) and "
-                "get a verdict with its red flags and the conditions that would fix them."
+                "Is a proposed partnership worth forming? Answer about "
+                f"{typical_questions(flow)} questions, about 5 minutes, under five tips (be "
+                "selective, clear on outcomes, realistic, flexible and engaged) and get a "
+                "verdict with its red flags and the conditions that would fix them. *Not "
+                "sure* is always an honest answer."
             ),
             {
                 "type": "actions",
                 "block_id": "home",
                 "elements": [button("Check a partnership", HOME_NEW, "new", style="primary")],
             },
+            context("*Commands*\n" + help_lines()),
             {"type": "divider"},
             section("*Your recent checks*"),
             *check_sections(lines),
@@ -461,18 +404,47 @@ def home_view(lines: Sequence[CheckLine]) -> dict[str, Any]:
 
 
 def help_message(flow: Flow) -> Message:
-    tips = "\n".join(f"• *{escape(t.title)}*" for t in flow.tips if t.id != "about")
+    tips = "\n".join(f"• *{escape(t.title)}*" for t in flow.assessed_tips)
     text = (
-        "*Partnership check* asks about a proposed partnership one question at a time, "
-        "checks it against five tips, and gives a verdict: *Proceed*, *Proceed with "
-        "conditions*, *Reconsider* or *Use a less formal route*.\n"
+        f"*Partnership check* asks about {typical_questions(flow)} questions about a proposed "
+        "partnership, one at a time (about 5 minutes), checks them against five tips, and "
+        "gives a verdict: *Proceed*, *Proceed with conditions*, *Reconsider* or *Use a less "
+        "formal route*, with the conditions that would fix each red flag.\n"
         f"{tips}\n\n"
         "*Commands*\n"
-        "• `/partnership` or `/partnership new`: start a check in a DM\n"
-        "• `/partnership list`: your checks and where they were posted\n"
-        "• `/partnership cancel`: cancel the check in progress\n"
-        "• `/partnership help`: this message\n"
-        "In the DM you can also type `back`, `cancel`, `help` or `resume` at any time; "
-        "leave and come back whenever you like: the check waits where you left it."
+        f"{help_lines()}\n\n"
+        "In our DM you can type `back`, `cancel`, `help` or `resume` at any time, and "
+        "`not sure` to any question you can't answer yet. Leave and come back whenever you "
+        "like: the check waits where you left it."
     )
     return Message("How the partnership check works", [section(text)])
+
+
+def check_intro(flow: Flow) -> str:
+    """The first message of a check: how long it takes and what to have at hand."""
+    return (
+        f"Let's check this partnership: about {typical_questions(flow)} questions, about 5 "
+        "minutes. Have at hand the organisations involved (the lead first), the problem it "
+        "would solve and its 1 to 3 objectives.\n"
+        "Don't know an answer yet? Choose *Not sure*: that's an honest answer, and the "
+        "result will say what to find out. Type `back`, `cancel` or `help` whenever you "
+        "like; leave and come back any time."
+    )
+
+
+def typical_questions(flow: Flow) -> int:
+    """How many questions a check asks when no branch adds any (its usual length)."""
+    return sum(1 for question in flow.applicable({}) if question.ask_when is None)
+
+
+def upgraded_note(flow: Flow, migration: Migration) -> str:
+    """One line telling the person the questions changed under their conversation."""
+    what = "check" if flow.has_verdict else "review"
+    kept = f"I kept {migration.kept} of your answers"
+    if not migration.to_answer:
+        return f"The {what}'s questions have been updated since you started. {kept}."
+    new = len(migration.to_answer)
+    asks = "1 question needs" if new == 1 else f"{new} questions need"
+    return (
+        f"The {what}'s questions have been updated since you started. {kept}; {asks} an answer now."
+    )

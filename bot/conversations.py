@@ -9,6 +9,7 @@ post once, and an answer is saved before anything is sent.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from flows import AnswerError, Flow, FlowError, FlowRun, Question, assess
+from flows import AnswerError, Flow, FlowError, FlowRun, Migration, Question, assess, schedule
 
-from . import blocks, reminders, review_blocks
+from . import blocks, recommendation_blocks, reminders, review_blocks
 from .blocks import Message
 from .db import Database
 from .messenger import Messenger
@@ -30,6 +31,7 @@ from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
 from .store import AlreadyClaimed, being_posted, record_event
 
+log = logging.getLogger(__name__)
 Step = Callable[[FlowRun, Conversation], None]
 STALE = (
     "That button belongs to a step you've already taken, so it did nothing. Carry on from "
@@ -42,7 +44,12 @@ CANCELLED = {
     "`/partnership review` and its reference.",
 }
 
-STEPS = ("answer", "back", "cancel", "revise")
+STEPS = ("answer", "back", "cancel", "revise", "upgrade")
+
+CANNOT_RESTORE = (
+    ":warning: I can't carry on this {what}: it was saved in a form I no longer "
+    "understand. Type `cancel` to drop it, then `new` to start again. Sorry about that."
+)
 
 
 class Stale(Exception):
@@ -51,6 +58,19 @@ class Stale(Exception):
 
 class Refused(Exception):
     """A step that can't be taken just now; the message says why."""
+
+
+class _Unreadable(Exception):
+    """The conversation's snapshot cannot be restored (see `Conversations._unreadable`)."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__(conversation.id)
+        # Read now: the rollback that follows expires the row.
+        self.id, self.kind, self.channel = (
+            conversation.id,
+            conversation.kind,
+            conversation.channel_id,
+        )
 
 
 # What each kind of conversation posts once, from its summary.
@@ -102,12 +122,7 @@ class Conversations:
 
     def start_check(self, actor: Actor) -> None:
         """Start a check in the person's DM, or show the one already in progress."""
-        self._start(
-            actor,
-            "check",
-            intro="Let's check this partnership, one question at a time. Type `back`, "
-            "`cancel` or `help` whenever you like; leave and come back any time.",
-        )
+        self._start(actor, "check", intro=blocks.check_intro(self.check_flow))
 
     def start_review(
         self, actor: Actor, partnership: Partnership, reminder_id: int | None = None
@@ -131,6 +146,19 @@ class Conversations:
             "check",
             intro=f"Let's re-check *{partnership.reference} · {escape(partnership.name)}*: "
             f"the questions of {titles} again; your other answers stay as they were.",
+            run=run,
+            partnership_id=partnership.id,
+        )
+
+    def start_recheck_all(self, actor: Actor, partnership: Partnership) -> None:
+        """Re-check a posted partnership from its summary: change any answers, then post
+        the new verdict to it (it keeps its reference)."""
+        run = FlowRun.at_summary(self.check_flow, partnership.answers, today=self.clock().date())
+        self._start(
+            actor,
+            "check",
+            intro=f"Let's re-check *{partnership.reference} · {escape(partnership.name)}*. Here "
+            "is where it stands: change any answer with *Change an answer*, then post the update.",
             run=run,
             partnership_id=partnership.id,
         )
@@ -179,12 +207,20 @@ class Conversations:
             return self.active(session, actor, kind) is not None
 
     def show_current(self, actor: Actor, kind: str | None = None) -> bool:
-        """Post the current question or summary afresh; False when there's nothing active."""
+        """Post the current question or summary afresh; False when there's nothing active.
+
+        A conversation saved under an older definition is carried over first, and the
+        person told in a line what changed (see `_step`)."""
         with self.db.reading() as session:
             conversation = self.active(session, actor, kind)
             if conversation is None:
                 return False
             conversation_id = conversation.id
+            outdated = conversation.flow_version != str(self._flow(conversation).version)
+        if outdated:
+            with suppress(Stale):
+                self._step(actor, conversation_id, "upgrade", lambda run, _: None)
+                return True
         self._show(conversation_id)
         return True
 
@@ -219,6 +255,32 @@ class Conversations:
             run.answer(list(chosen))
 
         self._press(actor, conversation_id, version, "answer", apply)
+
+    def answer_parts(self, actor: Actor, value: str, selected: dict[str, str] | None) -> None:
+        """Continue on a group: each part's choice from the payload, else as remembered
+        when it was made, else (back at a group answered before) the earlier answer."""
+        conversation_id, version, _ = blocks.parse_action_value(value)
+
+        def apply(run: FlowRun, conversation: Conversation) -> None:
+            question = run.current
+            if question is None:
+                raise Stale
+            chosen = {**question.value_in(run.answers), **conversation.draft.get("parts", {})}
+            run.answer({**chosen, **(selected or {})})
+
+        self._press(actor, conversation_id, version, "answer", apply)
+
+    def list_done(self, actor: Actor, value: str) -> None:
+        """Done on a question answered over several messages: keep what was sent."""
+        conversation_id, version, _ = blocks.parse_action_value(value)
+        self._press(actor, conversation_id, version, "answer", lambda run, _: run.done())
+
+    def answer_date(self, actor: Actor, value: str | None, day: str) -> None:
+        """A date picked in the picker of a date question (the message's value is read
+        from its buttons, as the picker carries none)."""
+        if value:
+            conversation_id, version, _ = blocks.parse_action_value(value)
+            self._press(actor, conversation_id, version, "answer", lambda run, _: run.answer(day))
 
     def keep(self, actor: Actor, value: str) -> None:
         """Re-submit the earlier answer of a question reached with Back."""
@@ -259,6 +321,10 @@ class Conversations:
     def remember_choices(self, actor: Actor, value: str | None, selected: list[str]) -> None:
         """Ticking boxes is not an answer yet: keep the ticks until Continue."""
         self._set_draft(actor, value, "choices", selected)
+
+    def remember_part(self, actor: Actor, value: str | None, part_id: str, chosen: str) -> None:
+        """A choice within a group is not an answer yet: keep it until Continue."""
+        self._set_draft(actor, value, "parts", {part_id: chosen}, merge=True)
 
     def pick_channel(self, actor: Actor, value: str | None, channel_id: str) -> None:
         self._set_draft(actor, value, "channel", channel_id)
@@ -311,6 +377,8 @@ class Conversations:
                     "This is at its summary: use its buttons to post it, change an answer or "
                     "discard it (or type `back`)."
                 )
+            elif word == "done" and run.current.more_messages:
+                run.done()
             else:
                 run.answer(text)
 
@@ -376,7 +444,13 @@ class Conversations:
                 if expected_version is not None and conversation.version != expected_version:
                     raise Stale
                 flow = self._flow(conversation)
-                run = self._run(flow, conversation.snapshot)
+                try:
+                    run = self._run(flow, conversation.snapshot)
+                except FlowError as error:
+                    raise _Unreadable(conversation) from error
+                migration = run.migration
+                if migration is not None and not migration.same_place:
+                    change = _unchanged  # the press or reply was for a question that moved
                 before = run.current
                 try:
                     if step in STEPS:  # not the closing step of the post itself
@@ -391,6 +465,7 @@ class Conversations:
                         conversation.closed_ts = old_ts
                     conversation.snapshot = run.snapshot()
                     conversation.state = run.state
+                    conversation.flow_version = str(flow.version)
                     kept = {k: v for k, v in conversation.draft.items() if k == "channel"}
                     conversation.draft = kept
                     if run.is_finished:
@@ -402,15 +477,36 @@ class Conversations:
                     saved = conversation.id, conversation.channel_id
         except StaleDataError as error:
             raise Stale from error
+        except _Unreadable as unreadable:
+            self._unreadable(unreadable, step)
+            return "invalid"
         if invalid is not None:
             self.slack.say(invalid[0], blocks.notice(f":warning: {escape(invalid[1])}"))
             return "invalid"
         if old_ts:
-            self.slack.update(saved[1], old_ts, self._closing(flow, step, run, before))
+            self.slack.update(saved[1], old_ts, self._closing(flow, step, run, before, migration))
         elif step not in STEPS:  # a closing note with no message recorded yet to carry it
             self.slack.say(saved[1], blocks.notice(step))
+        if migration is not None:
+            self.slack.say(saved[1], blocks.notice(blocks.upgraded_note(flow, migration)))
         self._show(saved[0])
         return "done"
+
+    def _unreadable(self, conversation: _Unreadable, step: str) -> None:
+        """A conversation whose snapshot cannot be restored: never a silent failure. Say
+        so, and let `cancel` close it so the person can start again."""
+        log.error("Cannot restore conversation %s", conversation.id, exc_info=True)
+        text = CANNOT_RESTORE.format(what=conversation.kind)
+        if step == "cancel":
+            with self.db.session() as session:
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation.id)
+                    .values(status="finished", state="cancelled", message_ts=None)
+                    .execution_options(synchronize_session=False)
+                )
+            text = CANCELLED[conversation.kind]
+        self.slack.say(conversation.channel, blocks.notice(text))
 
     def _refuse_while_posting(self, session: Session, conversation: Conversation) -> None:
         """Post pressed, Slack not answered yet: a Discard or a change now would leave the
@@ -432,11 +528,26 @@ class Conversations:
         return None
 
     @staticmethod
-    def _closing(flow: Flow, step: str, run: FlowRun, before: Question | None) -> Message:
+    def _closing(
+        flow: Flow,
+        step: str,
+        run: FlowRun,
+        before: Question | None,
+        migration: Migration | None = None,
+    ) -> Message:
         """What the message of the step just taken turns into: no buttons left on it."""
-        if step == "answer" and before is not None:
-            return blocks.answered_message(flow, before, run.answers[before.id])
-        notes = {"back": "Went back.", "cancel": "Cancelled.", "revise": "Changing an answer…"}
+        if migration is not None and not migration.same_place:
+            return blocks.closed_message("The questions have changed: see below.", before)
+        if step == "answer" and before is not None and run.current is before and run.pending:
+            return blocks.taken_message(flow, before, run.pending)
+        if step == "answer" and before is not None and before.is_answered(run.answers):
+            return blocks.answered_message(flow, before, before.value_in(run.answers))
+        notes = {
+            "back": "Went back.",
+            "cancel": "Cancelled.",
+            "revise": "Changing an answer…",
+            "upgrade": "Carried over to the new questions: see below.",
+        }
         return blocks.closed_message(notes.get(step, step), before)
 
     def _show(self, conversation_id: int) -> None:
@@ -444,8 +555,15 @@ class Conversations:
         with self.db.reading() as session:
             conversation = session.get_one(Conversation, conversation_id)
             flow = self._flow(conversation)
-            run = self._run(flow, conversation.snapshot)
             channel, version = conversation.channel_id, conversation.version
+            try:
+                run = self._run(flow, conversation.snapshot)
+            except FlowError:
+                log.exception("Cannot restore conversation %s", conversation_id)
+                self.slack.say(
+                    channel, blocks.notice(CANNOT_RESTORE.format(what=conversation.kind))
+                )
+                return
             if run.state == "summary":
                 message = self._summary(session, conversation, flow, run)
         if run.state == "cancelled":
@@ -475,8 +593,8 @@ class Conversations:
                 return
             answers = self._run(flow, moved_on.snapshot).answers
         question = run.current
-        if question is not None and question.id in answers:
-            closing = blocks.answered_message(flow, question, answers[question.id])
+        if question is not None and question.is_answered(answers):
+            closing = blocks.answered_message(flow, question, question.value_in(answers))
         else:
             closing = blocks.closed_message("Moved on.", question)
         self.slack.update(channel, ts, closing)
@@ -490,20 +608,37 @@ class Conversations:
             return review_blocks.review_summary(
                 flow, run, assessment, partnership, conversation.id, conversation.version
             )
-        update_of = None
+        partnership = None
         if conversation.partnership_id is not None:
-            update_of = session.get_one(Partnership, conversation.partnership_id).reference
-        return blocks.summary_message(
+            partnership = session.get_one(Partnership, conversation.partnership_id)
+        return recommendation_blocks.summary_message(
             flow,
             run,
             assessment,
             conversation.id,
             conversation.version,
             conversation.draft.get("channel") or self.default_channel,
-            update_of,
+            self.review_plan(run.answers, partnership),
+            partnership.reference if partnership else None,
         )
 
-    def _set_draft(self, actor: Actor, value: str | None, key: str, item: Any) -> None:
+    def review_plan(
+        self, answers: dict[str, Any], partnership: Partnership | None = None
+    ) -> recommendation_blocks.ReviewPlan:
+        """When a check's partnership would next be reviewed if posted now: its scheduled
+        review if it has one, else the first one its answers give."""
+        if partnership is not None and partnership.next_review_on and partnership.cadence:
+            return recommendation_blocks.ReviewPlan(partnership.next_review_on, partnership.cadence)
+        owner_tz = partnership.owner_tz if partnership else None
+        today = reminders.local_today(self.clock(), owner_tz)
+        return recommendation_blocks.ReviewPlan(
+            schedule.first_review_on(answers, today),
+            schedule.effective_cadence(answers.get("review_cadence"), answers.get("form")),
+        )
+
+    def _set_draft(
+        self, actor: Actor, value: str | None, key: str, item: Any, *, merge: bool = False
+    ) -> None:
         conversation_id = blocks.parse_action_value(value)[0] if value else None
         with self.db.session() as session:
             if conversation_id is None:
@@ -512,6 +647,8 @@ class Conversations:
                 conversation = self.owned(session, actor, conversation_id)
             if conversation is None or conversation.status != "active":
                 return
+            if merge:  # several parts of a group, chosen one at a time
+                item = {**conversation.draft.get(key, {}), **item}
             session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation.id)
@@ -588,6 +725,12 @@ class Conversations:
         if conversation.state != "summary" or conversation.version != version:
             claimed = posted is not None and posted.post_state != "unposted"
             raise AlreadyClaimed if claimed else Stale
+        try:
+            at_summary = self.run_of(conversation).state == "summary"
+        except FlowError:
+            at_summary = False
+        if not at_summary:  # its definition changed and now it has questions to answer
+            raise Stale
         return conversation, posted
 
     def _first_delivery(self, event_id: str | None, actor: Actor) -> bool:
@@ -595,6 +738,10 @@ class Conversations:
             return True
         with self.db.session() as session:
             return record_event(session, event_id, actor.team_id)
+
+
+def _unchanged(_run: FlowRun, _conversation: Conversation) -> None:
+    """A step that changes nothing: the conversation is only carried over and shown."""
 
 
 def _nothing_in_progress() -> Message:

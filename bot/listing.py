@@ -9,6 +9,7 @@ from .blocks import CheckLine
 from .conversations import Actor
 from .db import Database
 from .models import Conversation, Partnership
+from .review_blocks import DECIDED
 
 STATUS = {"active": "in progress", "finished": "finished"}
 
@@ -38,7 +39,7 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
                     verdict=partnership.verdict,
                     channel_id=partnership.channel_id,
                     next_review=partnership.next_review_on,
-                    last_decision=partnership.last_decision,
+                    last_decision=DECIDED.get(partnership.last_decision or ""),
                 )
             )
         elif conversation.state == "cancelled":

@@ -11,18 +11,21 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from flows import Assessment, FlowRun, assess, schedule
 
-from . import blocks, reminders
+from . import blocks, recommendation_blocks, reminders
 from .blocks import Message
 from .conversations import Actor, Conversations, Stale
 from .models import Conversation, Partnership
 from .mrkdwn import escape
+from .recommendation_blocks import GOES_AHEAD
 from .store import AlreadyClaimed, claim_post, next_reference
+from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,9 @@ class Recommendations:
         if update_of is not None:
             self._post_update(actor, conversation_id, version, update_of)
             return
+        owner_tz = self.slack.time_zone(actor.user_id)  # for the first review's date
         try:
-            claimed = self._claim(actor, conversation_id, version)
+            claimed = self._claim(actor, conversation_id, version, owner_tz)
         except NoChannel:
             dm = self.slack.open_dm(actor.user_id)
             self.slack.say(dm, blocks.notice(NO_CHANNEL))
@@ -78,7 +82,6 @@ class Recommendations:
             self._release(partnership_id)
             self.slack.say(dm, _post_failed(target, error.response.get("error", "")))
             return
-        owner_tz = self.slack.time_zone(actor.user_id)
         with self.db.session() as session:
             partnership = session.get_one(Partnership, partnership_id)
             partnership.channel_id = posted["channel"]
@@ -86,63 +89,131 @@ class Recommendations:
             partnership.post_state = "posted"
             partnership.posted_at = self.clock()
             partnership.owner_tz = owner_tz
-            reminders.schedule_first(session, partnership, self.clock())
-            reference = partnership.reference
+            partnership.cadence = _cadence(partnership.answers)
+            if partnership.verdict in GOES_AHEAD:  # only a partnership that goes ahead
+                reminders.schedule_first(session, partnership, self.clock())
+            reference, verdict = partnership.reference, partnership.verdict
         for reply in details:
             if not self.slack.say(posted["channel"], reply, thread_ts=posted["ts"]):
                 log.error("Could not add details to %s's thread", reference)
-        self.conversations.finish(
-            actor,
-            conversation_id,
-            version,
-            f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*.",
+        note = f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*."
+        if verdict not in GOES_AHEAD:
+            note += (
+                " No reviews are scheduled for it. When things change, type "
+                f"`/partnership recheck {reference}` to change the answers and post its new "
+                "verdict."
+            )
+        self.conversations.finish(actor, conversation_id, version, note)
+
+    # --- re-checking a posted partnership -------------------------------------------------
+
+    def recheck_problem(self, actor: Actor, text: str) -> str | None:
+        """Why `/partnership recheck <text>` can't start, or None if it can."""
+        with self.db.reading() as session:
+            return self._recheckable(session, actor, text)[1]
+
+    def start_recheck(self, actor: Actor, text: str) -> None:
+        with self.db.reading() as session:
+            partnership, _ = self._recheckable(session, actor, text)
+        if partnership is not None:
+            self.conversations.start_recheck_all(actor, partnership)
+
+    @staticmethod
+    def _recheckable(
+        session: Session, actor: Actor, text: str
+    ) -> tuple[Partnership | None, str | None]:
+        """The proposer's own posted partnership by reference; anyone else is told only
+        that they have none by that reference."""
+        number = parse_reference(text)
+        if number is None:
+            return None, "Which partnership? Give its reference, e.g. `/partnership recheck P-12`."
+        reference = f"P-{number}"
+        partnership = session.scalar(
+            select(Partnership).where(
+                Partnership.team_id == actor.team_id,
+                Partnership.ref == number,
+                Partnership.owner_id == actor.user_id,
+                Partnership.post_state == "posted",
+            )
         )
+        if partnership is None:
+            return None, (
+                f"You have no posted partnership {reference}. `/partnership list` shows yours; "
+                "only the person who proposed a partnership can re-check it."
+            )
+        if partnership.status == "ended":
+            return None, f"{reference} has ended; start a new check with `/partnership new`."
+        return partnership, None
 
     def _post_update(
         self, actor: Actor, conversation_id: int, version: int, partnership_id: int
     ) -> None:
-        """A re-check of a posted partnership: record it, then add it to its thread."""
-        with self.db.session() as session:
-            partnership = session.get_one(Partnership, partnership_id)
-            reference, channel, thread = (
-                partnership.reference,
-                partnership.channel_id,
-                partnership.message_ts,
-            )
-        posts: list[Message] = []
+        """A re-check of a posted partnership: record it, update its post in place, and
+        add the change to its thread. Reviews start if it now goes ahead, and stop if it
+        no longer does."""
+        updated: list[Any] = []
 
         def record(run: FlowRun, conversation: Conversation) -> None:
             session = object_session(conversation)
             assert session is not None
             partnership = session.get_one(Partnership, partnership_id)
             assessment = assess(self.flow, run.answers)
-            partnership.name = str(run.answers.get("name", partnership.name))
-            partnership.verdict = assessment.verdict or ""
-            partnership.assessment = assessment_record(assessment)
-            partnership.answers = dict(run.answers)
-            partnership.cadence = schedule.effective_cadence(
-                run.answers.get("review_cadence"), run.answers.get("form")
+            _record(partnership, run.answers, assessment)
+            partnership.cadence = _cadence(run.answers)
+            now = self.clock()
+            if assessment.verdict not in GOES_AHEAD:
+                reminders.stop(session, partnership)
+            elif partnership.next_review_on is None and partnership.status == "active":
+                reminders.schedule_first(session, partnership, now)
+            plan = self.conversations.review_plan(run.answers, partnership)
+            if assessment.verdict not in GOES_AHEAD:
+                plan = recommendation_blocks.ReviewPlan(None)
+            message = recommendation_blocks.channel_post(
+                self.flow,
+                partnership.reference,
+                run.answers,
+                partnership.owner_id,
+                assessment,
+                plan,
             )
-            message = blocks.channel_post(
-                self.flow, reference, partnership.name, actor.user_id, assessment
+            note = blocks.notice(
+                f":arrows_counterclockwise: <@{actor.user_id}> re-checked "
+                f"{partnership.reference}: the verdict is now *{assessment.verdict}* "
+                f"({recommendation_blocks.counts(assessment).lower()}). "
+                f"{escape(plan.sentence(assessment.verdict, partnership.reference))}"
             )
-            posts[:] = [
-                blocks.Message("Updated " + message.text, message.blocks),
-                *blocks.thread_details(self.flow, run.answers, assessment),
+            updated[:] = [
+                partnership.reference,
+                partnership.channel_id,
+                partnership.message_ts,
+                message,
+                [note, *recommendation_blocks.thread_details(self.flow, run.answers, assessment)],
             ]
             run.finish()
 
-        note = f":white_check_mark: {reference} is updated; its thread shows the new verdict."
         try:
-            self.conversations.complete(actor, conversation_id, version, note, record)
+            self.conversations.complete(actor, conversation_id, version, "Posting…", record)
         except Stale:
             self.conversations.whisper_stale(actor, conversation_id, "This update is posted.")
             return
-        if not (channel and thread) or not all(
-            self.slack.say(channel, post, thread_ts=thread) for post in posts
-        ):
+        reference, channel, thread, message, replies = updated
+        if channel and thread:
+            self.slack.update(channel, thread, message)
+        posted = bool(channel and thread) and all(
+            self.slack.say(channel, reply, thread_ts=thread) for reply in replies
+        )
+        dm = self.slack.open_dm(actor.user_id)
+        if posted:
             self.slack.say(
-                self.slack.open_dm(actor.user_id),
+                dm,
+                blocks.notice(
+                    f":white_check_mark: {reference} is updated: its post in <#{channel}> "
+                    "shows the new verdict, and its thread has the new answers."
+                ),
+            )
+        else:
+            self.slack.say(
+                dm,
                 blocks.notice(
                     f":warning: {reference} is updated, but I couldn't post the update in its "
                     "thread. Check I'm still in that channel; `/partnership list` shows the "
@@ -151,7 +222,7 @@ class Recommendations:
             )
 
     def _claim(
-        self, actor: Actor, conversation_id: int, version: int
+        self, actor: Actor, conversation_id: int, version: int, owner_tz: str | None
     ) -> tuple[int, str, str, Message, list[Message]]:
         now = self.clock()
         with self.db.session() as session:
@@ -172,22 +243,35 @@ class Recommendations:
                     post_state="unposted",
                 )
                 session.add(partnership)
-            partnership.name = str(run.answers.get("name", "Untitled proposal"))
-            partnership.verdict = assessment.verdict or ""
-            partnership.assessment = assessment_record(assessment)
-            partnership.answers = dict(run.answers)
+            _record(partnership, run.answers, assessment)
             session.flush()
             if not claim_post(session, Partnership, partnership.id, now):
                 raise AlreadyClaimed
-            message = blocks.channel_post(
-                self.flow, partnership.reference, partnership.name, actor.user_id, assessment
+            plan = recommendation_blocks.ReviewPlan(
+                schedule.first_review_on(run.answers, reminders.local_today(now, owner_tz)),
+                _cadence(run.answers),
             )
-            details = blocks.thread_details(self.flow, run.answers, assessment)
+            message = recommendation_blocks.channel_post(
+                self.flow, partnership.reference, run.answers, actor.user_id, assessment, plan
+            )
+            details = recommendation_blocks.thread_details(self.flow, run.answers, assessment)
             return partnership.id, conversation.channel_id, target, message, details
 
     def _release(self, partnership_id: int) -> None:
         with self.db.session() as session:
             session.get_one(Partnership, partnership_id).post_state = "unposted"
+
+
+def _record(partnership: Partnership, answers: dict[str, Any], assessment: Assessment) -> None:
+    """Keep the check's result on its partnership (what listing and reviews read)."""
+    partnership.name = str(answers.get("name", "Untitled proposal"))
+    partnership.verdict = assessment.verdict or ""
+    partnership.assessment = assessment_record(assessment)
+    partnership.answers = dict(answers)
+
+
+def _cadence(answers: dict[str, Any]) -> str:
+    return schedule.effective_cadence(answers.get("review_cadence"), answers.get("form"))
 
 
 def assessment_record(assessment: Assessment) -> dict[str, Any]:
@@ -202,9 +286,12 @@ def assessment_record(assessment: Assessment) -> dict[str, Any]:
                 "severity": f.severity,
                 "reason": f.reason,
                 "condition": f.condition,
+                "basis": f.basis,
             }
             for f in assessment.flags
         ],
+        "not_sure": assessment.not_sure,
+        "too_early": assessment.too_early,
     }
 
 

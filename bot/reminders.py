@@ -65,6 +65,12 @@ def _add(session: Session, partnership: Partnership, due: date) -> Reminder:
 def end(session: Session, partnership: Partnership) -> None:
     """The partnership has ended: no next review, and its open reminders stop."""
     partnership.status = "ended"
+    stop(session, partnership)
+
+
+def stop(session: Session, partnership: Partnership) -> None:
+    """No more reviews for now (a re-check no longer goes ahead); a later re-check that
+    goes ahead schedules them again."""
     partnership.next_review_on = None
     close_open(session, partnership.id, "cancelled")
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from flows import Assessment, Flow, FlowRun, display_answer
+from flows.answers import format_date
 
 from .blocks import (
     DISCARD,
@@ -17,13 +18,12 @@ from .blocks import (
     button,
     context,
     fallback,
-    flag_sections,
     option,
     section,
-    tip_status_lines,
 )
 from .models import Partnership
-from .mrkdwn import escape
+from .mrkdwn import clip, escape
+from .recommendation_blocks import flag_sections, tip_status_lines
 
 REVIEW_START = "review_start"
 SNOOZE_WEEK = "review_snooze_week"
@@ -41,8 +41,26 @@ ASKS = (
 MAX_PER_DIGEST = 20  # two blocks each, within Slack's 50 blocks per message
 
 
-def day(value: date | None) -> str:
-    return value.strftime("%-d %B %Y") if value else "never"
+# A review's decision, as a reader of the channel says it.
+DECIDED = {
+    "continue": "decided to continue",
+    "adapt": "decided to adapt it",
+    "end": "decided to end it",
+}
+
+
+def day(value: date) -> str:
+    return format_date(value)
+
+
+def last_reviewed(partnership: Partnership) -> str:
+    """ "last reviewed 3 January 2027 (decided to continue)", or "not reviewed yet"."""
+    if partnership.last_reviewed_on is None:
+        return "not reviewed yet"
+    decided = DECIDED.get(partnership.last_decision or "")
+    return f"last reviewed {day(partnership.last_reviewed_on)}" + (
+        f" ({decided})" if decided else ""
+    )
 
 
 def _title(partnership: Partnership) -> str:
@@ -79,12 +97,7 @@ def reminder_message(
     heading = f"*Review due: {_title(partnership)}*"
     if send_number > 1:
         heading = f"*Review still due: {_title(partnership)}* (reminder {send_number})"
-    lines = [
-        heading,
-        f"Due {day(due_on)} · last reviewed {day(partnership.last_reviewed_on)}"
-        + (f" ({partnership.last_decision})" if partnership.last_decision else ""),
-        ASKS,
-    ]
+    lines = [heading, f"Due {day(due_on)} · {last_reviewed(partnership)}", ASKS]
     if escalate:
         lines.append(
             f"<@{partnership.owner_id}>, this review is overdue: please start it or snooze it."
@@ -110,10 +123,7 @@ def digest_message(items: Sequence[DigestItem]) -> Message:
     ]
     for item in items:
         partnership = item.partnership
-        line = (
-            f"*{_title(partnership)}* · due {day(item.due_on)} · "
-            f"last reviewed {day(partnership.last_reviewed_on)}"
-        )
+        line = f"*{_title(partnership)}* · due {day(item.due_on)} · {last_reviewed(partnership)}"
         if item.escalate and item.note is None:
             line += f" · overdue, <@{partnership.owner_id}>"
         blocks.append(section(line))
@@ -155,7 +165,7 @@ def review_summary(
         "type": "static_select",
         "action_id": REVISE,
         "placeholder": {"type": "plain_text", "text": "Change an answer"},
-        "options": [option(q.text, value(q.id)) for q in flow.questions if q.id in run.answers],
+        "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
     }
     blocks.append(
         {
@@ -182,25 +192,37 @@ def review_result(
     answers: dict[str, Any],
     assessment: Assessment,
 ) -> Message:
-    """The review's result, for the recommendation's thread."""
+    """The review's result, for the recommendation's thread: the decision and what follows
+    from it, the flags, and every answer given."""
     decision = display_answer(flow.question("decision"), answers["decision"])
-    after = {
-        "end": "The partnership has ended; reminders have stopped.",
-    }.get(answers["decision"], f"Next review: {day(partnership.next_review_on)}.")
+    lines = [
+        f"*Review of {_title(partnership)}* by <@{reviewer_id}>",
+        f"*Decision: {escape(decision)}*",
+    ]
+    if answers["decision"] == "adapt" and answers.get("adapt_what"):
+        changes = display_answer(flow.question("adapt_what"), answers["adapt_what"])
+        lines.append(f"Adapting: {escape(changes)}.")
+    lines.append(after_review(partnership, answers["decision"]))
     blocks: list[dict[str, Any]] = [
-        section(
-            f"*Review of {_title(partnership)}* by <@{reviewer_id}>\n"
-            f"*Decision: {escape(decision)}*\n{after}"
-        ),
+        section("\n".join(lines)),
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
     ]
-    for question in flow.questions:
-        if question.id in answers and question.type in ("long_text", "short_text"):
-            shown = escape(display_answer(question, answers[question.id]))
-            blocks.append(section(f"*{escape(question.text)}*\n{shown}"))
+    for question in flow.applicable(answers):
+        if question.is_answered(answers) and question.id != "decision":
+            shown = escape(display_answer(question, question.value_in(answers)))
+            blocks.append(section(f"*{escape(question.text)}*\n{clip(shown, 2500)}"))
     text = f"Review of {partnership.reference} {partnership.name}: {decision}"
     return Message(fallback(text), blocks[:50])
+
+
+def after_review(partnership: Partnership, decision: str) -> str:
+    """What happens next, in words: never "Next review: never"."""
+    if decision == "end":
+        return "The partnership has ended; reminders have stopped."
+    if partnership.next_review_on is None:
+        return "No more reviews are scheduled: this was its review at the end of the project."
+    return f"Next review: {day(partnership.next_review_on)}."
 
 
 def recheck_offer(partnership: Partnership, tip_titles: Sequence[str]) -> Message:

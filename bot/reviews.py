@@ -8,7 +8,6 @@ duty of the people who see the recommendation, and the owner is mentioned when o
 from __future__ import annotations
 
 import logging
-import re
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +22,9 @@ from .models import Partnership, Reminder, Review
 from .recommendations import assessment_record
 from .reminder_messages import redraw
 from .store import AlreadyClaimed, claim_post
+from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
-REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
 # What an adapted partnership changes, and the check's tips to ask again for it.
 ADAPT_TIPS = {
     "scope": ("outcomes", "realistic"),
@@ -292,18 +291,18 @@ class Reviews:
     def _reviewable(
         session: Session, actor: Actor, text: str
     ) -> tuple[Partnership | None, str | None]:
-        found = REFERENCE.match(text.strip())
-        if not found:
+        number = parse_reference(text)
+        if number is None:
             return None, "Which partnership? Give its reference, e.g. `/partnership review P-12`."
         partnership = session.scalar(
             select(Partnership).where(
                 Partnership.team_id == actor.team_id,
-                Partnership.ref == int(found.group(1)),
+                Partnership.ref == number,
                 Partnership.post_state == "posted",
             )
         )
         if partnership is None:
-            return None, f"There is no posted partnership P-{found.group(1)} in this workspace."
+            return None, f"There is no posted partnership P-{number} in this workspace."
         if partnership.status == "ended":
             return None, f"{partnership.reference} has ended; there is nothing to review."
         return partnership, None

@@ -128,7 +128,9 @@ def display_answer(question: Question, value: Any) -> str:
     """
     if question.type == "group" and isinstance(value, dict):
         return " · ".join(
-            f"{part.label}: {display_part(part, value.get(part.id))}" for part in question.parts
+            f"{part.label}: {display_part(part, value.get(part.id))}"
+            for part in question.parts
+            if part.id in value or not part.optional  # an optional part left out: say nothing
         )
     if value is None:
         return "Skipped" if question.optional else "Not answered"
@@ -136,7 +138,8 @@ def display_answer(question: Question, value: Any) -> str:
         items = [str(item) for item in value]
         if question.first_item and items:
             items[0] = f"{items[0]} ({question.first_item})"
-        return "; ".join(items)
+        # Items split on commas have none, so commas read best; others may have commas.
+        return (", " if question.split_on_commas else "; ").join(items)
     if question.type == "choice":
         return _label(question, value)
     if question.type == "multi_choice" and isinstance(value, list):

@@ -17,37 +17,29 @@ from tests.slack_driver import SlackDriver
 FLOW = load_flow("check")
 REVIEW_FLOW = load_flow("review")
 
-# A complete proposal with no red flags: the verdict is Proceed.
-GOOD = {
+# A complete proposal with no red flags: the verdict is Proceed. Groups are answered
+# with a dict of their parts; `objectives` is sent as separate messages (a list).
+GOOD: dict[str, Any] = {
     "name": "Integrated discharge team",
-    "lead_org": "Northshire NHS Foundation Trust",
-    "partner_orgs": "Northshire County Council adult social care; Age UK Northshire",
-    "partner_types": ["nhs", "social_care", "voluntary"],
+    "organisations": "Northshire NHS Foundation Trust, Northshire County Council, Age UK Northshire",
+    "kinds": ["nhs", "social_care", "voluntary"],
     "problem": "Older people wait days in hospital for care at home after they are well.",
     "lighter_route": "no",
+    "added_value": "One team and one assessment instead of three referrals.",
     "form": "mou",
-    "costs_estimated": "yes",
-    "partner_count": "3",
-    "objectives": "Cut delayed discharges by a third; more people home within 24 hours.",
+    "costs": "both",
+    "objectives": ["Cut delayed discharges by a third", "More people home within 24 hours"],
     "user_outcomes": "yes",
-    "measures_defined": "yes",
-    "measures": "Delayed transfers of care from the trust's daily sitrep.",
-    "baseline": "yes",
+    "measuring": {"measures": "all", "baseline": "yes"},
     "evaluation": "funded",
-    "first_result_months": "3",
-    "system_level": "no",
-    "full_benefit_months": "12",
-    "resources": "money_and_staff",
+    "timing": {"first_result": "within_6_months", "full_benefit": "months_12_to_24"},
+    "commitment": {"resources": "money_and_staff", "senior_commitment": "all"},
     "milestones": "yes",
-    "senior_commitment": "yes",
-    "review_cadence": "quarterly",
+    "reviews": {"review_cadence": "quarterly", "value_decider": "joint_board"},
     "first_review_date": (date.today() + timedelta(days=90)).isoformat(),
     "exit_arrangements": "yes",
-    "value_decider": "The joint commissioning board",
-    "frontline": "yes",
-    "users_involved": "yes",
-    "users_how": "Two carers sit on the design group.",
-    "coordinator": "yes",
+    "involvement": {"frontline": "already", "users_involved": "already", "users_how": "design_group"},
+    "coordinator": "protected",
 }
 
 
@@ -113,19 +105,60 @@ class Proposer:
         return len(self.bot_messages())
 
     def answer(self, message: dict[str, Any], value: Any) -> dict[str, Any]:
-        """Answer the question in `message` and return the next question or summary."""
+        """Answer the question in `message` and return the next question or summary.
+
+        As a person would: a button for a choice (or the menu when there are many), ticks
+        and Continue, a radio button per part of a group and Continue, each item of a
+        list as its own message and then Done, the suggested date's button or the date
+        picker, and a typed reply for the rest.
+        """
         question = question_in(message)
         assert question is not None, f"not a question: {message['text']}"
         seen = self.count()
-        if question.type == "choice":
+        if question.type == "choice" and has_element(message, "static_select"):
+            response = self.slack.select(
+                self.user, message, "answer_select", answer_value(message, value, "option")
+            )
+        elif question.type == "choice":
             response = self.slack.press(self.user, message, value=answer_value(message, value))
         elif question.type == "multi_choice":
             self.slack.select(self.user, message, "choices_draft", list(value))
             response = self.slack.press(self.user, message, action_id="choices_done")
+        elif question.type == "group":
+            for part, chosen in dict(value).items():
+                self.slack.select_in_block(self.user, message, f"part:{part}", chosen)
+            response = self.slack.press(self.user, message, action_id="parts_done")
+        elif question.type == "list" and question.more_messages and isinstance(value, list):
+            return self.send_items(message, value)
+        elif question.type == "date" and has_element(message, "datepicker"):
+            if any(e.get("value", "").endswith(f".{value}") for e in elements(message)):
+                response = self.slack.press(self.user, message, action_id="answer_suggested")
+            else:
+                response = self.slack.select(self.user, message, "answer_date", str(value))
+        elif question.optional and value is None:
+            response = self.slack.press(self.user, message, action_id="answer_suggested")
         else:
             response = self.slack.dm(self.user, str(value))
         assert response.status == 200, response.text
         return self.wait_for_prompt(seen)
+
+    def send_items(self, message: dict[str, Any], items: list[str]) -> dict[str, Any]:
+        """Send each item as its own message (Enter sends, in Slack), then press Done unless
+        the question moved on by itself at its most items."""
+        question = question_in(message)
+        assert question is not None
+        current = message
+        for item in items:
+            seen = self.count()
+            response = self.slack.dm(self.user, item)
+            assert response.status == 200, response.text
+            current = self.wait_for_prompt(seen)
+        if question_in(current) is question:
+            seen = self.count()
+            response = self.slack.press(self.user, current, action_id="list_done")
+            assert response.status == 200, response.text
+            current = self.wait_for_prompt(seen)
+        return current
 
     def complete(self, answers: dict[str, Any]) -> dict[str, Any]:
         """Run a whole check with `answers` (by question id); returns the summary message."""
@@ -140,11 +173,28 @@ class Proposer:
         raise AssertionError("the check never reached its summary")
 
 
-def answer_value(message: dict[str, Any], option: str) -> str:
-    """The full value of the answer button for `option` (values carry conversation/version)."""
-    for block in message["blocks"]:
-        for element in block.get("elements", []):
-            value = element.get("value", "")
-            if element.get("type") == "button" and value.endswith(f".{option}"):
-                return value
-    raise AssertionError(f"no button for {option!r} in {message['text']}")
+def elements(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every interactive element of a message, in order."""
+    found = []
+    for block in message.get("blocks", []):
+        found += block.get("elements", [])
+        if "accessory" in block:
+            found.append(block["accessory"])
+    return found
+
+
+def has_element(message: dict[str, Any], kind: str) -> bool:
+    return any(element.get("type") == kind for element in elements(message))
+
+
+def answer_value(message: dict[str, Any], option: str, kind: str = "button") -> str:
+    """The full value of the answer button (or menu option) for `option` (values carry the
+    conversation and its version)."""
+    for element in elements(message):
+        if kind == "button" and element.get("type") == "button":
+            if element.get("value", "").endswith(f".{option}"):
+                return element["value"]
+        for choice in element.get("options", []) if kind == "option" else []:
+            if choice["value"].endswith(f".{option}"):
+                return choice["value"]
+    raise AssertionError(f"no {kind} for {option!r} in {message['text']}")

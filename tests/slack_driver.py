@@ -295,6 +295,17 @@ class SlackDriver:
                 action[key] = button[key]
         return self._message_action(user, current, container, action)
 
+    def select_in_block(
+        self, user: str, message: dict[str, Any], block_id: str, value: str | list[str]
+    ) -> DriverResponse:
+        """`user` picks `value` in the one select/radio/picker of block `block_id` (for
+        elements that share an action_id across blocks, such as a group's radio buttons)."""
+        current, container = self._message_context(user, message)
+        matches = [(b, e) for b, e in self._elements(current["blocks"]) if b == block_id]
+        assert len(matches) == 1, f"block {block_id!r} has {len(matches)} elements"
+        action = self._selection(*matches[0], value)
+        return self._message_action(user, current, container, action)
+
     def select(
         self, user: str, message: dict[str, Any], action_id: str, value: str | list[str]
     ) -> DriverResponse:

@@ -46,6 +46,8 @@ def register(app: App, services: Services) -> None:
     # The conversation in the DM (checks and reviews).
     on(re.compile(rf"^{blocks.ANSWER}_\d+$"), by_value(conversations.answer))
     on(blocks.ANSWER_SELECT, by_value(conversations.answer))
+    on(blocks.ANSWER_SUGGESTED, by_value(conversations.answer))
+    on(blocks.LIST_DONE, by_value(conversations.list_done))
     on(blocks.KEEP, by_value(conversations.keep))
     on(blocks.BACK, by_value(conversations.back))
     on(blocks.HELP, by_value(conversations.help))
@@ -62,6 +64,20 @@ def register(app: App, services: Services) -> None:
     def choices_done(body: dict[str, Any], action: dict[str, Any]) -> None:
         conversations.answer_choices(actor_of(body), action["value"], _ticked_in_state(body))
 
+    def part_chosen(body: dict[str, Any], action: dict[str, Any]) -> None:
+        part = action.get("block_id", "").removeprefix(blocks.PART_BLOCK)
+        chosen = (action.get("selected_option") or {}).get("value")
+        if part and chosen:
+            conversations.remember_part(actor_of(body), _button_value(body), part, chosen)
+
+    def parts_done(body: dict[str, Any], action: dict[str, Any]) -> None:
+        conversations.answer_parts(actor_of(body), action["value"], _parts_in_state(body))
+
+    def date_picked(body: dict[str, Any], action: dict[str, Any]) -> None:
+        day = action.get("selected_date")
+        if day:
+            conversations.answer_date(actor_of(body), _button_value(body), day)
+
     def channel_picked(body: dict[str, Any], action: dict[str, Any]) -> None:
         channel = action.get("selected_conversation") or action.get("selected_channel")
         if channel:
@@ -72,6 +88,9 @@ def register(app: App, services: Services) -> None:
 
     on(blocks.CHOICES_DRAFT, choices_ticked)
     on(blocks.CHOICES_DONE, choices_done)
+    on(blocks.PART_DRAFT, part_chosen)
+    on(blocks.PARTS_DONE, parts_done)
+    on(blocks.ANSWER_DATE, date_picked)
     on(blocks.PICK_CHANNEL, channel_picked)
     on(blocks.HOME_NEW, home_new)
 
@@ -106,6 +125,19 @@ def _ticked_in_state(body: dict[str, Any]) -> list[str] | None:
     """Slack sends the message's current checkbox state with each press; None if absent."""
     for block in ((body.get("state") or {}).get("values") or {}).values():
         for element in block.values():
-            if element.get("type") == "checkboxes":
+            if element.get("type") in ("checkboxes", "multi_static_select"):
                 return [o["value"] for o in element.get("selected_options") or []]
     return None
+
+
+def _parts_in_state(body: dict[str, Any]) -> dict[str, str]:
+    """A group's choices as Slack sends them with Continue: {part id: option value}."""
+    chosen = {}
+    for block_id, block in ((body.get("state") or {}).get("values") or {}).items():
+        if not block_id.startswith(blocks.PART_BLOCK):
+            continue
+        for element in block.values():
+            value = (element.get("selected_option") or {}).get("value")
+            if element.get("type") == "radio_buttons" and value:
+                chosen[block_id.removeprefix(blocks.PART_BLOCK)] = value
+    return chosen

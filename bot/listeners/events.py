@@ -33,7 +33,9 @@ def register(app: App, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         actor = Actor(team_id=body.get("team_id", ""), user_id=event["user"])
-        view = blocks.home_view(recent_checks(services.db, actor))
+        view = blocks.home_view(
+            services.conversations.check_flow, recent_checks(services.db, actor)
+        )
         client.views_publish(user_id=actor.user_id, view=view)
 
     app.event("message")(ack=acknowledge, lazy=[direct_message])

@@ -1,0 +1,338 @@
+"""Block Kit for a check's result: the summary in the DM, the recommendation in the
+channel, and every answer in its thread.
+
+The channel post is what a board reads to decide, so it says what is proposed, the
+verdict with its counts, each tip's status in words, the conditions, who proposed it,
+its reference and when it is next reviewed, without opening the thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flows import Assessment, Flow, FlowRun, RaisedFlag, display_answer
+from flows.answers import format_date
+
+from .blocks import (
+    DISCARD,
+    PICK_CHANNEL,
+    POST,
+    REVISE,
+    Message,
+    action_value,
+    button,
+    context,
+    fallback,
+    option,
+    section,
+    tip_title,
+)
+from .mrkdwn import HEADER_TEXT, SECTION_TEXT, clip, escape
+
+STATUS_EMOJI = {
+    "green": ":large_green_circle:",
+    "amber": ":large_orange_circle:",
+    "red": ":red_circle:",
+    "verdict": ":large_blue_circle:",
+}
+STATUS_WORD = {
+    "green": "no flags",
+    "amber": "warnings",
+    "red": "critical",
+    "verdict": "sets the verdict",
+}
+SEVERITY_EMOJI = {
+    "critical": ":red_circle:",
+    "warning": ":large_orange_circle:",
+    "verdict": ":large_blue_circle:",
+}
+SEVERITY_WORD = {"critical": "Critical", "warning": "Warning", "verdict": "Sets the verdict"}
+GOES_AHEAD = ("Proceed", "Proceed with conditions")
+# Conditions shown in the channel post itself; beyond this, the critical ones and a count.
+MAX_POSTED_CONDITIONS = 8
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """When a recommendation is reviewed: its first or next date and cadence, or why not."""
+
+    next_on: date | None
+    cadence: str | None = None  # "quarterly", ... ("end_of_project": once, at the end)
+
+    def sentence(self, verdict: str | None, reference: str | None = None) -> str:
+        if verdict not in GOES_AHEAD:
+            again = f" `/partnership recheck {reference}`" if reference else " a re-check"
+            return (
+                "No reviews: they start only for a partnership that goes ahead. When things "
+                f"change, change the answers with{again}."
+            )
+        if self.next_on is None:
+            return "No more reviews are scheduled."
+        often = {
+            "quarterly": ", then quarterly",
+            "six_monthly": ", then every six months",
+            "annual": ", then yearly",
+            "end_of_project": " (once, at the end of the project)",
+        }.get(self.cadence or "", "")
+        return f"Next review: {format_date(self.next_on)}{often}."
+
+
+# --- pieces shared by the summary and the post ---------------------------------------
+
+
+def counts(assessment: Assessment) -> str:
+    """ "1 critical flag and 3 warnings", or "No red flags"."""
+    parts = []
+    if assessment.criticals:
+        parts.append(_plural(assessment.criticals, "critical flag"))
+    if assessment.warnings:
+        parts.append(_plural(assessment.warnings, "warning"))
+    return " and ".join(parts) if parts else "No red flags"
+
+
+def verdict_next_step(assessment: Assessment) -> str:
+    """What the verdict means the person should do now."""
+    return {
+        "Use a less formal route": "Use the less formal route first; a partnership costs "
+        "time to agree, run and administer.",
+        "Reconsider": "Fix the critical flags before going further, then check it again.",
+        "Proceed with conditions": "Go ahead once each condition below is met.",
+        "Proceed": "Go ahead, and keep reviewing its value as you go.",
+    }.get(assessment.verdict or "", "")
+
+
+def too_early_lines(assessment: Assessment, limit: int = 10) -> str:
+    """The too-early note: first in the summary and the post when many answers are unknown."""
+    find_out = [flag.condition for flag in assessment.to_find_out]
+    lines = [
+        f":hourglass_flowing_sand: *Too early to judge:* {assessment.not_sure} answers are "
+        "Not sure. Find out first:"
+    ]
+    lines += [f"• {escape(condition)}" for condition in find_out[:limit]]
+    if len(find_out) > limit:
+        lines.append(f"• and {len(find_out) - limit} more, listed below")
+    return "\n".join(lines)
+
+
+def tip_status_lines(flow: Flow, assessment: Assessment) -> str:
+    return "\n".join(
+        f"{STATUS_EMOJI[status]} {escape(tip_title(flow, tip))}: {STATUS_WORD[status]}"
+        for tip, status in assessment.tip_status.items()
+    )
+
+
+def flag_sections(flow: Flow, assessment: Assessment) -> list[dict[str, Any]]:
+    """One section per tip that has flags: each flag's severity, reason and condition."""
+    sections = []
+    for tip in flow.tips:
+        flags = [flag for flag in assessment.flags if flag.tip == tip.id]
+        if flags:
+            lines = [_flag_line(flag) for flag in flags]
+            sections.append(section(f"*{escape(tip.title)}*\n" + "\n".join(lines)))
+    return sections
+
+
+def _flag_line(flag: RaisedFlag) -> str:
+    return (
+        f"• {SEVERITY_EMOJI[flag.severity]} {SEVERITY_WORD[flag.severity]}: "
+        f"{escape(flag.reason)}\n    _Condition:_ {escape(flag.condition)}"
+    )
+
+
+def proposal_lines(flow: Flow, answers: dict[str, Any]) -> str:
+    """What is proposed, in a few lines: organisations (lead first), form, the problem."""
+    lines = []
+    for question_id in ("organisations", "form", "lighter_route_which", "problem"):
+        if flow.has_question(question_id) and question_id in answers:
+            question = flow.question(question_id)
+            shown = clip(escape(display_answer(question, answers[question_id])), 400)
+            label = {
+                "organisations": "Who",
+                "form": "Form",
+                "lighter_route_which": "Less formal route",
+                "problem": "Problem",
+            }[question_id]
+            lines.append(f"*{label}:* {shown}")
+    return "\n".join(lines)
+
+
+# --- the summary in the DM -------------------------------------------------------------
+
+
+def summary_message(
+    flow: Flow,
+    run: FlowRun,
+    assessment: Assessment,
+    conversation_id: int,
+    version: int,
+    channel: str | None,
+    reviews: ReviewPlan,
+    update_of: str | None = None,
+) -> Message:
+    """Verdict, what is proposed, per-tip status, flags with conditions, when it is
+    reviewed; Post, Change an answer, Discard.
+
+    `update_of` is the reference of the partnership this re-checks: its update goes to
+    that recommendation, so there is no channel to pick.
+    """
+    name = str(run.answers.get("name", "Untitled proposal"))
+    title = f"Re-check of {update_of}: {name}" if update_of else f"Check: {name}"
+    value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT)}}
+    ]
+    if assessment.too_early:
+        blocks.append(section(too_early_lines(assessment)))
+    blocks += [
+        section(
+            f"*Verdict: {assessment.verdict}*\n{counts(assessment)}. "
+            f"{verdict_next_step(assessment)}"
+        ),
+        section(proposal_lines(flow, run.answers) or "_No details given._"),
+        section(tip_status_lines(flow, assessment)),
+        *flag_sections(flow, assessment),
+        context(escape(reviews.sentence(assessment.verdict, update_of))),
+    ]
+    if update_of:
+        blocks.append(section(f"Posting updates {update_of} and adds the change to its thread."))
+    else:
+        blocks.append(_channel_picker(channel))
+    revise = {
+        "type": "static_select",
+        "action_id": REVISE,
+        "placeholder": {"type": "plain_text", "text": "Change an answer"},
+        "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
+    }
+    discard = button("Discard", DISCARD, value(), style="danger")
+    discard["confirm"] = {
+        "title": {"type": "plain_text", "text": "Discard this check?"},
+        "text": {"type": "plain_text", "text": "Your answers will be deleted from the summary."},
+        "confirm": {"type": "plain_text", "text": "Discard"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+    }
+    post = button("Post the update" if update_of else "Post", POST, value(), style="primary")
+    blocks.append({"type": "actions", "block_id": "summary", "elements": [post, revise, discard]})
+    return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
+
+
+def _channel_picker(channel: str | None) -> dict[str, Any]:
+    picker: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": PICK_CHANNEL,
+        "placeholder": {"type": "plain_text", "text": "Choose a channel"},
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    where = "Post to"
+    if channel and channel[0] in "CG":
+        picker["initial_conversation"] = channel
+        where = f"Post to <#{channel}>"
+    elif channel and channel.startswith("#"):
+        where = f"Post to {escape(channel)}"
+    return section(f"{where} (or pick another channel):", accessory=picker)
+
+
+# --- the channel ------------------------------------------------------------------------
+
+
+def channel_post(
+    flow: Flow,
+    reference: str,
+    answers: dict[str, Any],
+    owner_id: str,
+    assessment: Assessment,
+    reviews: ReviewPlan,
+) -> Message:
+    """The recommendation in the channel: enough to decide on without the thread."""
+    name = str(answers.get("name", "Untitled proposal"))
+    top = [f"*{reference} · {escape(name)}*"]
+    if assessment.too_early:
+        top.append(
+            f":hourglass_flowing_sand: *Too early to judge:* {assessment.not_sure} answers "
+            "are Not sure; what to find out is listed below."
+        )
+    top.append(f"*Verdict: {assessment.verdict}* · {counts(assessment)}")
+    blocks: list[dict[str, Any]] = [
+        section("\n".join(top)),
+        section(proposal_lines(flow, answers) or "_No details given._"),
+        context(
+            "   ".join(
+                f"{STATUS_EMOJI[s]} {escape(tip_title(flow, t))}: {STATUS_WORD[s]}"
+                for t, s in assessment.tip_status.items()
+            )
+        ),
+    ]
+    conditions = posted_conditions(flow, assessment)
+    if conditions:
+        blocks.append(section(conditions))
+    blocks.append(
+        context(
+            f"Proposed by <@{owner_id}> · {reference} · "
+            f"{escape(reviews.sentence(assessment.verdict, reference))} "
+            "Every answer is in the thread."
+        )
+    )
+    text = f"{reference} {name}: {assessment.verdict} ({counts(assessment).lower()})"
+    return Message(fallback(text), blocks)
+
+
+def posted_conditions(flow: Flow, assessment: Assessment) -> str:
+    """The conditions under their tips: all of them when they fit, else the critical ones
+    and a count of the rest (which the thread lists)."""
+    flags = assessment.flags
+    shown = flags
+    if len(flags) > MAX_POSTED_CONDITIONS:
+        shown = [flag for flag in flags if flag.severity == "critical"][:MAX_POSTED_CONDITIONS]
+    lines = ["*Conditions*" if assessment.verdict != "Use a less formal route" else "*Next step*"]
+    for tip in flow.assessed_tips:
+        in_tip = [flag for flag in shown if flag.tip == tip.id]
+        if in_tip:
+            lines.append(f"*{escape(tip.title)}*")
+            lines += [
+                f"• {SEVERITY_EMOJI[flag.severity]} {escape(flag.condition)}"
+                f" _({escape(flag.reason)})_"
+                for flag in in_tip
+            ]
+    hidden = len(flags) - len(shown)
+    if hidden:
+        lines.append(f"… and {_plural(hidden, 'more condition')} in the thread.")
+    text = "\n".join(lines)
+    if len(text) > SECTION_TEXT - 100:  # long reasons: keep the conditions, drop the why
+        text = "\n".join(line.split(" _(")[0] for line in lines)
+    return text if flags else ""
+
+
+def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) -> list[Message]:
+    """Every answer given, tip by tip, then every flag with its condition: thread replies."""
+    answer_blocks: list[dict[str, Any]] = []
+    for tip in flow.tips:
+        asked = [q for q in flow.applicable(answers) if q.tip == tip.id and q.is_answered(answers)]
+        if not asked:
+            continue
+        answer_blocks.append(
+            {"type": "header", "text": {"type": "plain_text", "text": clip(tip.title, HEADER_TEXT)}}
+        )
+        for q in asked:
+            shown = display_answer(q, q.value_in(answers))
+            text = clip(escape(shown), SECTION_TEXT - 600)
+            answer_blocks.append(section(f"*{clip(escape(q.text), 500)}*\n{text}"))
+    messages = [Message("Answers given in the check", chunk) for chunk in _chunks(answer_blocks)]
+    conditions = flag_sections(flow, assessment)
+    if conditions:
+        messages.append(
+            Message(
+                "Red flags and conditions", [section("*Red flags and conditions*"), *conditions]
+            )
+        )
+    return messages
+
+
+def _chunks(items: Sequence[dict[str, Any]], size: int = 50) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
