@@ -23,8 +23,7 @@ from bot.db import Database
 from bot.models import Conversation
 from bot.settings import Settings
 from bot.slack_app import build_services, create_app, make_client
-from flows import display_answer
-from flows.answers import parse_answer
+from flows import FlowRun, display_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, Proposer, is_summary, question_in
@@ -32,7 +31,7 @@ from tests.slack_driver import BotServer, DriverResponse, SlackDriver, serve
 
 TIP_TITLES = {tip.id: tip.title for tip in FLOW.tips}
 FLAG_TIP = {rule.id: rule.tip for rule in FLOW.flags}
-FLAG_REASON = {rule.id: rule.reason for rule in FLOW.flags}
+RULES = {rule.id: rule for rule in FLOW.flags}
 
 # Run a journey on SQLite and on Postgres (skipped, saying why, without TEST_DATABASE_URL).
 BOTH_DATABASES = pytest.mark.parametrize(
@@ -260,8 +259,14 @@ def verdict_of(message: dict[str, Any]) -> str:
 
 
 _SUMMARY_FLAG = re.compile(r"^• (:\w+: )?(Critical|Warning|Sets the verdict): (.+)$")
-# How the summary and the channel post name each severity of the policy.
+# How the summary names each severity of the policy.
 _SEVERITY_NAMED = {"critical": "critical", "warning": "warning", "sets the verdict": "verdict"}
+# How the channel post marks each severity.
+_SEVERITY_EMOJI = {
+    ":red_circle:": "critical",
+    ":large_orange_circle:": "warning",
+    ":large_blue_circle:": "verdict",
+}
 
 
 def summary_flags(summary: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
@@ -292,44 +297,83 @@ def summary_conditions(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-_POST_FLAG = re.compile(r"^• \*(.+?)\*: (.+) \((critical|warning|sets the verdict)\)$")
+_POST_CONDITION = re.compile(r"^• (:\w+:) (.+?)(?: _\((.+)\)_)?$")
 
 
 def post_flags(post: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
-    """Red flags in the channel post: tip title -> {(severity, reason)}."""
+    """Red flags in the channel post, from its conditions listed under their tips:
+    tip title -> {(severity, reason)}. (A long list shows only the critical ones.)"""
+    titles = set(TIP_TITLES.values())
     flags: dict[str, set[tuple[str, str]]] = {}
     for text in mrkdwn_texts(post["blocks"]):
-        if not text.startswith("*Red flags*"):
+        lines = text.splitlines()
+        if not lines or lines[0] not in ("*Conditions*", "*Next step*"):
             continue
-        for line in text.splitlines()[1:]:
-            match = _POST_FLAG.match(line)
-            assert match, f"unreadable red-flag line {line!r}"
-            severity = _SEVERITY_NAMED[match.group(3)]
-            flags.setdefault(match.group(1), set()).add((severity, match.group(2)))
+        tip = None
+        for line in lines[1:]:
+            if line.startswith("*") and line.strip("*") in titles:
+                tip = line.strip("*")
+            elif line.startswith("•"):
+                match = _POST_CONDITION.match(line)
+                assert match and tip, f"unreadable condition line {line!r}"
+                flags.setdefault(tip, set()).add((_SEVERITY_EMOJI[match.group(1)], match.group(3)))
     return flags
 
 
-def expected_flags(*flag_ids: str, critical: tuple[str, ...] = ()) -> dict[str, set]:
-    """tip title -> {(severity, reason)} for `flag_ids` (severity from the policy table)."""
-    severity = {rule.id: rule.severity for rule in FLOW.flags}
+def post_conditions(post: dict[str, Any]) -> list[str]:
+    """The conditions listed in the channel post, in order."""
+    return [
+        match.group(2)
+        for text in mrkdwn_texts(post["blocks"])
+        if text.startswith(("*Conditions*", "*Next step*"))
+        for line in text.splitlines()
+        if (match := _POST_CONDITION.match(line))
+    ]
+
+
+def expected_flags(answers: dict[str, Any], *flag_ids: str) -> dict[str, set]:
+    """tip title -> {(severity, reason)} for `flag_ids` raised by a check with `answers`:
+    each flag's severity and reason are those of the case of its rule that the answers
+    meet, or its Not sure / In progress words (so a test names the flags it expects, and
+    the policy file says how each reads)."""
+    stored = stored_answers(answers)
     flags: dict[str, set[tuple[str, str]]] = {}
     for flag_id in flag_ids:
-        level = "critical" if flag_id in critical else severity[flag_id]
-        flags.setdefault(TIP_TITLES[FLAG_TIP[flag_id]], set()).add(
-            (level, escape(FLAG_REASON[flag_id]))
-        )
+        rule = RULES[flag_id]
+        truth, case = rule.judge(stored)
+        assert truth is not False, f"{flag_id} is not raised by these answers"
+        if case is not None:
+            severity, reason = case.severity, case.wording.reason
+        else:
+            severity, reason = "warning", rule.unknown_wording(stored)[1].reason
+        flags.setdefault(TIP_TITLES[FLAG_TIP[flag_id]], set()).add((severity, escape(reason)))
     return flags
+
+
+def stored_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers a check stores when answered with `answers` (by question id), walked
+    through the engine so only the questions actually asked count."""
+    run = FlowRun(FLOW, today=date.today())
+    for _ in range(len(FLOW.questions) + 1):
+        question = run.current
+        if question is None:
+            break
+        value = answers[question.id]
+        if question.more_messages and isinstance(value, list):
+            for item in value:
+                run.answer(item)
+            if run.current is question:
+                run.done()
+        else:
+            run.answer(value)
+    return run.answers
 
 
 def expected_answers(answers: dict[str, Any]) -> list[tuple[str, str]]:
     """(question text, answer as shown) for every question a check with `answers` asks."""
-    today = date.today()
-    stored = {}
-    for question in FLOW.questions:
-        if question.id in answers and question.applies(stored):
-            stored[question.id] = parse_answer(question, answers[question.id], today=today)
+    stored = stored_answers(answers)
     return [
-        (question.text, display_answer(question, stored[question.id]))
+        (question.text, display_answer(question, question.value_in(stored)))
         for question in FLOW.applicable(stored)
     ]
 

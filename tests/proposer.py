@@ -21,7 +21,9 @@ REVIEW_FLOW = load_flow("review")
 # with a dict of their parts; `objectives` is sent as separate messages (a list).
 GOOD: dict[str, Any] = {
     "name": "Integrated discharge team",
-    "organisations": "Northshire NHS Foundation Trust, Northshire County Council, Age UK Northshire",
+    "organisations": (
+        "Northshire NHS Foundation Trust, Northshire County Council, Age UK Northshire"
+    ),
     "kinds": ["nhs", "social_care", "voluntary"],
     "problem": "Older people wait days in hospital for care at home after they are well.",
     "lighter_route": "no",
@@ -38,7 +40,11 @@ GOOD: dict[str, Any] = {
     "reviews": {"review_cadence": "quarterly", "value_decider": "joint_board"},
     "first_review_date": (date.today() + timedelta(days=90)).isoformat(),
     "exit_arrangements": "yes",
-    "involvement": {"frontline": "already", "users_involved": "already", "users_how": "design_group"},
+    "involvement": {
+        "frontline": "already",
+        "users_involved": "already",
+        "users_how": "design_group",
+    },
     "coordinator": "protected",
 }
 
@@ -191,9 +197,9 @@ def answer_value(message: dict[str, Any], option: str, kind: str = "button") -> 
     """The full value of the answer button (or menu option) for `option` (values carry the
     conversation and its version)."""
     for element in elements(message):
-        if kind == "button" and element.get("type") == "button":
-            if element.get("value", "").endswith(f".{option}"):
-                return element["value"]
+        is_button = kind == "button" and element.get("type") == "button"
+        if is_button and element.get("value", "").endswith(f".{option}"):
+            return element["value"]
         for choice in element.get("options", []) if kind == "option" else []:
             if choice["value"].endswith(f".{option}"):
                 return choice["value"]
