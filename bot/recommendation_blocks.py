@@ -113,7 +113,7 @@ def too_early_lines(assessment: Assessment, limit: int = 10) -> str:
     ]
     lines += [f"• {escape(condition)}" for condition in find_out[:limit]]
     if len(find_out) > limit:
-        lines.append(f"• and {len(find_out) - limit} more, listed below")
+        lines.append(f"• and {len(find_out) - limit} more, with the conditions")
     return "\n".join(lines)
 
 
@@ -249,10 +249,7 @@ def channel_post(
     name = str(answers.get("name", "Untitled proposal"))
     top = [f"*{reference} · {escape(name)}*"]
     if assessment.too_early:
-        top.append(
-            f":hourglass_flowing_sand: *Too early to judge:* {assessment.not_sure} answers "
-            "are Not sure; what to find out is listed below."
-        )
+        top.append(too_early_lines(assessment))
     top.append(f"*Verdict: {assessment.verdict}* · {counts(assessment)}")
     blocks: list[dict[str, Any]] = [
         section("\n".join(top)),

@@ -22,6 +22,9 @@ from flows.definition import (
 # green: no flags · amber: warnings · red: critical · verdict: only a flag that sets the
 # verdict (the less formal route), which is neither a warning nor critical.
 TipStatus = Literal["green", "amber", "red", "verdict"]
+# The verdict rule: Reconsider at this many critical flags in all, or in one tip.
+RECONSIDER_AT = 3
+RECONSIDER_AT_IN_ONE_TIP = 2
 # What a flag rests on: the answer itself, or an honest "not sure" / "in progress".
 Basis = Literal["answer", "not_sure", "in_progress"]
 
@@ -119,7 +122,9 @@ def _named_marker(when: Condition, answers: Answers) -> Basis:
 
 def _verdict(flags: list[RaisedFlag]) -> str:
     critical_per_tip = Counter(flag.tip for flag in flags if flag.severity == "critical")
-    if critical_per_tip.total() >= 3 or any(n >= 2 for n in critical_per_tip.values()):
+    if critical_per_tip.total() >= RECONSIDER_AT or any(
+        n >= RECONSIDER_AT_IN_ONE_TIP for n in critical_per_tip.values()
+    ):
         return RECONSIDER
     return PROCEED_WITH_CONDITIONS if flags else PROCEED
 

@@ -34,12 +34,13 @@ SUMMARY = "summary"
 DONE = "done"
 CANCELLED = "cancelled"
 
-_ANSWERED = "answered"
+# The events of the compiled machine that flows.policy draws.
+ANSWERED = "answered"
 # While changing an answer from the summary: go on to the next question that has become
 # relevant and has no answer yet, else straight back to the summary.
 _ANSWERED_IN_REVISION = "answered_in_revision"
-_FINISH = "finish"
-_CANCEL = "cancel"
+FINISH = "finish"
+CANCEL = "cancel"
 
 
 def _back_to(state: str) -> str:
@@ -57,6 +58,7 @@ class _Applies:
     def __init__(self, question: Question, *, unanswered: bool = False) -> None:
         self.question = question
         self.unanswered = unanswered
+        self.condition, self.reads = question.ask_when, "if"  # for drawing the machine
 
     def __call__(self, event: EventData) -> bool:
         run: FlowRun = event.model
@@ -73,6 +75,7 @@ class _Stops:
 
     def __init__(self, question: Question) -> None:
         self.question = question
+        self.condition, self.reads = question.stop_when, "ends if"  # for drawing the machine
 
     def __call__(self, event: EventData) -> bool:
         return self.question.stops(event.model._answers)
@@ -95,18 +98,18 @@ def _compile(flow: Flow) -> Machine:
     for index, question in enumerate(flow.questions):
         later = flow.questions[index + 1 :]
         if question.stop_when is not None:
-            for trigger in (_ANSWERED, _ANSWERED_IN_REVISION):
+            for trigger in (ANSWERED, _ANSWERED_IN_REVISION):
                 machine.add_transition(trigger, question.id, SUMMARY, conditions=_Stops(question))
         # Candidates stop at the first question that is always asked, so this stays small.
         for candidate in later:
             if candidate.ask_when is None:
-                machine.add_transition(_ANSWERED, question.id, candidate.id)
+                machine.add_transition(ANSWERED, question.id, candidate.id)
                 break
             machine.add_transition(
-                _ANSWERED, question.id, candidate.id, conditions=_Applies(candidate)
+                ANSWERED, question.id, candidate.id, conditions=_Applies(candidate)
             )
         else:
-            machine.add_transition(_ANSWERED, question.id, SUMMARY)
+            machine.add_transition(ANSWERED, question.id, SUMMARY)
         # In a revision the next stop is the next question that applies and has no answer:
         # one a changed answer made relevant, or one of the tips being re-run (`rerun`).
         for candidate in later:
@@ -122,9 +125,14 @@ def _compile(flow: Flow) -> Machine:
         )
         machine.add_transition(_revise(question.id), SUMMARY, question.id)
     machine.add_transition(_back_to(SUMMARY), ids, SUMMARY, before="_undo_revision")
-    machine.add_transition(_FINISH, SUMMARY, DONE)
-    machine.add_transition(_CANCEL, [*ids, SUMMARY], CANCELLED)
+    machine.add_transition(FINISH, SUMMARY, DONE)
+    machine.add_transition(CANCEL, [*ids, SUMMARY], CANCELLED)
     return machine
+
+
+def compiled(flow: Flow) -> Machine:
+    """The flow's compiled state machine (shared; read it, never change it)."""
+    return _machine_for(flow)
 
 
 _machines: weakref.WeakKeyDictionary[Flow, Machine] = weakref.WeakKeyDictionary()
@@ -281,7 +289,7 @@ class FlowRun:
         self._answers = self.flow.relevant_answers({**self._answers, **values})
         self._history = [*self._history, question.id]
         self._pending = []
-        self._fire(_ANSWERED_IN_REVISION if self.is_revising else _ANSWERED, checkpoint, "answer")
+        self._fire(_ANSWERED_IN_REVISION if self.is_revising else ANSWERED, checkpoint, "answer")
 
     def back(self) -> None:
         """Go to the previous question actually asked (or out of a revision, to the summary)."""
@@ -348,10 +356,10 @@ class FlowRun:
         return run
 
     def cancel(self) -> None:
-        self._fire(_CANCEL, self._checkpoint(), "cancel")
+        self._fire(CANCEL, self._checkpoint(), "cancel")
 
     def finish(self) -> None:
-        self._fire(_FINISH, self._checkpoint(), "finish")
+        self._fire(FINISH, self._checkpoint(), "finish")
 
     # --- saving --------------------------------------------------------------------
 
