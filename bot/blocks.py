@@ -130,7 +130,10 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
         blocks.append(context(f"Your earlier answer: {clip(shown, 1500)}"))
 
     navigation = []
-    if previous is not None and question.type not in ("multi_choice", "group"):
+    # Ticks, radio buttons and a date picker show the earlier answer already, with their
+    # own Continue or Use button.
+    has_own_button = question.type in ("multi_choice", "group") or question.default
+    if previous is not None and not has_own_button:
         navigation.append(button("Keep this answer", KEEP, value(), style="primary"))
     if run.can_go_back:
         navigation.append(button("Back", BACK, value()))
