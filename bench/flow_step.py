@@ -28,7 +28,7 @@ def main() -> None:
 
     # A realistic mid-check snapshot: the bot restores one of these per request.
     run = FlowRun(flow, today=TODAY)
-    for reply in ["Discharge team", "City Trust", "City Council", "NHS, social care", "Delays"]:
+    for reply in ["Discharge team", "City Trust, City Council", "NHS, social care", "Delays"]:
         run.answer(reply)
     snapshot = run.snapshot()
 

@@ -139,7 +139,10 @@ def display_answer(question: Question, value: Any) -> str:
         if question.first_item and items:
             items[0] = f"{items[0]} ({question.first_item})"
         # Items split on commas have none, so commas read best; others may have commas.
-        return (", " if question.split_on_commas else "; ").join(items)
+        # Counted aloud, so a person sees at once if "B and C" was taken as one.
+        if question.split_on_commas:
+            return ", ".join(items) + f" ({len(items)} in all)"
+        return "; ".join(items)
     if question.type == "choice":
         return _label(question, value)
     if question.type == "multi_choice" and isinstance(value, list):

@@ -254,7 +254,7 @@ def test_the_post_says_what_is_proposed_and_lists_the_conditions(
     text = shown(post)
     assert (
         "*Who:* Northshire NHS Foundation Trust (lead), Northshire County Council, "
-        "Age UK Northshire" in text
+        "Age UK Northshire (3 in all)" in text
     )
     assert "*Form:* Memorandum of understanding" in text
     assert "*Problem:* Older people wait days in hospital" in text
