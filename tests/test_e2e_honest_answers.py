@@ -141,7 +141,9 @@ def test_typed_dont_know_is_not_sure_and_never_forced_into_yes_or_no(
     slack.dm(ALICE, "Don\u2019t know")  # a phone's curly apostrophe
     following = alice.wait_for_prompt(seen)
     assert question_in(following).id == "added_value"
-    assert "Not sure" in shown(alice.current(message))
+    # The question's own message is closed with the answer (a moment later, if the reply
+    # overtook the bot recording that message).
+    fake_slack.wait_for(lambda: "Not sure" in shown(alice.current(message)))
 
 
 def test_engagement_planned_before_the_design_is_agreed_gives_warnings_not_reconsider(
@@ -195,8 +197,13 @@ def test_lines_and_semicolons_in_one_message_are_separate_objectives(
     slack.dm(ALICE, "1. Cut delayed discharges\n2. Fewer readmissions; more people home")
     following = alice.wait_for_prompt(seen)
     assert question_in(following).id == "user_outcomes"
-    answered = shown(alice.current(question))
-    assert "Cut delayed discharges; Fewer readmissions; more people home" in answered
+    fake_slack.wait_for(
+        lambda: (
+            "Cut delayed discharges; Fewer readmissions; more people home"
+            in shown(alice.current(question))
+        ),
+        message="the objectives shown back, one by one",
+    )
 
 
 def test_a_yes_to_the_less_formal_route_goes_straight_to_the_summary(
