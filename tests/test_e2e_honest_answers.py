@@ -18,6 +18,7 @@ from bot.db import Database
 from bot.models import Conversation
 from tests.conftest import ALICE, BOB, PARTNERS, TEAM_ID
 from tests.e2e_support import (
+    BOTH_DATABASES,
     Journey,
     expected_flags,
     mrkdwn_texts,
@@ -275,8 +276,9 @@ def test_the_post_says_what_is_proposed_and_lists_the_conditions(
     assert f"Proposed by <@{ALICE}>" in text
 
 
+@BOTH_DATABASES
 def test_a_recheck_of_a_reconsider_keeps_its_reference_and_starts_reviews_once_it_goes_ahead(
-    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer, database: str
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
     post = alice.post(alice.complete(RECONSIDER))
@@ -383,8 +385,9 @@ def save_v1_check(database_url: str, user: str, channel: str) -> None:
         db.close()
 
 
+@BOTH_DATABASES
 def test_a_check_saved_under_the_previous_definition_resumes_after_the_upgrade(
-    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+    slack: SlackDriver, fake_slack: FakeSlack, database_url: str, database: str
 ) -> None:
     save_v1_check(database_url, ALICE, fake_slack.dm_channel(ALICE))
     alice = Journey(slack, fake_slack, ALICE)
