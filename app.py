@@ -105,7 +105,13 @@ def serve(settings: Settings) -> int:
         else:
             from bot.http_server import create_http_server
 
-            server = create_http_server(app, port=settings.port)
+            assert settings.signing_secret  # require_mode checked it
+            server = create_http_server(
+                app,
+                signing_secret=settings.signing_secret,
+                ready=services.db.is_reachable,
+                port=settings.port,
+            )
             log.info("Serving Slack requests at http://0.0.0.0:%s/slack/events", settings.port)
             server.run()
     except KeyboardInterrupt:

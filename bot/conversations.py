@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from flows import AnswerError, Flow, FlowError, FlowRun, Migration, Question, assess, schedule
+from flows.answers import clean
 
 from . import blocks, recommendation_blocks, reminders, review_blocks
 from .blocks import Message
@@ -351,6 +352,7 @@ class Conversations:
 
     def on_message(self, actor: Actor, channel_id: str, text: str, event_id: str | None) -> None:
         """A message in the DM: a command word, or the answer to a typed question."""
+        text = clean(text)
         word = text.strip().lower()
         if word in ("new", "start"):
             if self._first_delivery(event_id, actor):

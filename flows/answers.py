@@ -75,8 +75,33 @@ _SPLIT_AND = re.compile(r"\s+(?:and|&)\s+")
 _SHORTHAND = {"y": "yes", "n": "no"}
 
 
+# Control characters (but tab and newline), zero-width and bidirectional-override marks:
+# invisible in Slack, refused by Postgres (NUL), or able to reorder what others read.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def clean(text: str) -> str:
+    """`text` without invisible characters; a Windows line end becomes a plain one."""
+    return _INVISIBLE.sub("", text)
+
+
+def _cleaned(raw: Raw) -> Raw:
+    if isinstance(raw, str):
+        return clean(raw)
+    if isinstance(raw, list):
+        return [clean(item) if isinstance(item, str) else item for item in raw]
+    if isinstance(raw, dict):
+        return {
+            key: clean(value) if isinstance(value, str) else value for key, value in raw.items()
+        }
+    return raw
+
+
 def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> dict[str, Answer]:
     """Validate `raw` for `question`: {answer id: value to store}, or raise AnswerError."""
+    raw = _cleaned(raw)
     if question.type == "group":
         return _parse_group(question, raw)
     if question.optional and isinstance(raw, str) and _normalise(raw) in SKIP_WORDS:
@@ -87,6 +112,7 @@ def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> dict[str, A
 def parse_items(question: Question, raw: Raw) -> list[str]:
     """The items of a `list` answer: one per line or after a semicolon (or comma, where
     the question says so), with bullets and numbering taken off."""
+    raw = _cleaned(raw)
     if isinstance(raw, list):
         pieces = [str(item) for item in raw]
     else:

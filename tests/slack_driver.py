@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -611,7 +611,9 @@ class SlackDriver:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(
+    app: Any, signing_secret: str | None = None, ready: Callable[[], bool] | None = None
+) -> Iterator[str]:
     """Serve a Bolt app with the bot's production HTTP server in a thread; yield its URL.
 
     On exit, lets waitress finish the requests in flight, closes the server from its
@@ -620,8 +622,11 @@ def serve(app: Any) -> Iterator[str]:
     runs against a fake Slack that the next teardown is about to stop.
     """
     from bot.http_server import create_http_server
+    from tests.conftest import SIGNING_SECRET
 
-    server = create_http_server(app, host="127.0.0.1", port=0)
+    server = create_http_server(
+        app, signing_secret=signing_secret or SIGNING_SECRET, ready=ready, host="127.0.0.1", port=0
+    )
     thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
     thread.start()
     try:

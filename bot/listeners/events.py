@@ -11,6 +11,7 @@ from .. import blocks
 from ..conversations import Actor
 from ..listing import recent_checks
 from .acks import acknowledge
+from .payload import as_text
 
 if TYPE_CHECKING:
     from ..slack_app import Services
@@ -19,20 +20,25 @@ if TYPE_CHECKING:
 def register(app: App, services: Services) -> None:
     def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Edits, deletions, joins and bot posts (our own included) are not answers.
-        in_dm = event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
+        channel, user = as_text(event.get("channel")), as_text(event.get("user"))
+        in_dm = event.get("channel_type") == "im" or (channel or "").startswith("D")
         if not in_dm or event.get("subtype") or event.get("bot_id"):
             return
-        if "user" not in event:
+        team = as_text(body.get("team_id")) or as_text(event.get("team"))
+        if not (channel and user and team):
             return
-        actor = Actor(team_id=body.get("team_id") or event.get("team", ""), user_id=event["user"])
         services.conversations.on_message(
-            actor, event["channel"], event.get("text") or "", body.get("event_id")
+            Actor(team_id=team, user_id=user),
+            channel,
+            as_text(event.get("text")) or "",
+            as_text(body.get("event_id")),
         )
 
     def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+        user, team = as_text(event.get("user")), as_text(body.get("team_id"))
+        if event.get("tab", "home") != "home" or not (user and team):
             return
-        actor = Actor(team_id=body.get("team_id", ""), user_id=event["user"])
+        actor = Actor(team_id=team, user_id=user)
         view = blocks.home_view(
             services.conversations.check_flow, recent_checks(services.db, actor)
         )
