@@ -12,7 +12,9 @@ import argparse
 import logging
 import signal
 import sys
+import urllib.error
 from datetime import UTC, datetime
+from pathlib import Path
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
@@ -23,6 +25,7 @@ from bot.settings import ConfigError, Settings
 from flows import FlowDefinitionError
 
 log = logging.getLogger("partnership-check")
+HOME = Path(__file__).resolve().parent  # .env and the default database live here
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(home=HOME)
         logs.configure(settings.log_level)
+        log.info("Database: %s", settings.database_shown)
         if args.command == "db":
             from bot.db import Database
 
@@ -67,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     except SQLAlchemyError as error:
         print(f"Cannot use the database ({type(error).__name__}): {error}", file=sys.stderr)
         print("Check DATABASE_URL in the environment or .env.", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        print(
+            f"Cannot reach Slack at {settings.api_url} ({reason}). Check this machine's "
+            "network and proxy settings (or SLACK_API_URL).",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -17,6 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Postgres advisory lock held while migrating: instances started at once take turns
+# instead of racing to create the same tables (any fixed number; this spells "PCHK").
+MIGRATION_LOCK = 0x5043484B
 
 
 class Database:
@@ -39,10 +42,17 @@ class Database:
             yield session
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (safe to run at every start)."""
+        """Bring the schema to the newest migration (safe to run at every start, and from
+        several instances at once: on Postgres they queue on an advisory lock; on SQLite
+        the transaction's write lock does the same)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Released when this transaction ends, whatever happens in between.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

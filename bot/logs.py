@@ -16,8 +16,28 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """A message never spans lines, so text from a request or from Slack cannot start a
+    log line of its own and pass for one the bot wrote (tracebacks are kept apart)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\n" in message or "\r" in message:
+            record.msg = message.replace("\r", "\\r").replace("\n", "\\n")
+            record.args = None
+        return True
+
+
+# Libraries that narrate every step at INFO (alembic's plugins at each start, transitions
+# at each answer): kept at WARNING unless LOG_LEVEL is DEBUG.
+CHATTY = ("alembic", "transitions")
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactTokens())
+    handler.addFilter(OneLine())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

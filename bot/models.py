@@ -170,7 +170,8 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: the scheduler forgets ids Slack can no longer retry (store.forget_events).
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Reminder(Base):

@@ -31,6 +31,7 @@ from .messenger import Messenger
 from .models import Partnership, Reminder
 from .reminder_messages import redraw
 from .review_blocks import DigestItem
+from .store import forget_events
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class Scheduler:
         """One pass, as if the clock said `now` (default: the real time)."""
         now = now or self.clock()
         report = PassReport()
+        with self.db.session() as session:
+            forget_events(session, now)
         with self.db.reading() as session:
             channels = session.scalars(
                 select(Reminder.channel_id)

@@ -10,16 +10,20 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
 from flows.schedule import holiday_calendar
 
 DEFAULT_DATABASE_URL = "sqlite:///partnership-check.sqlite3"
+DEFAULT_DATABASE_FILE = "partnership-check.sqlite3"
 DEFAULT_API_URL = "https://slack.com/api/"
 MANIFEST = "slack-app-manifest.yml"
 
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
+# What .env.example holds in place of a secret: "xoxb-...", "<your token>", "changeme".
+_PLACEHOLDER = re.compile(r"\.\.\.|…|^<.*>$|^(changeme|your[-_ ].*)$", re.IGNORECASE)
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
 
@@ -57,11 +61,26 @@ class Settings:
             return "http"
         return None
 
+    @property
+    def database_shown(self) -> str:
+        """The database URL, fit for a log line (no password)."""
+        return _redact_url(self.database_url)
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from `environ` (default: the process, after loading `.env`)."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, home: Path | None = None
+    ) -> Settings:
+        """Read settings from `environ` (default: the process, after loading `.env`).
+
+        `home` is where app.py lives: its `.env` is read too (after one in the current
+        directory, and never over the real environment), and the default SQLite file lives
+        there, so cron or systemd starting the bot from elsewhere finds the same settings
+        and the same data.
+        """
         if environ is None:
             load_dotenv(find_dotenv(usecwd=True))  # the .env where the bot is run from
+            if home is not None:
+                load_dotenv(home / ".env")  # and the one beside app.py
             environ = os.environ
         env = {k: v.strip() for k, v in environ.items() if v and v.strip()}
         problems: list[str] = []
@@ -82,9 +101,18 @@ class Settings:
         if level not in _LOG_LEVELS:
             problems.append(f"LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
 
-        for name, prefix in (("SLACK_BOT_TOKEN", "xoxb-"), ("SLACK_APP_TOKEN", "xapp-")):
+        for name, prefix in (
+            ("SLACK_BOT_TOKEN", "xoxb-"),
+            ("SLACK_APP_TOKEN", "xapp-"),
+            ("SLACK_SIGNING_SECRET", ""),
+        ):
             value = env.get(name)
-            if value and not value.startswith(prefix):
+            if value and _PLACEHOLDER.search(value):
+                problems.append(
+                    f"{name} is still the placeholder from .env.example ({value!r}); paste "
+                    "the real value from your Slack app's settings."
+                )
+            elif value and not value.startswith(prefix):
                 problems.append(
                     f"{name} should start with {prefix!r}; check you copied the right token."
                 )
@@ -109,7 +137,7 @@ class Settings:
             signing_secret=env.get("SLACK_SIGNING_SECRET"),
             app_token=env.get("SLACK_APP_TOKEN"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
-            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=env.get("DATABASE_URL") or _default_database(home),
             partnership_channel=channel,
             port=port,
             log_level=level,
@@ -136,6 +164,13 @@ class Settings:
             "(copy .env.example).\n"
             f"Create the Slack app from {MANIFEST}; the README walks you through it."
         )
+
+
+def _default_database(home: Path | None) -> str:
+    """A SQLite file beside app.py (not wherever the bot happens to be started)."""
+    if home is None:
+        return DEFAULT_DATABASE_URL
+    return f"sqlite:///{home.resolve() / DEFAULT_DATABASE_FILE}"
 
 
 def _redact_url(url: str) -> str:

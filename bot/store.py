@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import Partnership, ProcessedEvent, Review, Workspace
 
+# Slack retries an event for a few minutes at most; an id older than this cannot return.
+EVENT_MEMORY = timedelta(days=1)
 # A post claimed this long ago and never finished was interrupted (a crash): retake it.
 POST_CLAIM_TIMEOUT = timedelta(minutes=2)
 
@@ -22,6 +24,16 @@ def record_event(session: Session, event_id: str, team_id: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def forget_events(session: Session, now: datetime) -> int:
+    """Drop the event ids Slack can no longer retry, so the table does not grow forever."""
+    result = session.execute(
+        delete(ProcessedEvent)
+        .where(ProcessedEvent.received_at < now - EVENT_MEMORY)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def next_reference(session: Session, team_id: str) -> int:
