@@ -174,6 +174,16 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ChannelPace(Base):
+    """When the bot last posted a reminder in a channel, shared by every scheduler process,
+    so that together they keep to Slack's pace of about one message a second a channel."""
+
+    __tablename__ = "channel_pace"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_post_at: Mapped[datetime] = mapped_column()
+
+
 class Reminder(Base):
     """One review falling due for a partnership, and the reminders sent about it.
 

@@ -221,7 +221,11 @@ class Reviews:
             )
             run = self.conversations.run_of(conversation)
             assessment = assess(self.flow, run.answers)
-            partnership = session.get_one(Partnership, conversation.partnership_id)
+            # Locked until this review's decision is applied: a review ending it and one
+            # continuing it, submitted at once, are applied one after the other.
+            partnership = session.get_one(
+                Partnership, conversation.partnership_id, with_for_update=True
+            )
             if partnership.status == "ended":
                 raise Ended(partnership.reference)
             if review is None:
@@ -325,7 +329,7 @@ class Reviews:
         reminder = session.get(Reminder, int(reminder_id))
         if reminder is None or reminder.team_id != actor.team_id:
             return None
-        partnership = session.get_one(Partnership, reminder.partnership_id)
+        partnership = session.get_one(Partnership, reminder.partnership_id, with_for_update=True)
         if partnership.status != "active":
             return None
         return reminder, partnership

@@ -6,8 +6,9 @@ SELECT ... FOR UPDATE SKIP LOCKED, posts one message, records it and commits. Se
 schedulers on one Postgres database therefore never post the same reminder twice, and
 one killed mid-pass leaves its rows unlocked and unchanged for the next pass. (SQLite has
 one writer at a time, so there the lock is the whole database, held only while posting.)
-Posting keeps to about one message a second per channel, and a 429 is waited out for
-its Retry-After between units of work, never while holding the lock.
+Posting keeps to about one message a second per channel across every process (the
+channel's last post is a locked row, `ChannelPace`), and a 429 is waited out for its
+Retry-After between units of work, never while holding the lock.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Container
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flows import schedule
@@ -28,7 +31,7 @@ from flows import schedule
 from . import review_blocks
 from .db import Database
 from .messenger import Messenger
-from .models import Partnership, Reminder
+from .models import ChannelPace, Partnership, Reminder
 from .reminder_messages import redraw
 from .review_blocks import DigestItem
 from .store import forget_events
@@ -37,7 +40,9 @@ log = logging.getLogger(__name__)
 
 DIGEST_FROM = 3  # this many due at once in one channel get one digest message
 BATCH = 50
-PER_CHANNEL_INTERVAL = 1.0  # seconds between posts in one channel (Slack: ~1 per second)
+# Between posts in one channel (Slack: about one a second), whichever process posts them.
+PER_CHANNEL_INTERVAL = timedelta(seconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RATE_LIMITS = 3  # 429s waited out per channel in one pass before leaving it to the next
 
 
@@ -57,10 +62,12 @@ class Scheduler:
         clock: Callable[[], datetime],
         pause: Callable[[float], None] = time.sleep,
         holidays: Container[date] = schedule.NO_HOLIDAYS,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.slack = messenger
-        self.clock = clock
+        self.clock = clock  # what time the pass acts as of (`run-due --as-of`)
+        self.wall = wall  # the real time, for pacing posts
         self.pause = pause
         self.holidays = holidays  # public holidays: no reminder goes out on one
 
@@ -73,7 +80,12 @@ class Scheduler:
         with self.db.reading() as session:
             channels = session.scalars(
                 select(Reminder.channel_id)
-                .where(Reminder.state == "pending", Reminder.send_at <= now)
+                .join(Partnership, Partnership.id == Reminder.partnership_id)
+                .where(
+                    Reminder.state == "pending",
+                    Reminder.send_at <= now,
+                    Partnership.status == "active",
+                )
                 .distinct()
             ).all()
         for channel in channels:
@@ -89,13 +101,14 @@ class Scheduler:
         """
         rate_limits, posted = 0, False
         while True:
-            if posted:
-                if not self._still_due(channel, now):
-                    return
-                self.pause(PER_CHANNEL_INTERVAL)
+            if posted and not self._still_due(channel, now):
+                return
             outcome, retry_after = self._post_next(channel, now, report)
             if outcome == "idle":
                 return
+            if outcome == "paced":  # the channel had a post under a second ago
+                self.pause(retry_after)
+                continue
             if outcome == "rate_limited":  # Slack said 429: wait as asked, then carry on
                 rate_limits += 1
                 if rate_limits > MAX_RATE_LIMITS:  # still due: the next pass carries on
@@ -118,8 +131,9 @@ class Scheduler:
     def _post_next(self, channel: str, now: datetime, report: PassReport) -> tuple[str, float]:
         """Lock the channel's due reminders, post one message for some of them, record it.
 
-        Returns ("idle", 0) when nothing is left to post, ("posted", 0) after a post, or
-        ("rate_limited", seconds) when Slack answered 429 with that Retry-After.
+        Returns ("idle", 0) when nothing is left to post, ("posted", 0) after a post,
+        ("paced", seconds) when the channel's last post (by any process) was too recent,
+        or ("rate_limited", seconds) when Slack answered 429 with that Retry-After.
         """
         with self.db.session() as session:
             due = session.execute(
@@ -159,6 +173,9 @@ class Scheduler:
                     number,
                     schedule.is_escalation(number),
                 )
+            wait = self._claim_slot(session, channel)
+            if wait > 0:
+                return "paced", wait
             try:
                 ts = self.slack.post(channel, message)["ts"]
             except SlackApiError as error:
@@ -171,6 +188,22 @@ class Scheduler:
             report.posted += len(rows)
             report.digests += len(rows) > 1
             return "posted", 0
+
+    def _claim_slot(self, session: Session, channel: str) -> float:
+        """Take the channel's next posting slot: 0 when it is free now (the row stays
+        locked, so another process waits until this post is recorded), else how many
+        seconds until it is."""
+        pace = session.get(ChannelPace, channel, with_for_update=True)
+        if pace is None:
+            with suppress(IntegrityError), session.begin_nested():
+                session.add(ChannelPace(channel_id=channel, last_post_at=EPOCH))
+            pace = session.get_one(ChannelPace, channel, with_for_update=True)
+        wall = self.wall()
+        wait = (pace.last_post_at + PER_CHANNEL_INTERVAL - wall).total_seconds()
+        if wait > 0:
+            return wait
+        pace.last_post_at = wall
+        return 0
 
     def _record(
         self,
@@ -204,6 +237,7 @@ def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]
         .where(
             Reminder.channel_id == channel,
             Reminder.state == "pending",
+            Partnership.status == "active",  # never for an ended partnership
             Reminder.send_at <= now,
         )
     )
