@@ -8,7 +8,7 @@ import pytest
 from flows_conversation import conversation_machine
 from flows_testkit import TODAY, run_to_summary
 
-from flows import Assessment, Flow, FlowDefinitionError, FlowRun, assess, load_flow
+from flows import NOT_SURE, Assessment, Flow, FlowDefinitionError, FlowRun, assess, load_flow
 from flows.conditions import Compare, parse_condition
 from flows.definition import parse_flow
 
@@ -39,7 +39,6 @@ QUESTIONS = {
 FLAGS = {
     "cost-outweighs-benefit": ("value", "critical"),
     "separate-better": ("value", "critical"),
-    "separate-unsure": ("value", "warning"),
     "no-progress": ("progress", "critical"),
     "milestones-missed": ("progress", "warning"),
     "context-changed": ("context", "warning"),
@@ -70,8 +69,9 @@ def asked(flow: Flow, **overrides: object) -> list[str]:
 
 class TestPackagedReview:
     def test_metadata(self, review: Flow) -> None:
-        assert (review.id, review.title, review.version) == ("review", "Partnership review", 1)
+        assert (review.id, review.title, review.version) == ("review", "Partnership review", 2)
         assert review.has_verdict is False
+        assert review.too_early_at is None
         assert load_flow("check").has_verdict is True
 
     def test_sections_in_order_with_short_help(self, review: Flow) -> None:
@@ -87,13 +87,13 @@ class TestPackagedReview:
     def test_options(self, review: Flow) -> None:
         values = {q.id: [o.value for o in q.options] for q in review.questions if q.options}
         assert values == {
-            "value_for_cost": ["benefit_outweighs", "balanced", "cost_outweighs"],
-            "separate_better": ["yes", "no", "unsure"],
-            "outcomes_progress": ["on_track", "some", "none"],
-            "milestones_met": ["yes", "partly", "no"],
+            "value_for_cost": ["benefit_outweighs", "balanced", "cost_outweighs", "not_sure"],
+            "separate_better": ["yes", "no", "not_sure"],
+            "outcomes_progress": ["on_track", "some", "none", "not_sure"],
+            "milestones_met": ["yes", "partly", "no", "not_sure"],
             "context_changes": ["partners", "funding", "policy", "leadership", "none"],
-            "frontline_still": ["yes", "no"],
-            "users_still": ["yes", "no"],
+            "frontline_still": ["yes", "no", "not_sure"],
+            "users_still": ["yes", "no", "not_sure"],
             "decision": ["continue", "adapt", "end"],
             "adapt_what": ["scope", "form", "partners"],
         }
@@ -113,11 +113,17 @@ class TestPackagedReview:
         }
 
     def test_flags(self, review: Flow) -> None:
-        assert {rule.id: (rule.tip, rule.severity) for rule in review.flags} == FLAGS
+        assert {
+            rule.id: (rule.tip, *{case.severity for case in rule.cases}) for rule in review.flags
+        } == FLAGS
         for rule in review.flags:
-            assert rule.reason and rule.condition and rule.sets_verdict is None, rule.id
+            (case,) = rule.cases
+            assert case.wording.reason and case.wording.condition, rule.id
+            assert rule.sets_verdict is None and rule.in_progress is None, rule.id
+            # Every flag but the one on a multi_choice answer has words for Not sure.
+            assert (rule.unsure is None) == (rule.id == "context-changed"), rule.id
         changed = next(rule for rule in review.flags if rule.id == "context-changed")
-        assert changed.condition == "Re-run the tips the change affects."
+        assert changed.cases[0].wording.condition == "Re-run the tips the change affects."
 
     def test_the_decision_is_asked_last_and_not_assessed(self, review: Flow) -> None:
         assert review.questions[-1].tip == "decision"
@@ -187,7 +193,6 @@ def test_progress_counts_the_branches_that_apply(review: Flow) -> None:
 RAISING = [
     ("cost-outweighs-benefit", {"value_for_cost": "cost_outweighs"}, "critical"),
     ("separate-better", {"separate_better": "yes"}, "critical"),
-    ("separate-unsure", {"separate_better": "unsure"}, "warning"),
     ("no-progress", {"outcomes_progress": "none"}, "critical"),
     ("milestones-missed", {"milestones_met": "no"}, "warning"),
     ("context-changed", {"context_changes": ["partners"]}, "warning"),
@@ -198,8 +203,7 @@ RAISING = [
 
 NOT_RAISING = [
     ("cost-outweighs-benefit", {"value_for_cost": "balanced"}),
-    ("separate-better", {"separate_better": "unsure"}),
-    ("separate-unsure", {"separate_better": "no"}),
+    ("separate-better", {"separate_better": "no"}),
     ("no-progress", {"outcomes_progress": "some"}),
     ("milestones-missed", {"milestones_met": "partly"}),
     ("context-changed", {"context_changes": ["none"]}),
@@ -240,6 +244,8 @@ def test_a_good_review_raises_nothing_and_has_no_verdict(review: Flow) -> None:
             "context": "green",
             "engagement": "green",
         },
+        not_sure=0,
+        too_early=False,
     )
 
 
@@ -256,8 +262,7 @@ def test_no_verdict_however_bad(review: Flow) -> None:
     }
     result = assessed(review, **worst)
     assert result.verdict is None
-    both_ways = [flag_id for flag_id in FLAGS if flag_id != "separate-unsure"]
-    assert [flag.id for flag in result.flags] == both_ways  # in section order
+    assert [flag.id for flag in result.flags] == list(FLAGS)  # in section order
     assert result.tip_status == {
         "value": "red",
         "progress": "red",
@@ -274,7 +279,7 @@ def test_raised_review_flag_names_its_section(review: Flow) -> None:
 
 
 def test_tip_status_covers_the_assessed_sections_only(review: Flow) -> None:
-    result = assessed(review, milestones_met="no", separate_better="unsure")
+    result = assessed(review, milestones_met="no", separate_better="not sure")
     assert result.tip_status == {
         "value": "amber",
         "progress": "amber",
@@ -286,6 +291,79 @@ def test_tip_status_covers_the_assessed_sections_only(review: Flow) -> None:
 def test_a_stale_context_change_cannot_raise_a_flag(review: Flow) -> None:
     answers = {**run_to_summary(review).answers, "context_changes": "funding"}  # not a list
     assert assess(review, answers).flags == []
+
+
+# --- honest unknowns ---------------------------------------------------------------------------
+
+UNSURE = [
+    ("cost-outweighs-benefit", "value_for_cost"),
+    ("separate-better", "separate_better"),
+    ("no-progress", "outcomes_progress"),
+    ("milestones-missed", "milestones_met"),
+    ("frontline-dropped", "frontline_still"),
+    ("users-dropped", "users_still"),
+]
+
+
+def test_every_choice_a_review_flag_reads_offers_not_sure(review: Flow) -> None:
+    read = {answer_id for rule in review.flags for answer_id in rule.questions()}
+    choices = {answer_id for answer_id in read if review.question(answer_id).type == "choice"}
+    assert choices == {question_id for _, question_id in UNSURE}
+    for question_id in choices:
+        assert review.question(question_id).offers(NOT_SURE), question_id
+    # The one multi_choice answer ("what changed") is a list: it cannot be unknown.
+    assert read - choices == {"context_changes"}
+
+
+@pytest.mark.parametrize(("flag_id", "question_id"), UNSURE)
+def test_not_sure_raises_a_warning_saying_what_to_find_out(
+    review: Flow, flag_id: str, question_id: str
+) -> None:
+    result = assessed(review, **{question_id: "not sure"})
+    (flag,) = result.flags
+    rule = next(rule for rule in review.flags if rule.id == flag_id)
+    assert (flag.id, flag.severity, flag.basis) == (flag_id, "warning", "not_sure")
+    assert (flag.reason, flag.condition) == (rule.unsure.reason, rule.unsure.condition)  # type: ignore[union-attr]
+    assert flag.reason.startswith("Not known yet:")
+    assert result.to_find_out == [flag]
+    assert result.verdict is None
+
+
+def test_working_separately_unsure_is_now_the_flags_own_words(review: Flow) -> None:
+    (flag,) = assessed(review, separate_better="not_sure").flags
+    assert flag.id == "separate-better"
+    assert flag.reason == "Not known yet: whether working together still beats working separately."
+
+
+def test_a_review_is_never_too_early(review: Flow) -> None:
+    result = assessed(review, **dict.fromkeys((q for _, q in UNSURE), "not_sure"))
+    assert result.not_sure == 6
+    assert not result.too_early
+    assert result.criticals == 0 and result.warnings == 6
+    assert set(result.tip_status.values()) == {"amber", "green"}
+
+
+def test_a_review_saved_under_version_1_carries_over(review: Flow) -> None:
+    old = {
+        "flow": "review",
+        "version": 1,
+        "state": "outcomes_progress",
+        "answers": {
+            "value_for_cost": "balanced",
+            "time_and_money": "A day a week",
+            "separate_better": "unsure",  # now "not_sure"
+        },
+        "history": ["value_for_cost", "time_and_money", "separate_better"],
+        "revision_backup": None,
+    }
+    run = FlowRun(review, old, today=TODAY)
+    assert run.answers == {"value_for_cost": "balanced", "time_and_money": "A day a week"}
+    assert run.state == "separate_better"
+    assert run.migration is not None
+    assert run.migration.dropped == ("separate_better",)
+    assert not run.migration.same_place
+    run.answer("not sure")
+    assert run.state == "outcomes_progress"
 
 
 # --- the definition format: flows without a verdict, contains_other_than ---------------------

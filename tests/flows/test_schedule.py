@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 
 from flows.schedule import (
     CADENCES,
+    DEFAULT_PROJECT_MONTHS,
     DEFAULT_TZ,
     ESCALATE_AFTER_SENDS,
     ESCALATION_REPEAT_WORKING_DAYS,
     REPEAT_AFTER_WORKING_DAYS,
     SNOOZE_PERIODS,
     add_months,
+    default_first_review,
     deliverable_at,
     effective_cadence,
     first_review_on,
@@ -52,7 +54,7 @@ def local(moment: dt.datetime, tz: str) -> dt.datetime:
 # --- cadence ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cadence", ["quarterly", "six_monthly", "annual"])
+@pytest.mark.parametrize("cadence", ["quarterly", "six_monthly", "annual", "end_of_project"])
 def test_a_chosen_cadence_is_kept_whatever_the_form(cadence: str) -> None:
     assert effective_cadence(cadence, "informal") == cadence
     assert effective_cadence(cadence, None) == cadence
@@ -68,7 +70,8 @@ def test_a_chosen_cadence_is_kept_whatever_the_form(cadence: str) -> None:
         ("something_new", "end_of_project"),
     ],
 )
-@pytest.mark.parametrize("cadence", ["none", None])
+# "not_decided" is the check's answer; "none" was version 1's; anything else is unknown.
+@pytest.mark.parametrize("cadence", ["not_decided", "none", None, "fortnightly"])
 def test_no_cadence_takes_the_default_for_the_form(
     cadence: str | None, form: str | None, expected: str
 ) -> None:
@@ -152,6 +155,65 @@ def test_without_a_date_the_first_review_is_one_interval_after_posting(
 def test_first_review_one_month_after_posting_at_a_month_end_in_a_leap_year() -> None:
     answers = {"form": "informal", "full_benefit_months": 1}
     assert first_review_on(answers, dt.date(2028, 1, 31)) == dt.date(2028, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("full_benefit", "months"),
+    [
+        ("within_6_months", 6),
+        ("months_6_to_12", 12),
+        ("months_12_to_24", 24),
+        ("over_24_months", 24),
+        ("not_sure", DEFAULT_PROJECT_MONTHS),
+        (None, DEFAULT_PROJECT_MONTHS),
+    ],
+)
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"review_cadence": "end_of_project"},
+        {"review_cadence": "not_decided", "form": "informal"},
+    ],
+)
+def test_an_end_of_project_review_comes_at_the_end_of_the_full_benefit_range(
+    how: dict[str, str], full_benefit: str | None, months: int
+) -> None:
+    answers = {**how, "full_benefit": full_benefit} if full_benefit else how
+    assert first_review_on(answers, POSTED) == add_months(POSTED, months)
+
+
+def test_the_range_wins_over_an_old_number_of_months() -> None:
+    answers = {"review_cadence": "end_of_project", "full_benefit_months": 9}
+    assert first_review_on(answers, POSTED) == dt.date(2027, 10, 31)
+    answers["full_benefit"] = "months_6_to_12"
+    assert first_review_on(answers, POSTED) == dt.date(2028, 1, 31)
+
+
+@pytest.mark.parametrize("months", [0, -3, True, "9", None])
+def test_an_unusable_number_of_months_falls_back_to_the_default(months: object) -> None:
+    answers = {"review_cadence": "end_of_project", "full_benefit_months": months}
+    assert first_review_on(answers, POSTED) == dt.date(2027, 7, 31)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"review_cadence": "quarterly"}, dt.date(2027, 4, 30)),
+        ({"review_cadence": "not_decided", "form": "mou"}, dt.date(2027, 7, 31)),
+        ({"review_cadence": "not_decided", "form": "formal"}, dt.date(2027, 4, 30)),
+        (
+            {"review_cadence": "end_of_project", "full_benefit": "months_6_to_12"},
+            dt.date(2028, 1, 31),
+        ),
+    ],
+)
+def test_the_suggested_first_review_ignores_a_date_already_chosen(
+    answers: dict[str, str], expected: dt.date
+) -> None:
+    chosen = {**answers, "first_review_date": "2027-02-14"}
+    assert default_first_review(answers, POSTED) == expected
+    assert default_first_review(chosen, POSTED) == expected
+    assert first_review_on(chosen, POSTED) == dt.date(2027, 2, 14)
 
 
 @pytest.mark.parametrize(
