@@ -2,10 +2,10 @@
 `test_reminders_cli.py`).
 
 A clock the test moves (installed where the bot's services read the time), checks posted
-through the bot, reminders read as they arrived in Slack (the fake's call log, so a
-reminder later edited or closed is still counted once), the review conversation answered
-in a DM, volume set-up straight in the database, and `python app.py reminders run-due` run
-as an operator runs it.
+(and re-checked) through the bot, reminders read as they arrived in Slack (the fake's call
+log, so a reminder later edited or closed is still counted once), the review conversation
+answered in a DM, volume set-up (and a partnership the previous release posted) straight
+in the database, and `python app.py reminders run-due` run as an operator runs it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from sqlalchemy import func, select, text
 
 from bot.db import Database
 from bot.models import Conversation, Partnership, Reminder
+from flows import FlowRun, display_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
-from tests.e2e_support import Journey, shown
+from tests.e2e_support import Journey, escape, mrkdwn_texts, shown
 from tests.fakeslack import Call, FakeSlack
-from tests.proposer import GOOD, is_summary, question_in
+from tests.proposer import FLOW, GOOD, REVIEW_FLOW, is_summary, question_in
 from tests.slack_driver import SlackDriver
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,9 +129,22 @@ class Passes:
 # --- checks posted through the bot -----------------------------------------------------------
 
 
+# The group question each part belongs to ("review_cadence" -> "reviews"), so a test can
+# change one part of a group by its own id.
+GROUP_OF = {part.id: q.id for q in FLOW.questions if q.type == "group" for part in q.parts}
+
+
 def proposal(first_review: date | None, **changes: Any) -> dict[str, Any]:
-    """The GOOD proposal with its first review on `first_review` (None: no date asked)."""
-    answers = {**GOOD, **changes}
+    """The GOOD proposal with its first review on `first_review` (None: the date the bot
+    suggests is kept) and some answers changed; a part of a group is changed by its own
+    id (`review_cadence="annual"`), keeping the group's other parts."""
+    answers = {**GOOD}
+    for key, value in changes.items():
+        group = GROUP_OF.get(key)
+        if group is None:
+            answers[key] = value
+        else:
+            answers[group] = {**answers.get(group, {}), key: value}
     if first_review is None:
         answers.pop("first_review_date", None)
     else:
@@ -138,12 +152,50 @@ def proposal(first_review: date | None, **changes: Any) -> dict[str, Any]:
     return answers
 
 
+SUGGESTED = re.compile(r"^Use (\d{1,2} \w+ \d{4})$")
+
+
+def suggested_date(message: dict[str, Any]) -> str:
+    """The date a first-review question suggests, as its button says it ("4 April 2029")."""
+    labels = [
+        found.group(1)
+        for block in message["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == "answer_suggested"
+        and (found := SUGGESTED.match(element["text"]["text"]))
+    ]
+    assert len(labels) == 1, f"no suggested date in {message['text']}"
+    return labels[0]
+
+
+def check_summary(
+    slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """`user` runs a check with `answers`; (its summary, the first review date suggested
+    when `answers` has none and the suggestion was kept, else None)."""
+    person = Journey(slack, fake, user)
+    if "first_review_date" in answers:
+        return person.complete(answers), None
+    question = person.run_to(answers, "first_review_date")
+    suggested = suggested_date(question)
+    seen = person.count()
+    assert slack.press(user, question, action_id="answer_suggested").status == 200
+    return person.go_on(person.wait_for_prompt(seen), answers), suggested
+
+
 def post_check(
     slack: SlackDriver, fake: FakeSlack, user: str, answers: dict[str, Any]
 ) -> dict[str, Any]:
     """`user` runs a check and presses Post; the channel post, once its schedule is saved."""
-    person = Journey(slack, fake, user)
-    summary = person.complete(answers)
+    summary, _ = check_summary(slack, fake, user, answers)
+    return post_summary(slack, fake, user, summary)
+
+
+def post_summary(
+    slack: SlackDriver, fake: FakeSlack, user: str, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """`user` presses Post on `summary`; the channel post, once its schedule is saved."""
     before = len(fake.messages(PARTNERS))
     assert slack.press(user, summary, action_id="post").status == 200
     post = fake.wait_for(lambda: fake.messages(PARTNERS)[before], message="the posted check")
@@ -152,7 +204,53 @@ def post_check(
         lambda: "Posted to" in fake.message(summary["channel"], summary["ts"])["text"],
         message=f"{user}'s summary closed as posted",
     )
-    return post
+    return fake.message(PARTNERS, post["ts"]) or post
+
+
+def recheck(
+    slack: SlackDriver, fake: FakeSlack, user: str, ref: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """`user` re-checks posted partnership `ref` with `/partnership recheck`, changing the
+    answers of the questions in `changes` (by question id) with *Change an answer*, and
+    posts the update; the recommendation as updated in place once its thread has the note."""
+    person = Journey(slack, fake, user)
+    seen = person.count()
+    assert slack.command(user, f"recheck {ref}").status == 200
+    summary = person.wait_for_prompt(seen)
+    assert f"Re-check of {ref}" in shown(summary)
+    for question_id, value in changes.items():
+        seen = person.count()
+        response = slack.select(user, summary, "revise", revise_value(summary, question_id))
+        assert response.status == 200
+        question = person.wait_for_prompt(seen)
+        assert question_in(question) is not None and question_in(question).id == question_id
+        summary = person.answer(question, value)
+        assert is_summary(summary), "a changed answer goes back to the summary"
+    post = next(m for m in fake.messages(PARTNERS) if m["text"].startswith(f"{ref} "))
+    notes = len(re_checked_notes(fake, post, ref))
+    assert slack.press(user, summary, action_id="post").status == 200
+    fake.wait_for(
+        lambda: len(re_checked_notes(fake, post, ref)) > notes,
+        message=f"the re-check of {ref} noted in its thread",
+    )
+    updated = fake.message(PARTNERS, post["ts"])
+    assert updated is not None
+    return updated
+
+
+def re_checked_notes(fake: FakeSlack, post: dict[str, Any], ref: str) -> list[str]:
+    return [t for t in thread_texts(fake, post) if f"re-checked {ref}" in t]
+
+
+def revise_value(summary: dict[str, Any], question_id: str) -> str:
+    """The *Change an answer* option of `summary` for question `question_id`."""
+    for block in summary["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "revise":
+                for choice in element["options"]:
+                    if choice["value"].endswith(f".{question_id}"):
+                        return choice["value"]
+    raise AssertionError(f"no 'Change an answer' option for {question_id}")
 
 
 # --- reminders as they arrived in Slack -------------------------------------------------------
@@ -242,6 +340,67 @@ def answer_review(
     raise AssertionError("the review never reached its summary")
 
 
+def stored_review(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers a review stores when answered with `answers`, walked through the engine
+    so only the questions actually asked count."""
+    run = FlowRun(REVIEW_FLOW, today=date.today())
+    for _ in range(len(REVIEW_FLOW.questions) + 1):
+        question = run.current
+        if question is None:
+            break
+        run.answer(answers[question.id])
+    return run.answers
+
+
+def expected_review_answers(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """(question, answer) as a review's result must show them (escaped), for every question
+    a review with `answers` asks but the decision (shown first, as its heading)."""
+    stored = stored_review(answers)
+    return [
+        (escape(q.text), escape(display_answer(q, q.value_in(stored))))
+        for q in REVIEW_FLOW.applicable(stored)
+        if q.id != "decision"
+    ]
+
+
+REVIEW_TIPS = {tip.id: tip.title for tip in REVIEW_FLOW.tips}
+REVIEW_RULES = {rule.id: rule for rule in REVIEW_FLOW.flags}
+_FLAG_LINE = re.compile(r"^• :\w+: (Critical|Warning): (.+)$")
+
+
+def review_flags(message: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Red flags shown in a review's summary or result: section title -> {(severity, reason)}."""
+    titles = set(REVIEW_TIPS.values())
+    flags: dict[str, set[tuple[str, str]]] = {}
+    for shown_text in mrkdwn_texts(message["blocks"]):
+        head, _, rest = shown_text.partition("\n")
+        if not (head.startswith("*") and head.strip("*") in titles):
+            continue
+        for line in rest.splitlines():
+            if found := _FLAG_LINE.match(line):
+                flags.setdefault(head.strip("*"), set()).add(
+                    (found.group(1).lower(), found.group(2))
+                )
+    return flags
+
+
+def expected_review_flags(answers: dict[str, Any], *flag_ids: str) -> dict[str, set]:
+    """Section title -> {(severity, reason)} for `flag_ids` raised by a review with
+    `answers`: the words of the case the answers meet, or the flag's Not sure words."""
+    stored = stored_review(answers)
+    flags: dict[str, set[tuple[str, str]]] = {}
+    for flag_id in flag_ids:
+        rule = REVIEW_RULES[flag_id]
+        truth, case = rule.judge(stored)
+        assert truth is not False, f"{flag_id} is not raised by these answers"
+        if case is not None:
+            severity, reason = case.severity, case.wording.reason
+        else:
+            severity, reason = "warning", rule.unknown_wording(stored)[1].reason
+        flags.setdefault(REVIEW_TIPS[rule.tip], set()).add((severity, escape(reason)))
+    return flags
+
+
 def review_by_command(
     slack: SlackDriver,
     fake: FakeSlack,
@@ -305,7 +464,7 @@ def seed_due_reminders(
                         channel_id=f"D{owner}",
                         kind="check",
                         flow_id="check",
-                        flow_version="1",
+                        flow_version=str(FLOW.version),
                         status="finished",
                         state="done",
                         snapshot={"answers": {"name": name}},
@@ -335,6 +494,98 @@ def seed_due_reminders(
     finally:
         db.close()
     return made
+
+
+# A check posted by the previous release (check definition version 1), as it stored it:
+# its own question ids, a number of months to the full benefit, and no reviews planned.
+V1_POSTED_ANSWERS: dict[str, Any] = {
+    "name": "Falls prevention network",
+    "lead_org": "Southshire Council",
+    "partner_orgs": "Southshire NHS Trust",
+    "partner_types": ["nhs", "social_care"],
+    "problem": "Older people fall at home and wait hours for help.",
+    "lighter_route": "no",
+    "form": "informal",
+    "costs_estimated": "yes",
+    "partner_count": 2,
+    "objectives": "Halve the wait for help after a fall",
+    "user_outcomes": "yes",
+    "measures_defined": "yes",
+    "measures": "Minutes from call to help, from the ambulance service",
+    "baseline": "yes",
+    "evaluation": "funded",
+    "first_result_months": 3,
+    "system_level": "no",
+    "full_benefit_months": 12,
+    "resources": "money_and_staff",
+    "milestones": "yes",
+    "senior_commitment": "all",
+    "review_cadence": "none",
+    "exit_arrangements": "yes",
+    "value_decider": "The falls steering group",
+    "frontline": "yes",
+    "users_involved": "yes",
+    "users_how": "Two carers sit on the steering group",
+    "coordinator": "yes",
+}
+
+
+def seed_v1_partnership(
+    database_url: str, fake: FakeSlack, posted_at: datetime, owner: str = "U0ALICE"
+) -> str:
+    """A partnership the previous release posted at `posted_at`, with the reminder it
+    scheduled then (`reminders.schedule_first` on its own answers) and its post in the
+    channel; its reference."""
+    from slack_sdk import WebClient
+
+    from bot import reminders
+    from bot.store import next_reference
+
+    name = V1_POSTED_ANSWERS["name"]
+    db = Database(database_url)
+    db.upgrade()
+    try:
+        with db.session() as session:
+            ref = next_reference(session, TEAM_ID)
+            posted = WebClient(token=BOT_TOKEN, base_url=fake.api_url).chat_postMessage(
+                channel=PARTNERS, text=f"P-{ref} {name}: Proceed"
+            )
+            conversation = Conversation(
+                team_id=TEAM_ID,
+                user_id=owner,
+                channel_id=f"D{owner}",
+                kind="check",
+                flow_id="check",
+                flow_version="1",
+                status="finished",
+                state="done",
+                snapshot={"answers": V1_POSTED_ANSWERS},
+                draft={},
+            )
+            session.add(conversation)
+            session.flush()
+            partnership = Partnership(
+                team_id=TEAM_ID,
+                ref=ref,
+                conversation_id=conversation.id,
+                owner_id=owner,
+                name=name,
+                verdict="Proceed",
+                assessment={"verdict": "Proceed", "tip_status": {}, "flags": []},
+                answers=V1_POSTED_ANSWERS,
+                post_state="posted",
+                channel_id=posted["channel"],
+                message_ts=posted["ts"],
+                posted_at=posted_at,
+                owner_tz=LONDON,
+                status="active",
+            )
+            session.add(partnership)
+            session.flush()
+            reminders.schedule_first(session, partnership, posted_at)
+            return partnership.reference
+    finally:
+        db.close()
 
 
 def unlocked_due(database_url: str) -> int:

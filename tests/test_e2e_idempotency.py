@@ -13,11 +13,14 @@ from tests.e2e_support import (
     BOTH_DATABASES,
     Journey,
     at_once,
+    expected_flags,
     foreign_press,
     mrkdwn_texts,
     proposal,
     question_id,
     replay_press,
+    shown,
+    summary_flags,
     verdict_of,
 )
 from tests.fakeslack import FakeSlack
@@ -60,12 +63,13 @@ def test_a_press_on_an_older_copy_of_a_question_does_nothing_but_explain(
     """`resume` shows the question again; after answering the new copy, the old copy's
     buttons are out of date."""
     alice = Journey(slack, fake_slack, ALICE, database_url)
-    old = alice.run_to(GOOD, "baseline")
+    old = alice.run_to(GOOD, "user_outcomes")
     seen = alice.count()
     slack.dm(ALICE, "resume")
     new = alice.settled(alice.wait_for_prompt(seen))
-    evaluation = alice.settled(alice.answer(new, "yes"))
-    assert question_id(evaluation) == "evaluation"
+    assert question_id(new) == "user_outcomes"
+    measuring = alice.settled(alice.answer(new, "yes"))
+    assert question_id(measuring) == "measuring"
 
     seen = alice.count()
     response = slack.press(ALICE, old, value=_value(old, "no"))
@@ -74,10 +78,10 @@ def test_a_press_on_an_older_copy_of_a_question_does_nothing_but_explain(
     assert STALE in note["text"]
     fake_slack.wait_idle()
     assert alice.count() == seen
-    assert alice.current(evaluation)["blocks"] == evaluation["blocks"]
+    assert alice.current(measuring)["blocks"] == measuring["blocks"]
     # The answer given stands ("Yes"), and the check goes on from where it was.
     assert ":white_check_mark: *Yes*" in "\n".join(mrkdwn_texts(alice.current(new)["blocks"]))
-    assert question_id(alice.answer(evaluation, "funded")) == "first_result_months"
+    assert question_id(alice.answer(measuring, GOOD["measuring"])) == "evaluation"
     assert fake_slack.errors == []
 
 
@@ -88,7 +92,7 @@ def test_buttons_on_a_message_shown_before_it_was_updated_are_stale(
     alice = Journey(slack, fake_slack, ALICE, database_url)
     question = alice.settled(alice.run_to(GOOD, "milestones"))
     nxt = alice.settled(alice.answer(question, "yes"))
-    assert question_id(nxt) == "senior_commitment"
+    assert question_id(nxt) == "reviews"
 
     seen = alice.count()
     for action in ({"value": _value(question, "no")}, {"action_id": "back"}):
@@ -98,27 +102,51 @@ def test_buttons_on_a_message_shown_before_it_was_updated_are_stale(
     assert all(STALE in e["text"] for e in fake_slack.ephemerals(ALICE))
     assert alice.count() == seen
     assert alice.current(nxt)["blocks"] == nxt["blocks"]
-    assert question_id(alice.answer(nxt, "yes")) == "review_cadence"
+    assert question_id(alice.answer(nxt, GOOD["reviews"])) == "first_review_date"
     assert fake_slack.errors == []
 
 
 # --- double presses -------------------------------------------------------------------------
 
 
+def _press_answer(
+    slack: SlackDriver, question: dict[str, Any], answer: str | dict[str, str]
+) -> DriverResponse:
+    """Alice answers `question`: a button, or a group's radio buttons then Continue; the
+    response to the press that answers it."""
+    if isinstance(answer, str):
+        return slack.press(ALICE, question, value=_value(question, answer))
+    for part, chosen in answer.items():
+        assert slack.select_in_block(ALICE, question, f"part:{part}", chosen).status == 200
+    return slack.press(ALICE, question, action_id="parts_done")
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer", "following"),
+    [
+        ("user_outcomes", "no", "measuring"),  # an answer button
+        ("measuring", {"measures": "some", "baseline": "no"}, "evaluation"),  # Continue
+    ],
+)
 def test_the_same_click_delivered_twice_answers_once(
-    slack: SlackDriver, fake_slack: FakeSlack, database_url: str
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    database_url: str,
+    asked: str,
+    answer: str | dict[str, str],
+    following: str,
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE, database_url)
-    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    question = alice.settled(alice.run_to(GOOD, asked))
     seen = alice.count()
-    first = slack.press(ALICE, question, value=_value(question, "no"))
+    first = _press_answer(slack, question, answer)
     nxt = alice.wait_for_prompt(seen)
     again = slack._interactive(first.payload)  # the very same payload, signed afresh
     assert again.status == 200
     alice.wait_ephemeral()
     fake_slack.wait_idle()
     assert alice.new_messages(seen) == [alice.current(nxt)]
-    assert question_id(nxt) == "evaluation"
+    assert question_id(nxt) == following
     assert len(alice.current(question)["history"]) == 1  # closed once, not twice
     assert fake_slack.errors == []
 
@@ -128,9 +156,9 @@ def test_two_presses_at_the_same_moment_advance_once(
     database: str, slack: SlackDriver, fake_slack: FakeSlack, database_url: str
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE, database_url)
-    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    question = alice.settled(alice.run_to(GOOD, "form"))
     seen = alice.count()
-    value = _value(question, "no")
+    value = _value(question, "informal")
     responses: list[DriverResponse] = at_once(
         lambda: slack.press(ALICE, question, value=value),
         lambda: slack.press(ALICE, question, value=value),
@@ -139,7 +167,7 @@ def test_two_presses_at_the_same_moment_advance_once(
     nxt = alice.wait_for_prompt(seen)
     alice.wait_ephemeral()
     fake_slack.wait_idle()
-    assert [question_id(m) for m in alice.new_messages(seen)] == ["evaluation"]
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["costs"]
     assert len(fake_slack.ephemerals(ALICE)) == 1
     assert len(alice.current(question)["history"]) == 1
 
@@ -147,25 +175,28 @@ def test_two_presses_at_the_same_moment_advance_once(
     alice.settled(nxt)
     seen = alice.count()
     at_once(
-        lambda: slack.press(ALICE, nxt, value=_value(nxt, "funded")),
-        lambda: slack.press(ALICE, nxt, value=_value(nxt, "none")),
+        lambda: slack.press(ALICE, nxt, value=_value(nxt, "both")),
+        lambda: slack.press(ALICE, nxt, value=_value(nxt, "neither")),
     )
     after = alice.wait_for_prompt(seen)
     fake_slack.wait_for(lambda: len(fake_slack.ephemerals(ALICE)) == 2)
     fake_slack.wait_idle()
-    assert [question_id(m) for m in alice.new_messages(seen)] == ["first_result_months"]
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["objectives"]
     closed = alice.current(nxt)
     assert len(closed["history"]) == 1
     taken = [
         label
-        for label in ("Yes, planned and funded", "No plan yet")
+        for label in ("Both", "Neither")
         if f":white_check_mark: *{label}*" in "\n".join(mrkdwn_texts(closed["blocks"]))
     ]
     assert len(taken) == 1
     summary = alice.go_on(after, GOOD)
-    flags = "\n".join(mrkdwn_texts(summary["blocks"]))
-    assert "No baseline" in flags  # the answer taken in the first race stands
-    assert ("no funded plan" in flags) == (taken == ["No plan yet"])
+    # The answer taken in the first race stands ...
+    assert "*Form:* Informal short-term project" in "\n".join(mrkdwn_texts(summary["blocks"]))
+    # ... and so does the one taken in the second.
+    expected = proposal(form="informal", costs="neither" if taken == ["Neither"] else "both")
+    raised = ("costs-unknown",) if taken == ["Neither"] else ()
+    assert summary_flags(summary) == expected_flags(expected, *raised)
     assert fake_slack.errors == []
 
 
@@ -180,26 +211,46 @@ def test_a_retried_answer_event_is_applied_once(
     seen = alice.count()
     event_id = f"Ev{uuid.uuid4().hex[:10].upper()}"
     slack.dm(ALICE, "Integrated discharge team", event_id=event_id)
-    lead = alice.wait_for_prompt(seen)
-    assert question_id(lead) == "lead_org"
+    organisations = alice.wait_for_prompt(seen)
+    assert question_id(organisations) == "organisations"
     for retry in (1, 2, 3):
         response = slack.dm(ALICE, "ignored: a retry replays the original", event_id, retry)
         assert response.status == 200
     fake_slack.wait_idle()
-    assert alice.new_messages(seen) == [alice.current(lead)]
+    assert alice.new_messages(seen) == [alice.current(organisations)]
     assert len(fake_slack.messages(alice.dm)) == len(alice.bot_messages()) + 1  # one user msg
     assert "Integrated discharge team" in alice.current(first)["text"]
-    assert question_id(alice.answer(lead, GOOD["lead_org"])) == "partner_orgs"
+    assert question_id(alice.answer(organisations, GOOD["organisations"])) == "kinds"
     assert fake_slack.errors == []
 
 
+@pytest.mark.parametrize(
+    ("asked", "typed", "following", "shown_back"),
+    [
+        # A typed list answered in one message.
+        (
+            "organisations",
+            GOOD["organisations"],
+            "kinds",
+            "Northshire NHS Foundation Trust (lead), Northshire County Council, "
+            "Age UK Northshire (3 in all)",
+        ),
+        # One item of a list sent over several messages: kept once, not twice.
+        ("objectives", "Cut delayed discharges by a third", "objectives", None),
+    ],
+)
 def test_a_retry_racing_the_first_delivery_is_applied_once(
-    slack: SlackDriver, fake_slack: FakeSlack
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    asked: str,
+    typed: str,
+    following: str,
+    shown_back: str | None,
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    alice.run_to(GOOD, "partner_count")
+    question = alice.run_to(GOOD, asked)
     seen = alice.count()
-    event = _typed_event(slack, fake_slack, ALICE, "3")
+    event = _typed_event(slack, fake_slack, ALICE, typed)
     event_id = f"Ev{uuid.uuid4().hex[:10].upper()}"
     at_once(
         lambda: slack.event(event, event_id=event_id),
@@ -207,8 +258,22 @@ def test_a_retry_racing_the_first_delivery_is_applied_once(
     )
     nxt = alice.wait_for_prompt(seen)
     fake_slack.wait_idle()
-    assert [question_id(m) for m in alice.new_messages(seen)] == ["objectives"]
-    assert question_id(alice.answer(nxt, GOOD["objectives"])) == "user_outcomes"
+    assert [question_id(m) for m in alice.new_messages(seen)] == [following]
+    if shown_back is not None:
+        fake_slack.wait_for(
+            lambda: f":white_check_mark: *{shown_back}*" in shown(alice.current(question)),
+            message="the answer shown back once",
+        )
+        assert question_id(alice.answer(nxt, GOOD[following])) == "problem"
+    else:
+        so_far = shown(alice.current(nxt))
+        assert "1. Cut delayed discharges by a third" in so_far and "2." not in so_far
+        assert question_id(alice.send_items(nxt, GOOD["objectives"][1:])) == "user_outcomes"
+        both = "Cut delayed discharges by a third; More people home within 24 hours"
+        fake_slack.wait_for(
+            lambda: any(f":white_check_mark: *{both}*" in shown(m) for m in alice.bot_messages()),
+            message="the two objectives shown back",
+        )
     assert fake_slack.errors == []
 
 
@@ -234,21 +299,21 @@ def test_retried_new_help_back_and_invalid_answer_events_are_answered_once(
     assert sum("About the proposal*" in t for t in texts) == 1
     assert sum("can't be empty" in t for t in texts) == 1
     assert [question_id(m) for m in alice.bot_messages() if question_id(m)] == ["name"]
-    lead = alice.answer(first, "A name")
-    assert question_id(lead) == "lead_org"
+    organisations = alice.answer(first, "A name")
+    assert question_id(organisations) == "organisations"
 
     # A retried `back` goes back one step, not two.
-    partners = alice.answer(lead, "Northshire NHS Foundation Trust")
-    assert question_id(partners) == "partner_orgs"
+    kinds = alice.answer(organisations, GOOD["organisations"])
+    assert question_id(kinds) == "kinds"
     seen = alice.count()
     back = f"Ev{uuid.uuid4().hex[:10].upper()}"
     slack.dm(ALICE, "back", event_id=back)
     again = alice.wait_for_prompt(seen)
-    assert question_id(again) == "lead_org"
+    assert question_id(again) == "organisations"
     slack.dm(ALICE, "back", event_id=back, retry_num=1)
     fake_slack.wait_idle()
-    assert [question_id(m) for m in alice.new_messages(seen)] == ["lead_org"]
-    assert question_id(alice.answer(again, "Another trust")) == "partner_orgs"
+    assert [question_id(m) for m in alice.new_messages(seen)] == ["organisations"]
+    assert question_id(alice.answer(again, "Another trust, Another council")) == "kinds"
     assert fake_slack.errors == []
 
 
@@ -256,13 +321,29 @@ def test_retried_new_help_back_and_invalid_answer_events_are_answered_once(
 
 PEOPLE = {
     "U0PAT": (proposal(name="Falls prevention"), "Proceed"),
-    "U0SAM": (proposal(name="Hospital at home", baseline="no"), "Proceed with conditions"),
+    "U0SAM": (
+        proposal(name="Hospital at home", measuring={"measures": "all", "baseline": "no"}),
+        "Proceed with conditions",
+    ),
     "U0KIM": (
-        proposal(name="Street triage", frontline="no", users_involved="later"),
+        proposal(
+            name="Street triage",
+            involvement={"frontline": "no", "users_involved": "once_running"},
+        ),
         "Reconsider",
     ),
-    "U0LEE": (proposal(name="Shared care records", lighter_route="yes"), "Use a less formal route"),
-    "U0ROB": (proposal(name="Joint equipment store", coordinator="no"), "Proceed with conditions"),
+    "U0LEE": (
+        proposal(
+            name="Shared care records",
+            lighter_route="yes",
+            lighter_route_which="information_sharing",
+        ),
+        "Use a less formal route",
+    ),
+    "U0ROB": (
+        proposal(name="Joint equipment store", coordinator="nobody"),
+        "Proceed with conditions",
+    ),
 }
 
 
@@ -319,7 +400,7 @@ def test_nobody_can_act_on_someone_elses_question(
     slack: SlackDriver, fake_slack: FakeSlack, database_url: str
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE, database_url)
-    question = alice.settled(alice.run_to(GOOD, "baseline"))
+    question = alice.settled(alice.run_to(GOOD, "user_outcomes"))
     seen = alice.count()
     presses = [{"value": _value(question, "no")}, {"action_id": "back"}, {"action_id": "cancel"}]
     for press in presses:
@@ -332,7 +413,7 @@ def test_nobody_can_act_on_someone_elses_question(
     assert fake_slack.ephemerals(ALICE) == []
     assert {e["channel"] for e in fake_slack.ephemerals(BOB)} == {fake_slack.dm_channel(BOB)}
     assert [m for m in fake_slack.messages(fake_slack.dm_channel(BOB)) if m.get("bot_id")] == []
-    assert question_id(alice.answer(question, "yes")) == "evaluation"
+    assert question_id(alice.answer(question, "yes")) == "measuring"
     assert fake_slack.errors == []
 
 

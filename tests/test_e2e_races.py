@@ -62,12 +62,15 @@ def _dm_post(user: str, test: Callable[[str], bool]) -> Callable[[dict[str, Any]
 
 @contextmanager
 def evaluation_not_yet_recorded(slack: SlackDriver, alice: Journey) -> Iterator[dict[str, Any]]:
-    """Alice answers the baseline question. Inside the block Slack shows her the next
-    question (evaluation) while the bot has not yet heard that it was posted; yields it."""
-    baseline = alice.run_to(GOOD, "baseline")
+    """Alice answers how she will measure it (a group: a choice per part, then Continue).
+    Inside the block Slack shows her the next question (evaluation) while the bot has not
+    yet heard that it was posted; yields it."""
+    measuring = alice.run_to(GOOD, "measuring")
+    for part, chosen in GOOD["measuring"].items():
+        assert slack.select_in_block(ALICE, measuring, f"part:{part}", chosen).status == 200
     evaluation_post = _dm_post(ALICE, lambda text: "plan to evaluate" in text)
     with alice.fake.held("chat.postMessage", evaluation_post) as arrived:
-        slack.press(ALICE, baseline, value=_value(baseline, "yes"))
+        slack.press(ALICE, measuring, action_id="parts_done")
         alice.fake.wait_for(arrived.is_set)
         yield next(m for m in alice.bot_messages() if question_id(m) == "evaluation")
 
@@ -79,17 +82,15 @@ def test_an_answer_that_overtakes_its_question_leaves_a_clean_transcript(
     with evaluation_not_yet_recorded(slack, alice) as evaluation:
         # The person answers before the bot knows the question's ts.
         slack.press(ALICE, evaluation, value=_value(evaluation, "funded"))
-        fake_slack.wait_for(
-            lambda: any(question_id(m) == "first_result_months" for m in alice.bot_messages())
-        )
+        fake_slack.wait_for(lambda: any(question_id(m) == "timing" for m in alice.bot_messages()))
     fake_slack.wait_idle()
     evaluation = alice.current(evaluation)
     assert _buttons(evaluation) == []
-    assert ":white_check_mark: *Yes, planned and funded*" in "\n".join(
+    assert ":white_check_mark: *Yes, and it is funded*" in "\n".join(
         mrkdwn_texts(evaluation["blocks"])
     )
     live = [question_id(m) for m in alice.bot_messages() if question_in(m)]
-    assert live == ["first_result_months"]
+    assert live == ["timing"]
     assert all(len(m["history"]) <= 1 for m in alice.bot_messages())
     assert fake_slack.errors == []
 
@@ -103,7 +104,7 @@ def test_post_pressed_before_the_summary_was_recorded_still_says_where_it_went(
     with fake_slack.held(
         "chat.postMessage", _dm_post(ALICE, lambda text: "Verdict:" in text)
     ) as arrived:
-        slack.press(ALICE, last, value=_value(last, "yes"))
+        slack.press(ALICE, last, value=_value(last, "protected"))
         fake_slack.wait_for(arrived.is_set)
         summary = next(m for m in fake_slack.messages(dm) if is_summary(m))
         slack.press(ALICE, summary, action_id="post")
@@ -126,19 +127,19 @@ def test_cancel_that_overtakes_its_question_closes_it(
     first = alice.start()
     dm = fake_slack.dm_channel(ALICE)
     with fake_slack.held(
-        "chat.postMessage", _dm_post(ALICE, lambda text: "lead it?" in text)
+        "chat.postMessage", _dm_post(ALICE, lambda text: "Which organisations would" in text)
     ) as arrived:
         slack.dm(ALICE, "Integrated discharge team")
         fake_slack.wait_for(arrived.is_set)
-        lead = next(m for m in fake_slack.messages(dm) if question_id(m) == "lead_org")
-        slack.press(ALICE, lead, action_id="cancel")
+        orgs = next(m for m in fake_slack.messages(dm) if question_id(m) == "organisations")
+        slack.press(ALICE, orgs, action_id="cancel")
         alice.wait_notice(0, "Check cancelled")
     fake_slack.wait_idle()
     assert "cancelled" in _status(database_url, ALICE)
-    lead = alice.current(lead)
-    assert _buttons(lead) == []
-    assert "Cancelled." in "\n".join(mrkdwn_texts(lead["blocks"]))
-    assert len(lead["history"]) == 1
+    orgs = alice.current(orgs)
+    assert _buttons(orgs) == []
+    assert "Cancelled." in "\n".join(mrkdwn_texts(orgs["blocks"]))
+    assert len(orgs["history"]) == 1
     assert _buttons(alice.current(first)) == []
     assert fake_slack.errors == []
 
@@ -149,9 +150,11 @@ def test_back_that_overtakes_its_question_leaves_it_saying_so(
     alice = Journey(slack, fake_slack, ALICE)
     with evaluation_not_yet_recorded(slack, alice) as evaluation:
         slack.press(ALICE, evaluation, action_id="back")
-        # Back shows the baseline question again while the first answer is still held.
+        # Back shows the measuring question again while the first answer is still held.
         fake_slack.wait_for(
-            lambda: [question_id(m) for m in alice.bot_messages() if question_in(m)] == ["baseline"]
+            lambda: (
+                [question_id(m) for m in alice.bot_messages() if question_in(m)] == ["measuring"]
+            )
         )
     fake_slack.wait_idle()
     evaluation = alice.current(evaluation)

@@ -17,9 +17,12 @@ from tests.e2e_support import (
     Journey,
     ack_blocks,
     escape,
+    expected_answers,
+    expected_flags,
     mrkdwn_texts,
     parsed_texts,
     plain_texts,
+    post_flags,
     press_payload,
     proposal,
     question_id,
@@ -110,7 +113,7 @@ def test_a_tampered_press_and_a_replayed_old_press_are_refused_mid_check(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    question = alice.run_to(GOOD, "baseline")
+    question = alice.run_to(GOOD, "user_outcomes")
     fake_slack.wait_idle()
     calls = len(fake_slack.calls)
     value = next(
@@ -137,28 +140,33 @@ def test_a_tampered_press_and_a_replayed_old_press_are_refused_mid_check(
     assert fake_slack.errors == []
 
 
+# An answer to the organisations question, were it taken as one.
+TYPED = "Age UK Northshire, Northshire NHS Foundation Trust"
+
+
 def test_messages_that_are_not_answers_are_ignored(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     """Edits, bot messages and channel messages do not answer the question."""
     alice = Journey(slack, fake_slack, ALICE)
-    question = alice.run_to(GOOD, "partner_count")
+    question = alice.run_to(GOOD, "organisations")  # a typed answer
     fake_slack.wait_idle()
     seen = alice.count()
     dm = fake_slack.dm_channel(ALICE)
     ts = f"{time.time():.6f}"
     base = {"type": "message", "channel": dm, "ts": ts, "event_ts": ts, "channel_type": "im"}
+    in_channel = {"channel": PARTNERS, "channel_type": "channel"}
     for event in (
-        {**base, "subtype": "message_changed", "message": {"text": "7", "user": ALICE}},
-        {**base, "text": "7", "bot_id": "B0OTHER", "user": "U0OTHERBOT"},
-        {**base, "text": "7", "user": ALICE, "channel": PARTNERS, "channel_type": "channel"},
-        {**base, "subtype": "message_deleted", "previous_message": {"text": "3"}},
+        {**base, "subtype": "message_changed", "message": {"text": TYPED, "user": ALICE}},
+        {**base, "text": TYPED, "bot_id": "B0OTHER", "user": "U0OTHERBOT"},
+        {**base, "text": TYPED, "user": ALICE, **in_channel},
+        {**base, "subtype": "message_deleted", "previous_message": {"text": TYPED}},
     ):
         assert slack.event(event).status == 200
     fake_slack.wait_idle()
     assert alice.count() == seen
     assert alice.current(question)["blocks"] == question["blocks"]
-    assert question_id(alice.answer(question, "3")) == "objectives"
+    assert question_id(alice.answer(question, GOOD["organisations"])) == "kinds"
     assert fake_slack.errors == []
 
 
@@ -166,7 +174,15 @@ def test_messages_that_are_not_answers_are_ignored(
 
 HOSTILE = "<!channel> & <@U0BOB> *bold*"
 ESCAPED = "&lt;!channel&gt; &amp; &lt;@U0BOB&gt; *bold*"
-FREE_TEXT = ("name", "lead_org", "partner_orgs", "problem", "objectives", "measures")  # + 2
+# Every answer typed as free text: short and long text, the lead of the organisations
+# (a typed list) and an objective (a list sent message by message).
+HOSTILE_ANSWERS = {
+    "name": HOSTILE,
+    "organisations": f"{HOSTILE}, Northshire County Council",
+    "problem": HOSTILE,
+    "added_value": HOSTILE,
+    "objectives": [HOSTILE],
+}
 ALLOWED_MARKUP = {f"<@{ALICE}>", f"<#{PARTNERS}>"}
 
 
@@ -185,12 +201,7 @@ def _check_safe(where: str, message: dict[str, Any]) -> None:
 def test_hostile_text_is_escaped_everywhere_it_is_shown(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    answers = proposal(
-        **dict.fromkeys(FREE_TEXT, HOSTILE),
-        value_decider=HOSTILE,
-        users_how=HOSTILE,
-        baseline="no",
-    )
+    answers = proposal(**HOSTILE_ANSWERS, measuring={"measures": "all", "baseline": "no"})
     alice = Journey(slack, fake_slack, ALICE)
     message = alice.run_to(answers, "lighter_route")
     # A hostile reply to a choice question is quoted back, escaped.
@@ -229,7 +240,7 @@ def test_hostile_text_is_escaped_everywhere_it_is_shown(
     assert f"Check: {HOSTILE}" in plain_texts(summary["blocks"])  # plain text: not escaped
     assert ESCAPED in "\n".join(mrkdwn_texts(post["blocks"])) and ESCAPED in post["text"]
     answers_text = "\n".join(mrkdwn_texts(thread[0]["blocks"]))
-    assert answers_text.count(ESCAPED) == len(FREE_TEXT) + 2
+    assert answers_text.count(ESCAPED) == len(HOSTILE_ANSWERS)  # each shown once
     assert ESCAPED in "\n".join(mrkdwn_texts(listing["blocks"]))
     assert ESCAPED in "\n".join(mrkdwn_texts(home["blocks"]))
     dm = "\n".join(t for m in alice.bot_messages() for t in mrkdwn_texts(m["blocks"]))
@@ -239,12 +250,27 @@ def test_hostile_text_is_escaped_everywhere_it_is_shown(
 
 # --- very long answers ----------------------------------------------------------------------------
 
-LONG_TEXT = ("partner_orgs", "problem", "objectives", "measures", "users_how")
-SHORT_TEXT = ("name", "lead_org", "value_decider")
-# The longest answers the flow accepts: 2,000 characters (long text), 150 (short text).
+LONG_TEXT = ("problem", "added_value")  # up to 2,000 characters
+SHORT_TEXT = ("name",)  # up to 150
+# The longest answers the flow accepts: 2,000 characters of long text, 150 of short text,
+# and lists of their most items (100 organisations, 3 objectives) of 300 characters each.
 LONG_PLAIN = ("Integrated care across the county, " * 60)[:2000]
 LONG_HOSTILE = ("R&D <North> & <South> " * 100)[:2000]
 WORST_NAME = "<&>" * 50  # every character escapes to four or five
+
+
+def longest_answers(text: str) -> dict[str, Any]:
+    """The GOOD proposal with every typed answer as long as the flow allows, from `text`."""
+    organisations, objectives = FLOW.question("organisations"), FLOW.question("objectives")
+    assert organisations.max_items and objectives.max_items and organisations.max_length
+    item = text.replace(",", "")[: organisations.max_length].strip()  # commas split it
+    return proposal(
+        **dict.fromkeys(LONG_TEXT, text),
+        **dict.fromkeys(SHORT_TEXT, text[:150]),
+        organisations=", ".join(f"{n}{item}"[: len(item)] for n in range(organisations.max_items)),
+        objectives=[f"{n}{item}"[: len(item)] for n in range(objectives.max_items)],
+        coordinator="nobody",
+    )
 
 
 @pytest.mark.parametrize("text", [LONG_PLAIN, LONG_HOSTILE], ids=["plain", "escaped"])
@@ -252,11 +278,7 @@ def test_the_longest_answers_keep_every_message_valid(
     text: str, slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     assert len(text) == 2000
-    answers = proposal(
-        **dict.fromkeys(LONG_TEXT, text),
-        **dict.fromkeys(SHORT_TEXT, text[:150]),
-        coordinator="no",
-    )
+    answers = longest_answers(text)
     alice = Journey(slack, fake_slack, ALICE)
     summary = alice.complete(answers)
     post = alice.post(summary)
@@ -272,11 +294,17 @@ def test_the_longest_answers_keep_every_message_valid(
     assert block_kit_errors(listing["blocks"]) == []
     assert verdict_of(summary) == "Proceed with conditions"
     assert verdict_of(post) == "Proceed with conditions"
+    # Every organisation was counted (more than 8 raises its warning).
+    assert post_flags(post) == expected_flags(answers, "many-partners", "no-coordinator")
     # The long answers are in the thread (cut with an ellipsis, not lost).
     answers_text = "\n".join(mrkdwn_texts(thread[0]["blocks"]))
-    for question in LONG_TEXT:
-        asked = escape(FLOW.question(question).text)
-        assert f"*{asked}*\n{escape(text)[:1000]}" in answers_text, question
+    long_ones = {FLOW.question(q).text for q in (*LONG_TEXT, "organisations", "objectives")}
+    checked = 0
+    for asked, answer in expected_answers(answers):
+        if asked in long_ones:
+            assert f"*{escape(asked)}*\n{escape(answer)[:1000]}" in answers_text, asked
+            checked += 1
+    assert checked == len(long_ones)
 
 
 def test_a_long_name_full_of_markup_keeps_the_verdict_and_proposer_in_view(
@@ -289,7 +317,7 @@ def test_a_long_name_full_of_markup_keeps_the_verdict_and_proposer_in_view(
     post_text = "\n".join(mrkdwn_texts(post["blocks"]))
     assert escape(WORST_NAME) in post_text
     assert "*Verdict: Proceed*" in post_text and f"<@{ALICE}>" in post_text
-    assert post["text"].endswith(": Proceed")
+    assert post["text"].endswith(": Proceed (no red flags)")
     assert fake_slack.errors == []
 
 
