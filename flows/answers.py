@@ -43,7 +43,7 @@ _SAID = {
     IN_PROGRESS: {"in progress", "under way", "underway", "being done", "ongoing", "started"},
 }
 NOT_DECIDED = "not_decided"
-SKIP_WORDS = {"skip", "pass", "skip it", "none", "-"}
+SKIP_WORDS = {"skip", "pass", "skip it", "none", "-", "n/a"}
 
 MONTHS = (
     "January",
@@ -104,7 +104,7 @@ def parse_answer(question: Question, raw: Raw, *, today: dt.date) -> dict[str, A
     raw = _cleaned(raw)
     if question.type == "group":
         return _parse_group(question, raw)
-    if question.optional and isinstance(raw, str) and _normalise(raw) in SKIP_WORDS:
+    if question.optional and isinstance(raw, str) and raw.strip().lower() in SKIP_WORDS:
         return {question.id: None}
     return {question.id: _PARSERS[question.type](question, raw, today)}
 
@@ -222,9 +222,14 @@ def _match_option(question: Question | Part, text: str) -> str | None:
     return _match(question.options, text)
 
 
+def _said(text: str) -> str:
+    """Typed text as compared with options and ways of saying "not sure"."""
+    # Phones type a curly apostrophe in "don't know"; a full stop is often added.
+    return _normalise(text.replace("\u2019", "'")).rstrip(".!")
+
+
 def _match(options: tuple[Option, ...], text: str) -> str | None:
-    # Phones type a curly apostrophe in "don't know".
-    wanted = _normalise(text.replace("\u2019", "'")).rstrip(".!")
+    wanted = _said(text)
     values = {option.value for option in options}
     shorthand = _SHORTHAND.get(wanted)
     if shorthand and shorthand in values:
@@ -253,7 +258,8 @@ def _parse_group(question: Question, raw: Raw) -> dict[str, Answer]:
     else:
         text = str(raw[0] if isinstance(raw, list) and raw else raw).strip()
         pieces = [piece.strip() for piece in re.split(r"[\n;]+", text) if piece.strip()]
-        if len(pieces) == 1 and _normalise(pieces[0]) in _SAID[NOT_SURE]:
+        required = [part for part in question.parts if not part.optional]
+        if len(pieces) == 1 and _said(pieces[0]) in _SAID[NOT_SURE]:
             # One "not sure" for them all; a part that can be left out is left out.
             given = {
                 part.id: pieces[0]
@@ -261,13 +267,15 @@ def _parse_group(question: Question, raw: Raw) -> dict[str, Answer]:
                 if not part.optional or _match_option(part, pieces[0])
             }
             return _group_values(question, given)
-        if len(pieces) != len(question.parts):
+        # Typed in order: every part, or just the ones that are not optional.
+        parts = question.parts if len(pieces) == len(question.parts) else required
+        if len(pieces) != len(parts):
             labels = "; ".join(part.label for part in question.parts)
             raise AnswerError(
                 f"Please choose an answer for each ({labels}), then press *Continue*. "
                 "Or type them in that order, separated by semicolons."
             )
-        given = dict(zip((part.id for part in question.parts), pieces, strict=True))
+        given = dict(zip((part.id for part in parts), pieces, strict=True))
     return _group_values(question, given)
 
 
@@ -436,7 +444,8 @@ def _parse_list(question: Question, raw: Raw, _today: dt.date) -> list[str]:
     return check_items(question, parse_items(question, raw))
 
 
-_BULLET = re.compile(r"^\s*(?:[-•*]+|\(?\d{1,2}[.)]|\d{1,2}\s*-)\s*")
+# "- ", "• ", "1. ", "(2) ", "3 - " before an item; not the "7-" of "7-day discharge".
+_BULLET = re.compile(r"^\s*(?:[-•*]+\s*|\(?\d{1,2}[.)]\s+|\d{1,2}\s+-\s+)")
 
 _PARSERS: dict[str, Callable[[Question, Raw, dt.date], Answer]] = {
     "choice": _parse_choice,

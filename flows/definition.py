@@ -202,10 +202,15 @@ class FlagRule:
         """Which marker makes the flag unknown, and its words (Not sure wins over In
         progress: a fact nobody knows yet is the bigger gap)."""
         markers = set().union(*(case.when.unknowns(answers) for case in self.cases))
-        if NOT_SURE in markers or self.in_progress is None:
-            assert self.unsure is not None, "checked at load"
+        if (NOT_SURE in markers or self.in_progress is None) and self.unsure is not None:
             return NOT_SURE, self.unsure
-        return IN_PROGRESS, self.in_progress
+        if self.in_progress is not None:
+            return IN_PROGRESS, self.in_progress
+        # An answer saved under another definition may be a marker this flag has no words
+        # for: it still says something true rather than failing.
+        return NOT_SURE, Wording(
+            f"Not known yet: {self.cases[0].wording.reason}", self.cases[0].wording.condition
+        )
 
     def questions(self) -> set[str]:
         """The answer ids this flag reads."""
@@ -529,7 +534,7 @@ class _Reader:
             if not isinstance(raw_cases, list) or not raw_cases:
                 raise self.fail(entry, "'cases' must be a list of { when, reason, condition }")
         else:
-            raw_cases = [{"when": raw.get("when"), **raw}]
+            raw_cases = [raw]
         cases = []
         for number, case in enumerate(raw_cases, start=1):
             where = entry if "cases" not in raw else f"{entry}, case #{number}"
@@ -549,12 +554,15 @@ class _Reader:
                 raise self.fail(where, "missing 'when' (the condition that raises this flag)")
             cases.append(FlagCase(when, case_severity, self.wording(case, where)))  # type: ignore[arg-type]
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
-        if any(case.severity == "verdict" for case in cases) and sets_verdict is None:
-            raise self.fail(entry, "severity 'verdict' needs sets_verdict: the verdict it sets")
         if sets_verdict is not None and not self.has_verdict:
             raise self.fail(entry, "no sets_verdict here: the flow has [flow] verdict = false")
         if sets_verdict is not None and sets_verdict not in VERDICTS:
             raise self.fail(entry, f"sets_verdict must be one of: {', '.join(VERDICTS)}")
+        sets = any(case.severity == "verdict" for case in cases)
+        if sets and sets_verdict is None:
+            raise self.fail(entry, "severity 'verdict' needs sets_verdict: the verdict it sets")
+        if sets_verdict is not None and not sets:
+            raise self.fail(entry, "sets_verdict needs severity 'verdict' (it would be ignored)")
         rule = FlagRule(
             id=self.identifier(raw, entry, _FLAG_ID),
             tip=tip_id,
@@ -583,6 +591,16 @@ class _Reader:
         """An honest "Not sure" or "In progress" must raise the flag with words of its own;
         and those words must be reachable, or they are a typo waiting to mislead."""
         if rule.only_sets_verdict:
+            given = next(
+                (k for k, w in (("unsure", rule.unsure), ("in_progress", rule.in_progress)) if w),
+                None,
+            )
+            if given:
+                raise self.fail(
+                    entry,
+                    f"'{given}' is never used: a flag that only sets the verdict is raised by "
+                    "a definite answer alone",
+                )
             return
         for marker, wording, key in (
             (NOT_SURE, rule.unsure, "unsure"),

@@ -172,6 +172,9 @@ class FlowRun:
         self._revision_backup: dict[str, Any] | None = None
         # Items of a `more_messages` list given so far (the question is still open).
         self._pending: list[str] = []
+        # Filling gaps: answers came from elsewhere (an older definition), so after each
+        # answer the run goes on to the next question with no answer, not the next one.
+        self._filling = False
         # What resuming under a newer definition changed (see `_migrate`); None if nothing.
         self.migration: Migration | None = None
         if snapshot is not None:
@@ -286,10 +289,13 @@ class FlowRun:
 
     def _commit(self, question: Question, values: dict[str, Any]) -> None:
         checkpoint = self._checkpoint()
-        self._answers = self.flow.relevant_answers({**self._answers, **values})
+        # A group's new answer replaces all of its parts (an optional one left out too).
+        others = {k: v for k, v in self._answers.items() if k not in question.answer_ids}
+        self._answers = self.flow.relevant_answers({**others, **values})
         self._history = [*self._history, question.id]
         self._pending = []
-        self._fire(_ANSWERED_IN_REVISION if self.is_revising else ANSWERED, checkpoint, "answer")
+        skip_answered = self.is_revising or self._filling
+        self._fire(_ANSWERED_IN_REVISION if skip_answered else ANSWERED, checkpoint, "answer")
 
     def back(self) -> None:
         """Go to the previous question actually asked (or out of a revision, to the summary)."""
@@ -339,8 +345,12 @@ class FlowRun:
         if first is None:
             raise FlowError("Those tips have no questions to ask again.")
         run = cls(flow, today=today)
-        run._state, run._answers, run._revision_backup = first.id, cleared, kept
-        run._history = [SUMMARY]
+        run._answers = cleared
+        if all(q.is_answered(kept) for q in flow.applicable(kept)):
+            # Going back out of it restores the old answers, complete, at the summary.
+            run._state, run._revision_backup, run._history = first.id, kept, [SUMMARY]
+        else:
+            run._settle()  # older, incomplete answers: nothing whole to go back to
         return run
 
     @classmethod
@@ -356,7 +366,9 @@ class FlowRun:
         return run
 
     def cancel(self) -> None:
-        self._fire(CANCEL, self._checkpoint(), "cancel")
+        checkpoint = self._checkpoint()
+        self._pending = []
+        self._fire(CANCEL, checkpoint, "cancel")
 
     def finish(self) -> None:
         self._fire(FINISH, self._checkpoint(), "finish")
@@ -375,6 +387,7 @@ class FlowRun:
                 None if self._revision_backup is None else _copy_answers(self._revision_backup)
             ),
             "pending": list(self._pending),
+            "filling": self._filling,
         }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
@@ -390,6 +403,7 @@ class FlowRun:
             history = snapshot["history"]
             backup = snapshot.get("revision_backup")
             pending = snapshot.get("pending") or []
+            filling = snapshot.get("filling", False)
         except (AttributeError, KeyError, TypeError) as err:
             raise FlowError(f"Not a snapshot of a run: missing {err}.") from err
         if flow_id == self.flow.id and snapshot.get("version", 1) != self.flow.version:
@@ -410,10 +424,18 @@ class FlowRun:
             problem = "its history names unknown states"
         elif SUMMARY in history and (backup is None or history.index(SUMMARY) != 0):
             problem = "its history returns to the summary outside a revision"
-        elif self.flow.has_question(state) and not self.flow.question(state).applies(answers):
-            problem = f"question '{state}' does not apply to its answers"
+        elif self.flow.has_question(state) and (
+            self.flow.question(state) not in self.flow.applicable(answers)
+        ):
+            problem = f"question '{state}' is not asked given its answers"
         elif not isinstance(pending, list) or not all(isinstance(i, str) for i in pending):
             problem = "its pending items are not text"
+        elif pending and not (
+            self.flow.has_question(state) and self.flow.question(state).more_messages
+        ):
+            problem = "it has pending items but is not at a list question"
+        elif not isinstance(filling, bool):
+            problem = "its 'filling' is not true or false"
         if problem:
             raise FlowError(f"Cannot restore this run of '{self.flow.id}': {problem}.")
         self._state = state
@@ -421,6 +443,7 @@ class FlowRun:
         self._history = list(history)
         self._revision_backup = None if backup is None else _copy_answers(backup)
         self._pending = list(pending)
+        self._filling = filling
 
     def _migrate(self, state: object, answers: object, backup: object) -> None:
         """Carry a run saved under an older (or newer) definition over to this one.
@@ -455,17 +478,24 @@ class FlowRun:
         applicable = self.flow.applicable(self._answers)
         first = next((q for q in applicable if not q.is_answered(self._answers)), None)
         self._state = SUMMARY if first is None else first.id
-        self._history = [q.id for q in applicable[: applicable.index(first)]] if first else []
-        if first is None:
-            self._history = [q.id for q in applicable]
+        before = applicable if first is None else applicable[: applicable.index(first)]
+        self._history = [q.id for q in before]
         self._revision_backup = None
         self._pending = []
+        self._filling = first is not None
 
     # --- machinery -----------------------------------------------------------------
 
     def _checkpoint(self) -> tuple[Any, ...]:
         # Steps replace these objects rather than mutate them, so references suffice.
-        return self._state, self._answers, self._history, self._revision_backup, self._pending
+        return (
+            self._state,
+            self._answers,
+            self._history,
+            self._revision_backup,
+            self._pending,
+            self._filling,
+        )
 
     def _fire(self, trigger: str, checkpoint: tuple[Any, ...], action: str) -> None:
         """Fire an event; on any failure put the run back exactly as it was."""
@@ -481,7 +511,14 @@ class FlowRun:
             raise
 
     def _restore_checkpoint(self, checkpoint: tuple[Any, ...]) -> None:
-        self._state, self._answers, self._history, self._revision_backup, self._pending = checkpoint
+        (
+            self._state,
+            self._answers,
+            self._history,
+            self._revision_backup,
+            self._pending,
+            self._filling,
+        ) = checkpoint
 
     # Callbacks named in the compiled machine.
 
@@ -491,6 +528,7 @@ class FlowRun:
         self._history = [question.id for question in self.flow.applicable(self._answers)]
         self._revision_backup = None
         self._pending = []
+        self._filling = False
 
     def _undo_revision(self, _event: EventData) -> None:
         if self._revision_backup is not None:

@@ -294,11 +294,6 @@ class TestOptional:
         assert flow.question("added_value").optional
         assert parse(flow, "added_value", raw) is None
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG flows/answers.py: SKIP_WORDS lists '-', but _normalise turns '-' into '' "
-        "before the lookup, so a typed '-' is stored as the text '-'",
-    )
     def test_a_dash_skips(self, flow: Flow) -> None:
         assert parse(flow, "added_value", "-") is None
 
@@ -377,11 +372,6 @@ class TestList:
             "Please keep each one to 300 characters or fewer."
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG flows/answers.py _BULLET: '\\d{1,2}\\s*-' takes the '7-' of '7-day' (and "
-        "'24-' of '24-hour') for numbering, so the item loses its number",
-    )
     @pytest.mark.parametrize("raw", ["7-day discharge at weekends", "24-hour response"])
     def test_a_number_in_a_hyphenated_word_is_not_a_bullet(self, flow: Flow, raw: str) -> None:
         assert parse(flow, "objectives", raw) == [raw]
@@ -461,12 +451,6 @@ class TestGroup:
             "baseline": "in_progress",
         }
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG flows/answers.py _parse_group: a single typed 'not sure' for a group is "
-        "checked without the trailing-punctuation and curly-apostrophe handling that choice "
-        "questions get (_match), so 'Not sure.' and 'Don\u2019t know' are refused",
-    )
     @pytest.mark.parametrize("raw", ["Not sure.", "Don\u2019t know"])
     def test_not_sure_to_a_group_said_as_to_a_choice(self, flow: Flow, raw: str) -> None:
         assert parse(flow, "lighter_route", raw) == "not_sure"  # accepted for a choice
@@ -475,13 +459,8 @@ class TestGroup:
             "full_benefit": "not_sure",
         }
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG flows/answers.py _parse_group: typed parts must number exactly len(parts), "
-        "so a typed group answer cannot leave out an optional part (a dict can)",
-    )
     def test_a_typed_answer_may_leave_out_an_optional_part(self, flow: Flow) -> None:
-        assert parse(flow, "involvement", "already; before the design is agreed") == {
+        assert parse(flow, "involvement", "already; will be, before the design is agreed") == {
             "frontline": "already",
             "users_involved": "before_design",
         }

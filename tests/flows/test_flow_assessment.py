@@ -419,13 +419,6 @@ def test_answers_of_the_wrong_type_raise_nothing(flow: Flow) -> None:
     assert assess(flow, odd).flags == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG flows/definition.py FlagRule.unknown_wording asserts an `unsure` wording "
-    "exists ('checked at load'), but the load check only covers answers a question offers: "
-    "a marker stored where it is not offered (an older or hand-edited answer) crashes "
-    "assess with AssertionError, against flows.conditions' 'a rule can never crash'",
-)
 @pytest.mark.parametrize(
     "answers",
     [
@@ -656,12 +649,6 @@ def test_a_verdict_case_among_others_sets_the_verdict_only_when_it_holds() -> No
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG flows/definition.py: sets_verdict on a flag with no 'verdict' case is "
-    "loaded, then ignored by assess (only verdict-severity cases set it); the loader "
-    "should refuse it, or assess honour it",
-)
 def test_sets_verdict_on_a_warning_is_not_silently_ignored() -> None:
     text = TINY.replace('severity = "verdict"\nsets_verdict', 'severity = "warning"\nsets_verdict')
     try:

