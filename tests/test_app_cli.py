@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ALICE, PARTNERS
 from tests.fakeslack import FakeSlack
-from tests.proposer import Proposer
+from tests.proposer import FLOW, Proposer, question_in
 from tests.slack_driver import SlackDriver
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +134,11 @@ def test_http_mode_serves_signed_requests_and_never_logs_the_token(
     base, log = http_bot
     slack = SlackDriver(base, SECRET, fake_slack, team_id="T000TEST")
     message = Proposer(slack, fake_slack, ALICE).start()
-    assert "question 1 of" in message["text"]
+    first = question_in(message)
+    assert first is not None and first.id == "name"
+    # The first tip, "About the proposal", is not assessed: its heading has no tip count.
+    assert message["text"] == f"About the proposal: {first.text}"
+    assert FLOW.questions[0] is first
 
     forged = SlackDriver(base, "not-the-secret", fake_slack, team_id="T000TEST")
     assert forged.command(ALICE, "new").status == 401

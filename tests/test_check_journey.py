@@ -13,9 +13,11 @@ def test_a_good_proposal_is_proceed_and_posts_once(
 ) -> None:
     alice = Proposer(slack, fake_slack, ALICE)
     summary = alice.complete(GOOD)
-    assert "Verdict: Proceed" in summary["text"]
+    assert summary["text"] == f"Check: {GOOD['name']}. Verdict: Proceed"
     slack.press(ALICE, summary, action_id="post")
     posted = fake_slack.wait_for(lambda: fake_slack.messages(PARTNERS))
     assert len(posted) == 1
-    assert "P-1" in posted[0]["text"] and "Proceed" in posted[0]["text"]
+    assert posted[0]["text"] == f"P-1 {GOOD['name']}: Proceed (no red flags)"
+    fake_slack.wait_idle()
+    assert len(fake_slack.messages(PARTNERS)) == 1
     assert fake_slack.errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.subcommands import SUBCOMMANDS
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
     Journey,
@@ -16,15 +17,22 @@ from tests.e2e_support import (
     question_id,
 )
 from tests.fakeslack import FakeSlack, block_kit_errors, view_errors
-from tests.proposer import GOOD
+from tests.proposer import FLOW, GOOD
 from tests.slack_driver import SlackDriver
 
 VERDICTS = ("Proceed", "Proceed with conditions", "Reconsider", "Use a less formal route")
 TIPS = ("Be selective", "Be clear on outcomes", "Be realistic", "Be flexible", "Be engaged")
+# Every subcommand, as help and the App Home list it: "• `/partnership list`: what it does".
+COMMAND_LINES = [f"• `{sub.usage}`: {sub.does}" for sub in SUBCOMMANDS]
 
 
 def _text(message: dict) -> str:
     return "\n".join([message["text"], *mrkdwn_texts(message["blocks"])])
+
+
+def _heading(message: dict) -> str:
+    """The progress heading above a question (its first context line)."""
+    return mrkdwn_texts(message["blocks"])[0]
 
 
 def test_partnership_help_explains_the_bot(slack: SlackDriver, fake_slack: FakeSlack) -> None:
@@ -32,8 +40,10 @@ def test_partnership_help_explains_the_bot(slack: SlackDriver, fake_slack: FakeS
     text = _text(helped)
     for label in (*VERDICTS, *TIPS):
         assert f"*{label}*" in text, label
-    for command in ("/partnership new", "/partnership list", "/partnership cancel"):
-        assert command in text
+    # Every subcommand, each on its own line, in the table's order.
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("• `/partnership")] == COMMAND_LINES
+    assert {sub.name for sub in SUBCOMMANDS} >= {"new", "list", "review", "recheck", "cancel"}
     assert block_kit_errors(helped["blocks"]) == []
     fake_slack.wait_idle()
     assert fake_slack.calls_to("chat.postMessage") == []  # answered in place, no DM
@@ -42,7 +52,8 @@ def test_partnership_help_explains_the_bot(slack: SlackDriver, fake_slack: FakeS
 def test_an_unknown_sub_command_gets_the_usage(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     answer = ack_blocks(slack.command(ALICE, "frobnicate now"))
     assert "I don't know `frobnicate`" in answer["text"]
-    assert "/partnership list" in answer["text"]
+    for sub in SUBCOMMANDS:
+        assert f"`{sub.usage}`" in answer["text"], sub.name
     fake_slack.wait_idle()
     assert fake_slack.calls_to("chat.postMessage") == []
 
@@ -54,7 +65,20 @@ def test_partnership_list_shows_each_check_with_its_status(
     assert "You have no checks yet." in _text(empty)
 
     alice = Journey(slack, fake_slack, ALICE)
-    alice.post(alice.complete(proposal(name="Falls prevention", baseline="no")))
+    # Reconsider: posted, but reviews start only for a partnership that goes ahead.
+    involvement = {"frontline": "no", "users_involved": "no"}
+    measuring = {"measures": "all", "baseline": "no"}
+    for answers in (
+        proposal(name="Community hubs", involvement=involvement),
+        proposal(name="Falls prevention", measuring=measuring),
+    ):
+        summary = alice.complete(answers)
+        alice.post(summary)
+        # Posted and closed (the helper's "Posted to" note may be the previous check's).
+        fake_slack.wait_for(
+            lambda s=summary: "Posted to" in "\n".join(mrkdwn_texts(alice.current(s)["blocks"])),
+            message=f"{answers['name']} closed as posted",
+        )
     first = alice.start()
     alice.answer(first, "Hospital at home")
     seen = alice.count()
@@ -64,17 +88,21 @@ def test_partnership_list_shows_each_check_with_its_status(
 
     listing = ack_blocks(slack.command(ALICE, "list"))
     assert block_kit_errors(listing["blocks"]) == []
-    text = "\n".join(mrkdwn_texts(listing["blocks"]))
-    # Newest first: in progress, cancelled, posted (with its reference, verdict, channel).
-    order = [text.index(name) for name in ("Street triage", "Hospital at home", "Falls")]
-    assert order == sorted(order)
-    assert "in progress" in text[order[0] : order[1]]
-    assert "cancelled" in text[order[1] : order[2]]
-    posted = text[order[2] - 10 :]
-    assert "*P-1*" in posted and "posted" in posted
-    assert "Proceed with conditions" in posted and f"<#{PARTNERS}>" in posted
+    lines = [t for t in mrkdwn_texts(listing["blocks"]) if t.startswith("• ")]
+    # Newest first: in progress, cancelled, then the posted ones (reference, verdict,
+    # channel, and the next review for the one that goes ahead).
+    names = ("Street triage", "Hospital at home", "Falls prevention", "Community hubs")
+    assert len(lines) == len(names)
+    for line, name in zip(lines, names, strict=True):
+        assert name in line, (name, line)
+    assert lines[0].endswith(" — in progress")
+    assert lines[1].endswith(" — cancelled")
     review = date.fromisoformat(GOOD["first_review_date"])
-    assert f"{review.day} {review:%B %Y}" in posted  # the next review, as the person chose
+    assert lines[2] == (
+        f"• *P-2* · Falls prevention — posted · Proceed with conditions · in <#{PARTNERS}>"
+        f" · next review {review.day} {review:%B %Y}"  # the next review, as the person chose
+    )
+    assert lines[3] == f"• *P-1* · Community hubs — posted · Reconsider · in <#{PARTNERS}>"
 
     # Bob sees only his own (none).
     assert "You have no checks yet." in _text(ack_blocks(slack.command(BOB, "list")))
@@ -89,6 +117,9 @@ def test_the_app_home_starts_a_check_and_lists_checks(
     assert view_errors({k: home[k] for k in ("type", "blocks")}) == []
     assert "Partnership check" in plain_texts(home["blocks"])
     assert "You have no checks yet." in "\n".join(mrkdwn_texts(home["blocks"]))
+    # The Home lists every subcommand, as help does.
+    commands = next(t for t in mrkdwn_texts(home["blocks"]) if t.startswith("*Commands*"))
+    assert commands.splitlines()[1:] == COMMAND_LINES
 
     alice = Journey(slack, fake_slack, ALICE)
     assert slack.press_home(ALICE, "home_new").status == 200
@@ -107,7 +138,7 @@ def test_the_app_home_starts_a_check_and_lists_checks(
     seen = alice.count()
     slack.press_home(ALICE, "home_new")
     alice.wait_notice(seen, "already have a check in progress")
-    assert question_id(alice.wait_for_prompt(seen)) == "lead_org"
+    assert question_id(alice.wait_for_prompt(seen)) == "organisations"
 
     # Opening the Messages tab is not the Home tab: nothing is published for it.
     published = len(fake_slack.calls_to("views.publish"))
@@ -140,7 +171,9 @@ def test_words_typed_in_the_dm_new_help_resume(slack: SlackDriver, fake_slack: F
     slack.dm(ALICE, "New")
     first = alice.wait_for_prompt(seen)
     assert question_id(first) == "name"
-    assert "question 1 of" in _text(first)
+    # "About the proposal" is not one of the five tips: its heading has no tip count.
+    assert _heading(first) == "*About the proposal*"
+    assert FLOW.question("name").tip == "about"
     alice.wait_notice(seen, "Let's check this partnership")
 
     seen = alice.count()
@@ -148,7 +181,9 @@ def test_words_typed_in_the_dm_new_help_resume(slack: SlackDriver, fake_slack: F
     alice.wait_notice(seen, "already have a check in progress")
     again = alice.wait_for_prompt(seen)
     assert question_id(again) == "name"
-    assert question_id(alice.answer(again, "Integrated discharge team")) == "lead_org"
+    organisations = alice.answer(again, "Integrated discharge team")
+    assert question_id(organisations) == "organisations"
+    assert _heading(organisations) == "*About the proposal*"
     listing = _text(ack_blocks(slack.command(ALICE, "list")))
     assert listing.count("in progress") == 1
     assert fake_slack.errors == []
@@ -167,7 +202,8 @@ def test_two_starts_at_once_make_one_check(slack: SlackDriver, fake_slack: FakeS
     assert sum("Let's check this partnership" in t for t in texts) == 1
     assert sum("already have a check in progress" in t for t in texts) == 1
     questions = [m for m in alice.new_messages(0) if question_id(m)]
-    assert question_id(alice.answer(questions[-1], "Integrated discharge team")) == "lead_org"
+    nxt = alice.answer(questions[-1], "Integrated discharge team")
+    assert question_id(nxt) == "organisations"
     listing = _text(ack_blocks(slack.command(ALICE, "list")))
     assert listing.count("in progress") == 1
     assert fake_slack.errors == []

@@ -24,6 +24,10 @@ from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.slack_driver import SlackDriver
 
+# The thread under a post: every answer, then (when there are any) the flags' conditions.
+THREAD = ["Answers given in the check", "Red flags and conditions"]
+NO_BASELINE = {"measures": "all", "baseline": "no"}
+
 
 def _thread(fake: FakeSlack, post: dict[str, Any]) -> list[dict[str, Any]]:
     return fake.messages(post["channel"], thread_ts=post["ts"])
@@ -37,7 +41,8 @@ def test_post_pressed_twice_posts_once_with_one_thread(
     slack: SlackDriver, fake_slack: FakeSlack, database_url: str
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE, database_url)
-    summary = alice.settled(alice.complete(proposal(baseline="no")))
+    summary = alice.settled(alice.complete(proposal(measuring=NO_BASELINE)))
+    assert verdict_of(summary) == "Proceed with conditions"
     first = slack.press(ALICE, summary, action_id="post")
     post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
     fake_slack.wait_for(alice.posted_note)
@@ -49,7 +54,7 @@ def test_post_pressed_twice_posts_once_with_one_thread(
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
     replies = _thread(fake_slack, post)
-    assert [r["text"] for r in replies] == ["Answers given in the check", "Suggested conditions"]
+    assert [r["text"] for r in replies] == THREAD
     # Every thread reply hangs off the one post; nothing was posted anywhere else.
     assert all(call.args.get("thread_ts") in (None, post["ts"]) for call in fake_slack.calls)
     # The DM summary now says where it went, and offers no more buttons.
@@ -152,7 +157,7 @@ def test_a_channel_that_vanished_is_explained_and_posting_again_works(
 
 def test_rate_limited_post_waits_and_posts_once(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    summary = alice.complete(proposal(coordinator="no"))
+    summary = alice.complete(proposal(coordinator="nobody"))
     fake_slack.rate_limit("chat.postMessage", times=2, retry_after=0)
     slack.press(ALICE, summary, action_id="post")
     post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
@@ -160,10 +165,7 @@ def test_rate_limited_post_waits_and_posts_once(slack: SlackDriver, fake_slack: 
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
     assert verdict_of(post) == "Proceed with conditions"
-    assert [r["text"] for r in _thread(fake_slack, post)] == [
-        "Answers given in the check",
-        "Suggested conditions",
-    ]
+    assert [r["text"] for r in _thread(fake_slack, post)] == THREAD
     limited = [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
     assert len(limited) == 2
     assert fake_slack.errors == []
@@ -172,7 +174,7 @@ def test_rate_limited_post_waits_and_posts_once(slack: SlackDriver, fake_slack: 
 def test_rate_limited_thread_reply_still_arrives(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     """A 429 on the thread's details (after the post went through) delays, not loses, them."""
     alice = Journey(slack, fake_slack, ALICE)
-    summary = alice.complete(proposal(coordinator="no"))
+    summary = alice.complete(proposal(coordinator="nobody"))
     posted = len(fake_slack.calls_to("chat.postMessage"))
 
     def limit_after_the_post() -> bool:
@@ -188,6 +190,9 @@ def test_rate_limited_thread_reply_still_arrives(slack: SlackDriver, fake_slack:
     fake_slack.wait_for(alice.posted_note)
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
+    assert [r["text"] for r in _thread(fake_slack, post)] == THREAD
+    limited = [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
+    assert len(limited) == 1 and limited[0].args.get("thread_ts") == post["ts"]
     assert fake_slack.errors == []
 
 
@@ -231,7 +236,7 @@ def test_a_picked_channel_survives_changing_an_answer(
     )
     seen = alice.count()
     slack.select(ALICE, summary, "revise", value)
-    revised = alice.answer(alice.wait_for_prompt(seen), "no")
+    revised = alice.answer(alice.wait_for_prompt(seen), "nobody")
     assert verdict_of(revised) == "Proceed with conditions"
     picker = next(b["accessory"] for b in revised["blocks"] if "accessory" in b)
     assert picker.get("initial_conversation") == "C0OTHER"

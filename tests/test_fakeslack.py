@@ -44,6 +44,15 @@ def select(*options: tuple[str, str], action_id: str = "pick") -> dict[str, Any]
     }
 
 
+def radios(*options: tuple[str, str], action_id: str = "part") -> dict[str, Any]:
+    """Radio buttons, as a group question shows one set per part."""
+    return {
+        "type": "radio_buttons",
+        "action_id": action_id,
+        "options": [{"text": {"type": "plain_text", "text": t}, "value": v} for t, v in options],
+    }
+
+
 @pytest.fixture
 def client(fake_slack: FakeSlack) -> WebClient:
     return WebClient(token="xoxb-test", base_url=fake_slack.api_url)
@@ -195,6 +204,13 @@ INVALID_BLOCKS = {
     "initial option not offered": [
         actions(select(("A", "a")) | {"initial_option": select(("B", "b"))["options"][0]})
     ],
+    "radio buttons 11 options": [actions(radios(*[(f"Option {n}", str(n)) for n in range(11)]))],
+    "radio initial option not offered": [
+        actions(radios(("Yes", "yes")) | {"initial_option": radios(("No", "no"))["options"][0]})
+    ],
+    "datepicker initial date not a date": [
+        actions({"type": "datepicker", "action_id": "when", "initial_date": "1 March 2027"})
+    ],
     "unknown property": [SECTION | {"colour": "red"}],
     "context with 11 elements": [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}
@@ -230,7 +246,12 @@ def test_valid_blocks_at_the_limits_are_accepted(fake_slack: FakeSlack, client: 
         {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3000}},
         actions(button("b" * 75, value="v" * 2000), select(("o" * 75, "v" * 150))),
-        *[{"type": "divider"}] * 47,
+        actions(
+            radios(*[(f"Option {n}", str(n)) for n in range(10)])
+            | {"initial_option": radios(("Option 9", "9"))["options"][0]},
+            {"type": "datepicker", "action_id": "when", "initial_date": "2027-03-01"},
+        ),
+        *[{"type": "divider"}] * 46,
     ]
     client.chat_postMessage(channel="C0PARTNERS", text="x" * 40_000, blocks=blocks)
     (posted,) = fake_slack.messages("C0PARTNERS")

@@ -131,7 +131,7 @@ def standin_app(fake: FakeSlack, seen: Seen) -> App:
         seen.add(body)
         respond(delete_original=True)
 
-    @app.action(re.compile("^(cadence|where|kinds|many|conv|who|when)$"))
+    @app.action(re.compile("^(cadence|where|kinds|many|conv|who|when|part|done)$"))
     def on_select(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         seen.add(body)
@@ -291,6 +291,7 @@ SELECTIONS = {
     "conversations_select": ("conv", "DU0ALICE", "selected_conversation"),
     "users_select": ("who", "U0BOB", "selected_user"),
     "datepicker": ("when", "2027-04-01", "selected_date"),
+    "radio_buttons": ("part", "housing", "selected_option"),
 }
 
 
@@ -300,7 +301,7 @@ def test_each_kind_of_selection_is_sent_in_slacks_shape(
 ) -> None:
     action_id, value, key = SELECTIONS[kind]
     element: dict[str, Any] = {"type": kind, "action_id": action_id}
-    if kind in ("checkboxes", "multi_static_select"):
+    if kind in ("checkboxes", "multi_static_select", "radio_buttons"):
         element["options"] = [
             {"text": plain(v.title()), "value": v} for v in ("nhs", "housing", "voluntary")
         ]
@@ -314,7 +315,63 @@ def test_each_kind_of_selection_is_sent_in_slacks_shape(
     expected = value
     if kind in ("checkboxes", "multi_static_select"):
         expected = [{"text": plain(v.title()), "value": v} for v in value]
+    elif kind == "radio_buttons":
+        expected = {"text": plain(str(value).title()), "value": value}
     assert (action["type"], action[key]) == (kind, expected)
+
+
+def radios(block_id: str, *values: str) -> dict[str, Any]:
+    """One part of a group question: radio buttons sharing the action_id of every part."""
+    options = [{"text": plain(v.title()), "value": v} for v in values]
+    element = {"type": "radio_buttons", "action_id": "part", "options": options}
+    return {"type": "actions", "block_id": block_id, "elements": [element]}
+
+
+def test_radio_buttons_sharing_an_action_id_are_picked_by_block_and_sent_in_state(
+    fake_slack: FakeSlack, driver: SlackDriver, seen: Seen
+) -> None:
+    """A group question shows one set of radio buttons per part, all with one action_id:
+    the driver picks by block, and Continue carries every part's choice in state."""
+    done = {"type": "button", "text": plain("Continue"), "action_id": "done", "value": "1.1."}
+    blocks = [
+        radios("part:review", "yes", "no"),
+        radios("part:lead", "yes", "no"),
+        {"type": "actions", "block_id": "answer", "elements": [done]},
+    ]
+    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    ts = client.chat_postMessage(channel=PARTNERS, text="Where are you?", blocks=blocks)["ts"]
+    message = fake_slack.message(PARTNERS, ts)
+    assert message is not None
+    with pytest.raises(AssertionError, match="2 elements match"):
+        driver.select("U0ALICE", message, "part", "yes")  # ambiguous: name the block
+    with pytest.raises(AssertionError, match="has 0 elements"):
+        driver.select_in_block("U0ALICE", message, "part:nowhere", "yes")
+    with pytest.raises(AssertionError, match="offers no"):
+        driver.select_in_block("U0ALICE", message, "part:lead", "maybe")
+    driver.select_in_block("U0ALICE", message, "part:lead", "no")
+    driver.select_in_block("U0ALICE", message, "part:review", "yes")
+    driver.press("U0ALICE", message, action_id="done")
+    fake_slack.wait_for(lambda: len(seen.bodies) == 3)
+    lead, review, pressed = seen.bodies
+    assert (lead["actions"][0]["block_id"], review["actions"][0]["block_id"]) == (
+        "part:lead",
+        "part:review",
+    )
+    assert lead["actions"][0]["selected_option"] == {"text": plain("No"), "value": "no"}
+    assert pressed["state"]["values"] == {
+        "part:review": {
+            "part": {
+                "type": "radio_buttons",
+                "selected_option": {"text": plain("Yes"), "value": "yes"},
+            }
+        },
+        "part:lead": {
+            "part": {
+                "type": "radio_buttons",
+                "selected_option": {"text": plain("No"), "value": "no"},
+            }
+        },
+    }
 
 
 def test_ephemeral_buttons_are_pressed_by_their_recipient_only(

@@ -18,6 +18,7 @@ from websockets.sync.server import ServerConnection, serve
 
 from tests.conftest import ALICE, TEAM_ID
 from tests.fakeslack import FakeSlack
+from tests.proposer import FLOW, question_in
 from tests.test_app_cli import ROOT, clean_env
 
 APP_TOKEN = "xapp-1-socket-test"
@@ -117,14 +118,15 @@ def test_socket_mode_acks_over_the_socket_and_starts_the_check(
             (
                 m
                 for m in fake_slack.messages(fake_slack.dm_channel(ALICE))
-                if "question 1 of" in m["text"]
+                if question_in(m) is FLOW.questions[0]
             ),
             None,
         ),
         timeout=30,
         message="the first question in Alice's DM",
     )
-    assert "What is the proposed partnership called?" in str(first["blocks"])
+    assert FLOW.questions[0].id == "name"
+    assert first["text"] == "About the proposal: What is the partnership called?"
     assert fake_slack.errors == []
 
 

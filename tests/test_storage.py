@@ -14,7 +14,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.db import Database
 from bot.models import Conversation, Partnership, ProcessedEvent
 from bot.store import next_reference, record_event
+from flows import FlowRun, load_flow
 from tests.databases import database_url
+
+CHECK = load_flow("check")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -27,16 +30,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def conversation(user: str = "U1", team: str = "T1", status: str = "active") -> Conversation:
+    """A check just started, saved as the bot saves it (the current definition's version)."""
+    run = FlowRun(CHECK)
     return Conversation(
         team_id=team,
         user_id=user,
         channel_id="D1",
         kind="check",
         flow_id="check",
-        flow_version="1",
+        flow_version=str(CHECK.version),
         status=status,
-        state="name",
-        snapshot={"state": "name", "answers": {}},
+        state=run.state,
+        snapshot=run.snapshot(),
         draft={},
     )
 
@@ -54,13 +59,13 @@ def test_a_write_based_on_an_old_version_fails(db: Database) -> None:
     with db.session() as first_reader:
         stale = first_reader.scalars(select(Conversation)).one()
     with db.session() as session:
-        session.scalars(select(Conversation)).one().state = "lead_org"
+        session.scalars(select(Conversation)).one().state = "organisations"
     with pytest.raises(StaleDataError), db.session() as session:
         session.add(stale)
-        stale.state = "problem"
+        stale.state = "kinds"
     with db.session() as session:
         saved = session.scalars(select(Conversation)).one()
-        assert (saved.state, saved.version) == ("lead_org", 2)
+        assert (saved.state, saved.version) == ("organisations", 2)
 
 
 def test_one_active_check_per_person(db: Database) -> None:
