@@ -23,13 +23,18 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
                 Conversation.team_id == actor.team_id,
                 Conversation.user_id == actor.user_id,
                 Conversation.kind == "check",
+                # A finished re-check is an update of a partnership listed on its own line.
+                Conversation.partnership_id.is_(None) | (Conversation.status == "active"),
             )
             .order_by(Conversation.id.desc())
             .limit(limit)
         ).all()
     lines = []
     for conversation, partnership in rows:
-        name = str(conversation.snapshot.get("answers", {}).get("name") or "Untitled proposal")
+        if conversation.partnership_id is not None:  # a re-check in progress
+            lines.append(CheckLine(name=f"Re-check: {_name(conversation)}", status="in progress"))
+            continue
+        name = _name(conversation)
         if partnership is not None and partnership.post_state == "posted":
             lines.append(
                 CheckLine(
@@ -49,3 +54,7 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
         else:
             lines.append(CheckLine(name=name, status=STATUS.get(conversation.status, "")))
     return lines
+
+
+def _name(conversation: Conversation) -> str:
+    return str(conversation.snapshot.get("answers", {}).get("name") or "Untitled proposal")

@@ -24,6 +24,7 @@ from .conversations import Actor, Conversations, Stale
 from .models import Conversation, Partnership
 from .mrkdwn import escape
 from .recommendation_blocks import GOES_AHEAD
+from .reminder_messages import redraw
 from .store import AlreadyClaimed, claim_post, next_reference
 from .subcommands import parse_reference
 
@@ -152,6 +153,7 @@ class Recommendations:
         add the change to its thread. Reviews start if it now goes ahead, and stop if it
         no longer does."""
         updated: list[Any] = []
+        stopped: list[tuple[str, str, int]] = []  # reminder messages to close
 
         def record(run: FlowRun, conversation: Conversation) -> None:
             session = object_session(conversation)
@@ -162,7 +164,7 @@ class Recommendations:
             partnership.cadence = _cadence(run.answers)
             now = self.clock()
             if assessment.verdict not in GOES_AHEAD:
-                reminders.stop(session, partnership)
+                stopped[:] = reminders.stop(session, partnership)
             elif partnership.next_review_on is None and partnership.status == "active":
                 reminders.schedule_first(session, partnership, now)
             plan = self.conversations.review_plan(run.answers, partnership)
@@ -199,6 +201,10 @@ class Recommendations:
         reference, channel, thread, message, replies = updated
         if channel and thread:
             self.slack.update(channel, thread, message)
+        with self.db.reading() as session:
+            for reminder_channel, ts, reminder_id in stopped:
+                note = f"Re-checked: {reference} no longer goes ahead, so its reviews stop."
+                redraw(session, self.slack, reminder_channel, ts, {reminder_id: note})
         posted = bool(channel and thread) and all(
             self.slack.say(channel, reply, thread_ts=thread) for reply in replies
         )

@@ -29,7 +29,11 @@ def schedule_first(session: Session, partnership: Partnership, now: datetime) ->
     partnership.cadence = schedule.effective_cadence(
         answers.get("review_cadence"), answers.get("form")
     )
-    due = schedule.first_review_on(answers, local_today(now, partnership.owner_tz))
+    today = local_today(now, partnership.owner_tz)
+    due = schedule.first_review_on(answers, today)
+    if due < today:  # a date chosen long before a re-check started the reviews
+        chosen = {k: v for k, v in answers.items() if k != "first_review_date"}
+        due = schedule.first_review_on(chosen, today)
     return _add(session, partnership, due)
 
 
@@ -68,11 +72,20 @@ def end(session: Session, partnership: Partnership) -> None:
     stop(session, partnership)
 
 
-def stop(session: Session, partnership: Partnership) -> None:
+def stop(session: Session, partnership: Partnership) -> list[tuple[str, str, int]]:
     """No more reviews for now (a re-check no longer goes ahead); a later re-check that
-    goes ahead schedules them again."""
+    goes ahead schedules them again. Returns the (channel, ts, reminder id) of reminder
+    messages that were showing, to be redrawn once this unit of work commits."""
+    showing = session.execute(
+        select(Reminder.channel_id, Reminder.message_ts, Reminder.id).where(
+            Reminder.partnership_id == partnership.id,
+            Reminder.state.in_(OPEN),
+            Reminder.message_ts.is_not(None),
+        )
+    ).all()
     partnership.next_review_on = None
     close_open(session, partnership.id, "cancelled")
+    return [(channel, ts, reminder_id) for channel, ts, reminder_id in showing if channel]
 
 
 def close_open(session: Session, partnership_id: int, state: str) -> None:

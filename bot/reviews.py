@@ -19,6 +19,7 @@ from flows import Assessment, assess, schedule
 from . import blocks, reminders, review_blocks
 from .conversations import Actor, Conversations, Stale
 from .models import Partnership, Reminder, Review
+from .recommendation_blocks import GOES_AHEAD
 from .recommendations import assessment_record
 from .reminder_messages import redraw
 from .store import AlreadyClaimed, claim_post
@@ -309,6 +310,15 @@ class Reviews:
             return None, f"There is no posted partnership P-{number} in this workspace."
         if partnership.status == "ended":
             return None, f"{partnership.reference} has ended; there is nothing to review."
+        if (
+            partnership.verdict not in GOES_AHEAD
+            and Reviews._open_reminder(session, partnership.id) is None
+        ):
+            return None, (
+                f"{partnership.reference} has no reviews: its verdict is {partnership.verdict}, "
+                "and reviews are only for a partnership that goes ahead. When things change, "
+                f"its proposer can re-check it with `/partnership recheck {partnership.reference}`."
+            )
         return partnership, None
 
     @staticmethod

@@ -20,6 +20,7 @@ from tests.conftest import ALICE, BOB, PARTNERS, TEAM_ID
 from tests.e2e_support import (
     BOTH_DATABASES,
     Journey,
+    ack_blocks,
     expected_flags,
     mrkdwn_texts,
     post_conditions,
@@ -322,6 +323,10 @@ def test_a_recheck_of_a_reconsider_keeps_its_reference_and_starts_reviews_once_i
     run_every_morning(bot_server, 800, fake_slack)
     fake_slack.wait_for(lambda: reminders_posted(fake_slack), message="a review reminder")
     assert "P-1" in reminders_posted(fake_slack)[0]
+
+    listed = "\n".join(mrkdwn_texts(ack_blocks(slack.command(ALICE, "list"))["blocks"]))
+    assert listed.count(RECONSIDER["name"]) == 1, "a re-check is not a check of its own"
+    assert "posted · Proceed" in listed
 
 
 def _revise_value(summary: dict[str, Any], question_id: str) -> str:

@@ -746,15 +746,6 @@ def test_a_partnership_that_does_not_go_ahead_is_never_reminded_and_says_so(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BOT BUG: `/partnership review` of a partnership that does not go ahead (Reconsider) "
-        "is accepted, and a 'continue' decision schedules its next review: the result says "
-        "'Next review: 1 May 2029', whose reminder then comes and is repeated and escalated "
-        "every week, although its post says it has no reviews"
-    ),
-)
 def test_a_review_by_command_of_a_partnership_that_does_not_go_ahead_schedules_no_reminders(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
@@ -803,14 +794,6 @@ def test_a_recheck_that_no_longer_goes_ahead_stops_its_reminders(
     assert fake_slack.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BOT BUG: a re-check that stops reviews cancels the open reminder but does not "
-        "redraw its message: it keeps Start review / Snooze / End buttons that only answer "
-        "'already been dealt with'"
-    ),
-)
 def test_a_recheck_that_stops_reviews_closes_the_reminder_showing_in_the_channel(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
@@ -823,14 +806,6 @@ def test_a_recheck_that_stops_reviews_closes_the_reminder_showing_in_the_channel
     assert buttons(current(fake_slack, reminder)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BOT BUG: a re-check that starts reviews after the first review date has passed "
-        "schedules that past date: the post and list say 'Next review: 4 April 2029' in "
-        "September 2030 and a reminder due then goes out at once"
-    ),
-)
 def test_a_recheck_that_starts_reviews_late_schedules_the_first_one_ahead(
     slack: SlackDriver, fake_slack: FakeSlack, passes: Passes, clock: Clock
 ) -> None:
