@@ -464,7 +464,7 @@ class Conversations:
                     invalid = None
                     old_ts = self._shown_ts(conversation, actor, pressed_version)
                     if old_ts:
-                        conversation.closed_ts = old_ts
+                        conversation.closed_ts = _remember_closed(conversation.closed_ts, old_ts)
                     conversation.snapshot = run.snapshot()
                     conversation.state = run.state
                     conversation.flow_version = str(flow.version)
@@ -591,7 +591,7 @@ class Conversations:
             # A step overtook this message while it was being posted. A press on it closed
             # it already (see `_shown_ts`); typed text could not, so close it here.
             moved_on = session.get_one(Conversation, conversation_id)
-            if moved_on.closed_ts == ts:
+            if ts in (moved_on.closed_ts or "").split():
                 return
             answers = self._run(flow, moved_on.snapshot).answers
         question = run.current
@@ -740,6 +740,15 @@ class Conversations:
             return True
         with self.db.session() as session:
             return record_event(session, event_id, actor.team_id)
+
+
+CLOSED_REMEMBERED = 8  # more steps than anyone takes while one post is in flight
+
+
+def _remember_closed(closed: str | None, ts: str) -> str:
+    """`closed` (recent closed messages, newest first) with `ts` added."""
+    recent = [ts, *(t for t in (closed or "").split() if t != ts)]
+    return " ".join(recent[:CLOSED_REMEMBERED])
 
 
 def _unchanged(_run: FlowRun, _conversation: Conversation) -> None:

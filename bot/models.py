@@ -100,9 +100,10 @@ class Conversation(Base):
     # The version that message shows: a step taken before the bot recorded the newest
     # message must not close an older one again.
     message_version: Mapped[int | None] = mapped_column(Integer)
-    # The last message a step closed: a message pressed before its ts was recorded is
-    # closed by the press, and the thread still recording it must then leave it alone.
-    closed_ts: Mapped[str | None] = mapped_column(String(32))
+    # The last few messages steps closed (ts separated by spaces, newest first): a message
+    # pressed before its ts was recorded is closed by the press, and the thread still
+    # recording it must then leave it alone, even after later steps.
+    closed_ts: Mapped[str | None] = mapped_column(String(255))
     # A review's subject, and the reminder it answers (None when started by command).
     # use_alter: these point "forward" (partnerships point back at their conversation).
     partnership_id: Mapped[int | None] = mapped_column(

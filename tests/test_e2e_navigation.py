@@ -240,36 +240,10 @@ def test_every_answered_question_message_shows_its_own_answer(
     messages = alice.new_messages(0)
     live = [question_id(m) for m in messages if question_id(m)]
     overwritten = [m for m in messages if len(m["history"]) > 1]
-    if not live and overwritten and all(map(_closed_twice_alike, overwritten)):
-        # Only the known bug, hit by chance here: its deterministic test (below) is a
-        # strict xfail, so it will say when the bug is fixed. Anything else still fails.
-        pytest.xfail(OVERTAKEN_TWICE + f" (here: {[m['text'] for m in overwritten]})")
     assert (live, [m["text"] for m in overwritten]) == ([], [])
     assert fake_slack.errors == []
 
 
-# A question message closed by the press that answered it is closed again, with the same
-# answer, when Slack's answer to its post reaches the bot after a second step.
-OVERTAKEN_TWICE = (
-    "bot bug: Conversations._show closes an overtaken question message unless it is the "
-    "conversation's closed_ts; when two steps overtake the post, closed_ts names the "
-    "second message, so the first (already closed by its own press) is updated again"
-)
-
-
-def _closed_twice_alike(message: dict) -> bool:
-    """A question message updated twice to the same answered text: the bug above."""
-    original, first_closing = message["history"][0], message["history"][-1]
-    return (
-        len(message["history"]) == 2
-        and question_in(original) is not None
-        and first_closing["text"] == message["text"]
-        and mrkdwn_texts(first_closing["blocks"]) == mrkdwn_texts(message["blocks"])
-        and ":white_check_mark:" in "\n".join(mrkdwn_texts(message["blocks"]))
-    )
-
-
-@pytest.mark.xfail(strict=True, reason=OVERTAKEN_TWICE)
 def test_a_question_answered_before_its_post_is_recorded_is_closed_once_after_two_steps(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
