@@ -671,8 +671,13 @@ class Conversations:
 
     def whisper_stale(self, actor: Actor, conversation_id: int, text: str = STALE) -> None:
         with self.db.reading() as session:
-            conversation = self.owned(session, actor, conversation_id)
-            channel = conversation.channel_id if conversation else None
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None and conversation.team_id != actor.team_id:
+                conversation = None  # another workspace's: as if there were none
+            owner = conversation.user_id if conversation else actor.user_id
+            channel = conversation.channel_id if owner == actor.user_id and conversation else None
+        if owner != actor.user_id:  # someone else's message: say so, and nothing more
+            text = f"This button is for <@{owner}>; it does nothing for you."
         self.slack.whisper(channel or self.slack.open_dm(actor.user_id), actor.user_id, text)
 
     # --- lookups ----------------------------------------------------------------------------

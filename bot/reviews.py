@@ -1,8 +1,10 @@
 """Reviews of posted partnerships: started from a reminder or `/partnership review P-12`,
 snoozed, ended, and submitted to the thread of the original recommendation.
 
-Anyone in the channel may act on a reminder (start, snooze, end): reviews are a shared
-duty of the people who see the recommendation, and the owner is mentioned when overdue.
+Its owner and the members of the channel where it was posted may act on a partnership
+(start, snooze, end; see bot/access.py): reviews are a shared duty of the people who see
+the recommendation, and the owner is mentioned when overdue. Anyone else is told there
+is no such partnership they can see.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from flows import Assessment, assess, schedule
 
 from . import blocks, reminders, review_blocks
+from .access import ChannelMembers
 from .conversations import Actor, Conversations, Stale
 from .models import Partnership, Reminder, Review
 from .recommendation_blocks import GOES_AHEAD
@@ -38,27 +41,40 @@ class Ended(Exception):
     """The partnership was ended (from a reminder) while someone was reviewing it."""
 
 
+NOT_VISIBLE = (
+    "There is no posted partnership P-{number} that you can see. `/partnership list` shows "
+    "yours; for others, use the reference shown in the channel where it was posted."
+)
+MEMBERS_ONLY = (
+    "Only members of the channel where this partnership was posted can review, snooze or "
+    "end it. Join the channel first."
+)
+
+
 class Reviews:
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, members: ChannelMembers) -> None:
         self.conversations = conversations
         self.db = conversations.db
         self.slack = conversations.slack
         self.flow = conversations.flows["review"]
         self.clock = conversations.clock
+        self.members = members
 
     # --- starting ---------------------------------------------------------------------------
 
     def problem_with(self, actor: Actor, text: str) -> str | None:
         """Why `/partnership review <text>` can't start, or None if it can."""
-        with self.db.reading() as session:
-            return self._reviewable(session, actor, text)[1]
+        return self._reviewable(actor, text)[1]
 
     def start_by_reference(self, actor: Actor, text: str) -> str | None:
         """`/partnership review P-12`: None when started, else what to tell the person."""
+        found, problem = self._reviewable(actor, text)
+        if found is None:
+            return problem
         with self.db.session() as session:
-            partnership, problem = self._reviewable(session, actor, text)
-            if partnership is None:
-                return problem
+            partnership = session.get_one(Partnership, found.id)
+            if partnership.status == "ended":  # ended meanwhile
+                return f"{partnership.reference} has ended; there is nothing to review."
             if (busy := self._busy_with_another(session, actor, partnership.id)) is not None:
                 return busy
             reminder = self._open_reminder(session, partnership.id)
@@ -71,6 +87,8 @@ class Reviews:
 
     def start_from_reminder(self, actor: Actor, reminder_id: str, channel: str) -> None:
         """Start review: the presser reviews it in their DM; the reminder says who is on it."""
+        if not self._may_act_on_reminder(actor, reminder_id):
+            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None:
@@ -96,6 +114,8 @@ class Reviews:
         return None
 
     def snooze(self, actor: Actor, reminder_id: str, channel: str, period: str) -> None:
+        if not self._may_act_on_reminder(actor, reminder_id):
+            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None or found[0].state != "pending":
@@ -108,6 +128,8 @@ class Reviews:
         return None
 
     def end(self, actor: Actor, reminder_id: str, channel: str) -> None:
+        if not self._may_act_on_reminder(actor, reminder_id):
+            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None or found[0].state not in reminders.OPEN:
@@ -198,10 +220,13 @@ class Reviews:
                 .limit(1)
             ).first()
             tips = self._tips_to_recheck(latest) if latest is not None else []
+        dm = self.slack.open_dm(actor.user_id)
+        if latest is not None and latest.reviewer_id != actor.user_id:
+            # The offer went to the reviewer who decided to adapt it, in their own DM.
+            text = f"This button is for <@{latest.reviewer_id}>, who reviewed it."
+            return self.slack.whisper(dm, actor.user_id, text)
         if partnership.status != "active" or not tips:
-            dm = self.slack.open_dm(actor.user_id)
-            self.slack.whisper(dm, actor.user_id, "Its latest review did not adapt it.")
-            return
+            return self.slack.whisper(dm, actor.user_id, "Its latest review did not adapt it.")
         self.conversations.start_recheck(actor, partnership, tips)
 
     @staticmethod
@@ -292,34 +317,45 @@ class Reviews:
             "our DM) before starting another."
         )
 
-    @staticmethod
-    def _reviewable(
-        session: Session, actor: Actor, text: str
-    ) -> tuple[Partnership | None, str | None]:
+    def _reviewable(self, actor: Actor, text: str) -> tuple[Partnership | None, str | None]:
+        """The partnership `/partnership review <text>` names, if the person may review it
+        now; else None and what to tell them. Someone who may not see it learns nothing
+        about it: the answer is the same as for a reference that does not exist."""
         number = parse_reference(text)
         if number is None:
             return None, "Which partnership? Give its reference, e.g. `/partnership review P-12`."
-        partnership = session.scalar(
-            select(Partnership).where(
-                Partnership.team_id == actor.team_id,
-                Partnership.ref == number,
-                Partnership.post_state == "posted",
+        with self.db.reading() as session:
+            partnership = session.scalar(
+                select(Partnership).where(
+                    Partnership.team_id == actor.team_id,
+                    Partnership.ref == number,
+                    Partnership.post_state == "posted",
+                )
             )
-        )
-        if partnership is None:
-            return None, f"There is no posted partnership P-{number} in this workspace."
+            reminded = partnership is not None and (
+                self._open_reminder(session, partnership.id) is not None
+            )
+        if partnership is None or not self.members.may_act(
+            actor.user_id, partnership.owner_id, partnership.channel_id
+        ):
+            return None, NOT_VISIBLE.format(number=number)
         if partnership.status == "ended":
             return None, f"{partnership.reference} has ended; there is nothing to review."
-        if (
-            partnership.verdict not in GOES_AHEAD
-            and Reviews._open_reminder(session, partnership.id) is None
-        ):
+        if partnership.verdict not in GOES_AHEAD and not reminded:
             return None, (
                 f"{partnership.reference} has no reviews: its verdict is {partnership.verdict}, "
                 "and reviews are only for a partnership that goes ahead. When things change, "
                 f"its proposer can re-check it with `/partnership recheck {partnership.reference}`."
             )
         return partnership, None
+
+    def _may_act_on_reminder(self, actor: Actor, reminder_id: str) -> bool:
+        """Whether the presser may act on this reminder's partnership (an unknown reminder
+        is left to the caller, which says it has been dealt with)."""
+        with self.db.reading() as session:
+            found = self._reminder(session, actor, reminder_id, lock=False)
+            owner, channel = (found[1].owner_id, found[1].channel_id) if found else ("", None)
+        return found is None or self.members.may_act(actor.user_id, owner, channel)
 
     @staticmethod
     def _open_reminder(session: Session, partnership_id: int) -> Reminder | None:
@@ -331,7 +367,7 @@ class Reviews:
 
     @staticmethod
     def _reminder(
-        session: Session, actor: Actor, reminder_id: str
+        session: Session, actor: Actor, reminder_id: str, lock: bool = True
     ) -> tuple[Reminder, Partnership] | None:
         """The reminder and its partnership, only within the presser's workspace."""
         if not reminder_id.isdigit():
@@ -339,7 +375,7 @@ class Reviews:
         reminder = session.get(Reminder, int(reminder_id))
         if reminder is None or reminder.team_id != actor.team_id:
             return None
-        partnership = session.get_one(Partnership, reminder.partnership_id, with_for_update=True)
+        partnership = session.get_one(Partnership, reminder.partnership_id, with_for_update=lock)
         if partnership.status != "active":
             return None
         return reminder, partnership

@@ -20,6 +20,7 @@ from flows import load_flow
 from flows.schedule import holiday_calendar
 
 from . import listeners
+from .access import ChannelMembers
 from .conversations import Conversations
 from .db import Database
 from .messenger import Messenger
@@ -75,7 +76,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         db=database,
         conversations=conversations,
         recommendations=Recommendations(conversations),
-        reviews=Reviews(conversations),
+        reviews=Reviews(conversations, ChannelMembers(messenger)),
         scheduler=Scheduler(
             database,
             Messenger(make_client(settings, wait_out_rate_limits=False)),

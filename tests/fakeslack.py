@@ -428,6 +428,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.list": self._conversations_list,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
@@ -1032,6 +1033,24 @@ class FakeSlack:
             "channels": [self._channel_info(c) for c in page],
             "response_metadata": {"next_cursor": next_cursor},
         }
+
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Members of a channel the bot can see (a private one only if it is in it), paged
+        as Slack pages them."""
+        channel = self._resolve_channel(args.get("channel"))
+        if channel.is_private and not channel.bot_member:
+            raise SlackError("channel_not_found")
+        try:
+            limit = min(max(int(args.get("limit") or 100), 1), 1000)
+            cursor = args.get("cursor") or ""
+            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        members = sorted(channel.members | ({self.bot_user_id} if channel.bot_member else set()))
+        page = members[offset : offset + limit]
+        more = offset + limit < len(members)
+        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._channel_info(self._resolve_channel(args.get("channel")))}

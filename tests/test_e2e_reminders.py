@@ -17,7 +17,7 @@ import pytest
 
 from bot.scheduler import SchedulerThread
 from tests.conftest import ALICE, BOB, PARTNERS, SIGNING_SECRET
-from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, shown
+from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, replay_press, shown
 from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, question_in
 from tests.review_support import (
@@ -547,7 +547,11 @@ WHICH = "Which partnership? Give its reference, e.g. `/partnership review P-12`.
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("review P-99", "There is no posted partnership P-99 in this workspace."),
+        (
+            "review P-99",
+            "There is no posted partnership P-99 that you can see. `/partnership list` shows "
+            "yours; for others, use the reference shown in the channel where it was posted.",
+        ),
         (
             "review nonsense",
             "Which partnership? Give its reference, e.g. `/partnership review P-12`.",
@@ -784,9 +788,10 @@ def test_a_recheck_that_no_longer_goes_ahead_stops_its_reminders(
     # Its reminder is neither repeated nor escalated, and no later review is reminded.
     assert passes.daily(DUE + timedelta(days=1), DUE + timedelta(days=400)) == []
     assert arrivals(fake_slack) == {"P-1": 1}
-    # A press on the reminder still showing starts no review, and says why.
+    # A press on the reminder as a stale client still shows it (its buttons are gone now)
+    # starts no review, and says why.
     mark = dm_mark(slack, fake_slack, BOB)
-    press_reminder(slack, BOB, reminder, "review_start")
+    assert replay_press(slack, BOB, reminder, action_id="review_start").status == 200
     told = Journey(slack, fake_slack, BOB).wait_ephemeral()
     assert "already been dealt with" in told["text"]
     fake_slack.wait_idle()
