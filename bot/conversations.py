@@ -26,7 +26,7 @@ from flows.answers import clean
 
 from . import blocks, recommendation_blocks, reminders, review_blocks
 from .blocks import Message
-from .db import Database
+from .db import Database, DatabaseUnavailable
 from .messenger import Messenger
 from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
@@ -578,6 +578,29 @@ class Conversations:
         ts = self.slack.say(channel, message)
         if not ts:
             return
+        try:
+            answers = self._record_shown(conversation_id, version, ts, flow)
+        except DatabaseUnavailable:
+            # The person sees the question; a press on it closes it all the same.
+            log.warning(
+                "Could not record that message %s shows conversation %s", ts, conversation_id
+            )
+            return
+        if answers is None:
+            return
+        question = run.current
+        if question is not None and question.is_answered(answers):
+            closing = blocks.answered_message(flow, question, question.value_in(answers))
+        else:
+            closing = blocks.closed_message("Moved on.", question)
+        self.slack.update(channel, ts, closing)
+
+    def _record_shown(
+        self, conversation_id: int, version: int, ts: str, flow: Flow
+    ) -> dict[str, Any] | None:
+        """Record that message `ts` shows the conversation at `version`. None when it does,
+        or when a press closed it already; else the conversation's answers now (a step
+        overtook the message while it was being posted, so it must be closed)."""
         with self.db.session() as session:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
             recorded = session.execute(
@@ -587,19 +610,12 @@ class Conversations:
                 .execution_options(synchronize_session=False)
             ).rowcount
             if recorded:
-                return
-            # A step overtook this message while it was being posted. A press on it closed
-            # it already (see `_shown_ts`); typed text could not, so close it here.
+                return None
+            # A press on it closed it already (see `_shown_ts`); typed text could not.
             moved_on = session.get_one(Conversation, conversation_id)
             if ts in (moved_on.closed_ts or "").split():
-                return
-            answers = self._run(flow, moved_on.snapshot).answers
-        question = run.current
-        if question is not None and question.is_answered(answers):
-            closing = blocks.answered_message(flow, question, question.value_in(answers))
-        else:
-            closing = blocks.closed_message("Moved on.", question)
-        self.slack.update(channel, ts, closing)
+                return None
+            return self._run(flow, moved_on.snapshot).answers
 
     def _summary(
         self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from flows import schedule
 
 from . import review_blocks
-from .db import Database
+from .db import Database, DatabaseUnavailable
 from .messenger import Messenger
 from .models import ChannelPace, Partnership, Reminder
 from .reminder_messages import redraw
@@ -258,6 +258,8 @@ class SchedulerThread(threading.Thread):
                 report = self.scheduler.run_due()
                 if report.posted or report.failed:
                     log.info("Reminders: %s", report)
+            except DatabaseUnavailable:
+                log.warning("Reminder pass skipped: the database is not answering")
             except Exception:
                 log.exception("Reminder pass failed; trying again in %s s", self.interval)
             self.stopped.wait(self.interval)

@@ -10,6 +10,8 @@ from slack_bolt import App
 
 from .. import blocks, review_blocks
 from ..conversations import Actor
+from ..db import DatabaseUnavailable
+from . import outage
 from .acks import acknowledge
 from .payload import as_dict, as_list, as_text, option_values
 
@@ -50,7 +52,10 @@ def register(app: App, services: Services) -> None:
         def lazy(body: dict[str, Any], action: dict[str, Any]) -> None:
             actor = actor_of(body)
             if actor is not None and isinstance(action, dict):
-                work(actor, body, action)
+                try:
+                    work(actor, body, action)
+                except DatabaseUnavailable:
+                    outage.tell(services.conversations.slack, actor.user_id, outage.PRESS)
 
         app.action(action_id)(ack=acknowledge, lazy=[lazy])
 

@@ -9,9 +9,11 @@ from slack_bolt import Ack, App
 
 from .. import blocks
 from ..conversations import Actor
+from ..db import DatabaseUnavailable
 from ..listing import recent_checks
 from ..mrkdwn import clip, escape
 from ..subcommands import BY_WORD, usage
+from . import outage
 
 if TYPE_CHECKING:
     from ..slack_app import Services
@@ -21,6 +23,13 @@ def register(app: App, services: Services) -> None:
     conversations, reviews = services.conversations, services.reviews
 
     def answer(ack: Ack, command: dict[str, Any]) -> None:
+        try:
+            with services.db.patience(outage.ACK_PATIENCE):
+                reply(ack, command)
+        except DatabaseUnavailable:
+            ack(text=outage.COMMAND)
+
+    def reply(ack: Ack, command: dict[str, Any]) -> None:
         sub, rest, actor = _parse(command)
         if sub == "new":
             ack(text="Let's check a partnership: I've sent you a direct message.")
@@ -45,6 +54,12 @@ def register(app: App, services: Services) -> None:
             ack(text=f"I don't know `{clip(escape(sub), 50)}`. {usage()}")
 
     def work(command: dict[str, Any]) -> None:
+        try:
+            act(command)
+        except DatabaseUnavailable:
+            outage.tell(conversations.slack, command["user_id"], outage.COMMAND)
+
+    def act(command: dict[str, Any]) -> None:
         sub, rest, actor = _parse(command)
         if sub == "new":
             conversations.start_check(actor)

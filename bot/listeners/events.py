@@ -9,7 +9,9 @@ from slack_sdk import WebClient
 
 from .. import blocks
 from ..conversations import Actor
+from ..db import DatabaseUnavailable
 from ..listing import recent_checks
+from . import outage
 from .acks import acknowledge
 from .payload import as_text
 
@@ -27,21 +29,24 @@ def register(app: App, services: Services) -> None:
         team = as_text(body.get("team_id")) or as_text(event.get("team"))
         if not (channel and user and team):
             return
-        services.conversations.on_message(
-            Actor(team_id=team, user_id=user),
-            channel,
-            as_text(event.get("text")) or "",
-            as_text(body.get("event_id")),
-        )
+        text = as_text(event.get("text")) or ""
+        try:
+            services.conversations.on_message(
+                Actor(team_id=team, user_id=user), channel, text, as_text(body.get("event_id"))
+            )
+        except DatabaseUnavailable:
+            outage.tell(services.conversations.slack, user, outage.typed(text))
 
     def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         user, team = as_text(event.get("user")), as_text(body.get("team_id"))
         if event.get("tab", "home") != "home" or not (user and team):
             return
         actor = Actor(team_id=team, user_id=user)
-        view = blocks.home_view(
-            services.conversations.check_flow, recent_checks(services.db, actor)
-        )
+        try:
+            checks = recent_checks(services.db, actor)
+        except DatabaseUnavailable:
+            return  # the Home tab keeps what it showed; it is drawn again when next opened
+        view = blocks.home_view(services.conversations.check_flow, checks)
         client.views_publish(user_id=actor.user_id, view=view)
 
     app.event("message")(ack=acknowledge, lazy=[direct_message])
