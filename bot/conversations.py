@@ -707,6 +707,15 @@ class Conversations:
     def run_of(self, conversation: Conversation) -> FlowRun:
         return self._run(self._flow(conversation), conversation.snapshot)
 
+    def run_of_conversation(self, conversation_id: int) -> FlowRun | None:
+        """The run of a conversation by id; None if it cannot be restored."""
+        with self.db.reading() as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            try:
+                return self.run_of(conversation)
+            except FlowError:
+                return None
+
     @staticmethod
     def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
         """The person's active conversation (of `kind`, or the one they touched last)."""

@@ -149,6 +149,9 @@ class Partnership(PostedOnce, Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Where a claimed post is going (an ID or #name): where to look for it if the process
+    # posting it stops before it hears back.
+    post_target: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column()
     # Reviews (set when posted): active until a review decides to end it.
@@ -213,6 +216,24 @@ class Reminder(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     reviewer_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReminderAttempt(Base):
+    """A reminder post about to be made (its send number and the tag it is posted with),
+    written before posting in a transaction of its own and removed once the post is
+    recorded. If the poster is killed after Slack took the post but before recording it,
+    the next pass finds this row, looks for the tag in the channel, and records the post
+    it finds instead of posting again."""
+
+    __tablename__ = "reminder_attempts"
+
+    # No foreign key: inserting one would wait on the reminder row the posting pass holds
+    # locked, from the other transaction this row is written in.
+    # The tag is part of the key: a new attempt never waits on the removal of an old one.
+    reminder_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    send: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column()
 
 
 class Review(PostedOnce, Base):

@@ -21,11 +21,12 @@ from flows import Assessment, FlowRun, assess, schedule
 from . import blocks, recommendation_blocks, reminders
 from .blocks import Message
 from .conversations import Actor, Conversations, Stale
+from .messenger import SlackUnreachable
 from .models import Conversation, Partnership
 from .mrkdwn import escape
 from .recommendation_blocks import GOES_AHEAD
 from .reminder_messages import redraw
-from .store import AlreadyClaimed, claim_post, next_reference
+from .store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
 from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,30 @@ class Recommendations:
                 actor, conversation_id, "This check is already posted or being posted."
             )
             return
-        partnership_id, dm, target, message, details = claimed
+        partnership_id, dm, target, message, details, retaken = claimed
         try:
-            posted = self.slack.post(target, message)
+            posted = self.slack.post(target, message, tag=_tag(partnership_id), look_first=retaken)
         except SlackApiError as error:
             self._release(partnership_id)
             self.slack.say(dm, _post_failed(target, error.response.get("error", "")))
             return
+        except SlackUnreachable:
+            # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
+            log.warning("Posting P-%s: no answer from Slack; it will be looked for", partnership_id)
+            return
+        self._complete(partnership_id, posted, owner_tz, details, actor)
+
+    def _complete(
+        self,
+        partnership_id: int,
+        posted: dict[str, str],
+        owner_tz: str | None,
+        details: list[Message],
+        pressed_by: Actor | None = None,
+    ) -> None:
+        """The recommendation is in the channel: record it, schedule its reviews, fill its
+        thread, and close the summary with where it went (the summary that was pressed,
+        when `pressed_by` says which: it may not have been recorded yet)."""
         with self.db.session() as session:
             partnership = session.get_one(Partnership, partnership_id)
             partnership.channel_id = posted["channel"]
@@ -94,8 +112,12 @@ class Recommendations:
             if partnership.verdict in GOES_AHEAD:  # only a partnership that goes ahead
                 reminders.schedule_first(session, partnership, self.clock())
             reference, verdict = partnership.reference, partnership.verdict
-        for reply in details:
-            if not self.slack.say(posted["channel"], reply, thread_ts=posted["ts"]):
+            conversation = session.get_one(Conversation, partnership.conversation_id)
+            actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
+            conversation_id, version = conversation.id, conversation.version
+        for n, reply in enumerate(details):
+            tag = f"{_tag(partnership_id)}:details:{n}"
+            if not self.slack.say(posted["channel"], reply, thread_ts=posted["ts"], tag=tag):
                 log.error("Could not add details to %s's thread", reference)
         note = f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*."
         if verdict not in GOES_AHEAD:
@@ -105,6 +127,41 @@ class Recommendations:
                 "verdict."
             )
         self.conversations.finish(actor, conversation_id, version, note)
+
+    def recover(self) -> None:
+        """Settle posts left in flight by a process that stopped, or whose outcome Slack
+        never told: look for each in its channel by its tag. Found, it is completed as if
+        the post had answered; not there, the claim is released and the proposer told to
+        press Post again. Only claims older than any post can take are touched."""
+        with self.db.reading() as session:
+            stuck = session.scalars(
+                select(Partnership).where(
+                    Partnership.post_state == "posting",
+                    Partnership.post_claimed_at < self.clock() - POST_CLAIM_TIMEOUT,
+                )
+            ).all()
+        for partnership in stuck:
+            run = self.conversations.run_of_conversation(partnership.conversation_id)
+            target = partnership.post_target
+            if run is None or not target:
+                continue
+            try:
+                found = self.slack.find(target, _tag(partnership.id))
+            except SlackUnreachable:
+                continue  # next time
+            if found is not None:
+                assessment = assess(self.flow, run.answers)
+                details = recommendation_blocks.thread_details(self.flow, run.answers, assessment)
+                self._complete(partnership.id, found, partnership.owner_tz, details)
+                continue
+            self._release(partnership.id)
+            self.slack.say(
+                self.slack.open_dm(partnership.owner_id),
+                blocks.notice(
+                    f":warning: Posting *{escape(partnership.name)}* was interrupted before it "
+                    "reached the channel. Nothing was posted: press *Post* on its summary again."
+                ),
+            )
 
     # --- re-checking a posted partnership -------------------------------------------------
 
@@ -229,7 +286,7 @@ class Recommendations:
 
     def _claim(
         self, actor: Actor, conversation_id: int, version: int, owner_tz: str | None
-    ) -> tuple[int, str, str, Message, list[Message]]:
+    ) -> tuple[int, str, str, Message, list[Message], bool]:
         now = self.clock()
         with self.db.session() as session:
             conversation, partnership = self.conversations.pressed_summary(
@@ -250,6 +307,10 @@ class Recommendations:
                 )
                 session.add(partnership)
             _record(partnership, run.answers, assessment)
+            # A claim retaken from a process that stopped: its post may be in the channel.
+            retaken = partnership.post_state == "posting"
+            partnership.post_target = target
+            partnership.owner_tz = owner_tz
             session.flush()
             if not claim_post(session, Partnership, partnership.id, now):
                 raise AlreadyClaimed
@@ -261,7 +322,7 @@ class Recommendations:
                 self.flow, partnership.reference, run.answers, actor.user_id, assessment, plan
             )
             details = recommendation_blocks.thread_details(self.flow, run.answers, assessment)
-            return partnership.id, conversation.channel_id, target, message, details
+            return partnership.id, conversation.channel_id, target, message, details, retaken
 
     def _release(self, partnership_id: int) -> None:
         with self.db.session() as session:
@@ -274,6 +335,11 @@ def _record(partnership: Partnership, answers: dict[str, Any], assessment: Asses
     partnership.verdict = assessment.verdict or ""
     partnership.assessment = assessment_record(assessment)
     partnership.answers = dict(answers)
+
+
+def _tag(partnership_id: int) -> str:
+    """The tag of a recommendation's post: the same for every attempt to post it."""
+    return f"recommendation:{partnership_id}"
 
 
 def _cadence(answers: dict[str, Any]) -> str:

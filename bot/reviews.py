@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,11 +22,12 @@ from flows import Assessment, assess, schedule
 from . import blocks, reminders, review_blocks
 from .access import ChannelMembers
 from .conversations import Actor, Conversations, Stale
-from .models import Partnership, Reminder, Review
+from .messenger import SlackUnreachable
+from .models import Conversation, Partnership, Reminder, Review
 from .recommendation_blocks import GOES_AHEAD
 from .recommendations import assessment_record
 from .reminder_messages import redraw
-from .store import AlreadyClaimed, claim_post
+from .store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
 from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ class Reviews:
         """Post the review's result to the recommendation's thread, once; schedule what's next."""
         conversation_id, version, _ = blocks.parse_action_value(value)
         try:
-            review_id, partnership_id, result = self._claim(actor, conversation_id, version)
+            claimed = self._claim(actor, conversation_id, version)
         except Stale:  # discarded or changed since this summary was shown
             self.conversations.whisper_stale(actor, conversation_id)
             return
@@ -171,11 +173,17 @@ class Reviews:
                 "Press Discard to close this review.",
             )
             return
-        with self.db.session() as session:
+        review_id, partnership_id, result, retaken = claimed
+        with self.db.reading() as session:
             partnership = session.get_one(Partnership, partnership_id)
             channel, thread = partnership.channel_id, partnership.message_ts
-        ts = self.slack.say(channel, result, thread_ts=thread) if channel and thread else None
-        if ts is None:
+        try:
+            if not (channel and thread):
+                raise SlackApiError("the recommendation is not in a channel", {})
+            posted = self.slack.post(
+                channel, result, thread_ts=thread, tag=_tag(review_id), look_first=retaken
+            )
+        except SlackApiError:
             with self.db.session() as session:
                 session.get_one(Review, review_id).post_state = "unposted"
             self.slack.say(
@@ -187,10 +195,22 @@ class Reviews:
                 ),
             )
             return
+        except SlackUnreachable:
+            # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
+            log.warning("Review %s: no answer from Slack; it will be looked for", review_id)
+            return
+        self._complete(review_id, posted["ts"], actor)
+
+    def _complete(self, review_id: int, ts: str, pressed_by: Actor | None = None) -> None:
+        """The review's result is in the thread: record it, close the review's summary (the
+        one pressed, when `pressed_by` says), and offer a re-check if it decided to adapt."""
         with self.db.session() as session:
             review = session.get_one(Review, review_id)
             review.post_state, review.message_ts = "posted", ts
-            partnership = session.get_one(Partnership, partnership_id)
+            partnership = session.get_one(Partnership, review.partnership_id)
+            conversation = session.get_one(Conversation, review.conversation_id)
+            actor = pressed_by or Actor(team_id=review.team_id, user_id=review.reviewer_id)
+            conversation_id, version = conversation.id, conversation.version
             tips = self._tips_to_recheck(review)
         self.conversations.finish(
             actor,
@@ -203,6 +223,42 @@ class Reviews:
             self.slack.say(
                 self.slack.open_dm(actor.user_id),
                 review_blocks.recheck_offer(partnership, titles),
+            )
+
+    def recover(self) -> None:
+        """Settle review results left in flight (see Recommendations.recover): found in the
+        thread by their tag, they are completed; not there, released, and the reviewer
+        told to press Submit again."""
+        with self.db.reading() as session:
+            stuck = session.execute(
+                select(Review, Partnership)
+                .join(Partnership, Partnership.id == Review.partnership_id)
+                .where(
+                    Review.post_state == "posting",
+                    Review.post_claimed_at < self.clock() - POST_CLAIM_TIMEOUT,
+                )
+            ).all()
+        for review, partnership in stuck:
+            if not (partnership.channel_id and partnership.message_ts):
+                continue
+            try:
+                found = self.slack.find(
+                    partnership.channel_id, _tag(review.id), partnership.message_ts
+                )
+            except SlackUnreachable:
+                continue  # next time
+            if found is not None:
+                self._complete(review.id, found["ts"])
+                continue
+            with self.db.session() as session:
+                session.get_one(Review, review.id).post_state = "unposted"
+            self.slack.say(
+                self.slack.open_dm(review.reviewer_id),
+                blocks.notice(
+                    f":warning: Submitting your review of {partnership.reference} was "
+                    "interrupted before it reached the thread. Nothing was posted: press "
+                    "*Submit review* on it again."
+                ),
             )
 
     def start_recheck(self, actor: Actor, partnership_id: str) -> None:
@@ -238,7 +294,7 @@ class Reviews:
 
     def _claim(
         self, actor: Actor, conversation_id: int, version: int
-    ) -> tuple[int, int, blocks.Message]:
+    ) -> tuple[int, int, blocks.Message, bool]:
         """Record the review and its consequences, and claim the right to post it."""
         now = self.clock()
         with self.db.session() as session:
@@ -259,12 +315,14 @@ class Reviews:
                     session, actor, conversation_id, partnership, run.answers, assessment
                 )
                 session.flush()
+            # A claim retaken from a process that stopped: its result may be in the thread.
+            retaken = review.post_state == "posting"
             if not claim_post(session, Review, review.id, now):
                 raise AlreadyClaimed
             result = review_blocks.review_result(
                 self.flow, partnership, actor.user_id, run.answers, assessment
             )
-            return review.id, partnership.id, result
+            return review.id, partnership.id, result, retaken
 
     def _record(
         self,
@@ -386,3 +444,8 @@ class Reviews:
         else:
             text = "This reminder has already been dealt with, so that button did nothing."
         self.slack.whisper(channel, actor.user_id, text)
+
+
+def _tag(review_id: int) -> str:
+    """The tag of a review's result: the same for every attempt to post it."""
+    return f"review:{review_id}"

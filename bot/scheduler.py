@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Container
+import uuid
+from collections.abc import Callable, Container, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,8 +31,8 @@ from flows import schedule
 
 from . import review_blocks
 from .db import Database, DatabaseUnavailable
-from .messenger import Messenger
-from .models import ChannelPace, Partnership, Reminder
+from .messenger import Messenger, SlackUnreachable
+from .models import ChannelPace, Partnership, Reminder, ReminderAttempt
 from .reminder_messages import redraw
 from .review_blocks import DigestItem
 from .store import forget_events
@@ -173,21 +174,71 @@ class Scheduler:
                     number,
                     schedule.is_escalation(number),
                 )
-            wait = self._claim_slot(session, channel)
-            if wait > 0:
-                return "paced", wait
-            try:
-                ts = self.slack.post(channel, message)["ts"]
-            except SlackApiError as error:
-                if error.response.status_code == 429:
-                    return "rate_limited", float(error.response.headers.get("Retry-After", 1))
-                log.warning("Could not post a reminder in %s: %s", channel, error)
-                report.failed.extend(p.reference for _, p in rows)
-                return "idle", 0  # stays due: the next pass tries again
+            if (found := self._posted_before(session, channel, ready)) is not None:
+                rows, ts = found  # an earlier pass posted these and stopped before recording
+            else:
+                wait = self._claim_slot(session, channel)
+                if wait > 0:
+                    return "paced", wait
+                tag = f"reminders:{'-'.join(str(r.id) for r, _ in rows)}:{uuid.uuid4().hex[:8]}"
+                self._attempting(session, rows, tag)
+                try:
+                    ts = self.slack.post(channel, message, tag=tag)["ts"]
+                except SlackApiError as error:
+                    _forget_attempts(session, rows)  # refused: nothing was posted
+                    if error.response.status_code == 429:
+                        return "rate_limited", float(error.response.headers.get("Retry-After", 1))
+                    log.warning("Could not post a reminder in %s: %s", channel, error)
+                    report.failed.extend(p.reference for _, p in rows)
+                    return "idle", 0  # stays due: the next pass tries again
+                except SlackUnreachable:
+                    # Posted or not, nobody can tell now: the attempt stays for the next pass.
+                    report.failed.extend(p.reference for _, p in rows)
+                    return "idle", 0
+            _forget_attempts(session, rows)
             self._record(session, channel, rows, ts, now)
             report.posted += len(rows)
             report.digests += len(rows) > 1
             return "posted", 0
+
+    def _posted_before(
+        self, session: Session, channel: str, ready: list[tuple[Reminder, Partnership]]
+    ) -> tuple[list[tuple[Reminder, Partnership]], str] | None:
+        """Reminders an earlier pass posted and never recorded (it was killed, or Slack's
+        answer was lost): the ones it tried, and the post found in the channel by its tag.
+        None when there is none; an attempt that never reached the channel is forgotten."""
+        wanted = {(r.id, r.sends + 1): (r, p) for r, p in ready}
+        attempts = session.scalars(
+            select(ReminderAttempt).where(ReminderAttempt.reminder_id.in_([r.id for r, _ in ready]))
+        ).all()
+        tried = [a for a in attempts if (a.reminder_id, a.send) in wanted]
+        for tag in dict.fromkeys(a.tag for a in tried):
+            try:
+                found = self.slack.find(channel, tag)
+            except SlackUnreachable:
+                continue  # cannot tell now: posting again would risk a second copy
+            rows = [wanted[(a.reminder_id, a.send)] for a in tried if a.tag == tag]
+            if found is not None:
+                return rows, found["ts"]
+            _forget_attempts(session, rows)
+        return None
+
+    def _attempting(
+        self, session: Session, rows: list[tuple[Reminder, Partnership]], tag: str
+    ) -> None:
+        """Write down the post about to be made, where a killed process cannot undo it: on
+        Postgres in a transaction of its own (this one holds the rows and may be rolled
+        back by a kill). SQLite has one writer, so there it stays in this transaction and
+        a process killed after Slack took a post may post that reminder again."""
+        attempts = [
+            ReminderAttempt(reminder_id=r.id, send=r.sends + 1, tag=tag, at=self.wall())
+            for r, _ in rows
+        ]
+        if session.get_bind().dialect.name != "postgresql":
+            session.add_all(attempts)
+            return
+        with self.db.session() as own:
+            own.add_all(attempts)
 
     def _claim_slot(self, session: Session, channel: str) -> float:
         """Take the channel's next posting slot: 0 when it is free now (the row stays
@@ -229,6 +280,14 @@ class Scheduler:
             )
 
 
+def _forget_attempts(session: Session, rows: list[tuple[Reminder, Partnership]]) -> None:
+    session.execute(
+        delete(ReminderAttempt)
+        .where(ReminderAttempt.reminder_id.in_([r.id for r, _ in rows]))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]:
     """The reminders due by `now` in `channel`, with their partnerships."""
     return (
@@ -244,16 +303,30 @@ def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]
 
 
 class SchedulerThread(threading.Thread):
-    """Runs a pass every `interval` seconds inside the long-running bot."""
+    """Runs a pass every `interval` seconds inside the long-running bot, and the `chores`
+    that settle what a stopped process left half done (at start, then each pass)."""
 
-    def __init__(self, scheduler: Scheduler, interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        interval: float = 60.0,
+        chores: Sequence[Callable[[], None]] = (),
+    ) -> None:
         super().__init__(name="reminder-scheduler", daemon=True)
         self.scheduler = scheduler
         self.interval = interval
+        self.chores = chores
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
+            for chore in self.chores:
+                try:
+                    chore()
+                except DatabaseUnavailable:
+                    log.warning("Skipped settling interrupted posts: the database is not answering")
+                except Exception:
+                    log.exception("Settling interrupted posts failed; trying again later")
             try:
                 report = self.scheduler.run_due()
                 if report.posted or report.failed:

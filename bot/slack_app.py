@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -23,7 +24,7 @@ from . import listeners
 from .access import ChannelMembers
 from .conversations import Conversations
 from .db import Database
-from .messenger import Messenger
+from .messenger import Messenger, outcome_unknown
 from .recommendations import Recommendations
 from .reviews import Reviews
 from .scheduler import Scheduler
@@ -47,11 +48,29 @@ class Services:
     scheduler: Scheduler
 
 
+class RetryUnlessItMayHavePosted(ConnectionErrorRetryHandler):
+    """Retries a dropped connection only where repeating the request cannot post twice:
+    any request that changes nothing (reads, updates), or any that never reached Slack (a
+    refused connection). A post whose outcome is unknown is left to Messenger.post, which
+    looks for it before posting again."""
+
+    POSTS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
+
+    def _can_retry(
+        self, *, state: Any, request: Any, response: Any = None, error: Any = None
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        return method not in self.POSTS or not outcome_unknown(error)
+
+
 def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebClient:
-    """A Web API client that retries dropped connections and, unless told not to, waits out
-    Slack's 429s (Retry-After), so a busy channel delays a post instead of losing it. The
-    scheduler waits them out itself, outside its database transaction."""
-    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    """A Web API client that retries dropped connections where that is safe and, unless
+    told not to, waits out Slack's 429s (Retry-After), so a busy channel delays a post
+    instead of losing it. The scheduler waits them out itself, outside its database
+    transaction."""
+    handlers: list[RetryHandler] = [RetryUnlessItMayHavePosted(max_retry_count=2)]
     if wait_out_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return WebClient(

@@ -12,8 +12,10 @@ from .models import Partnership, ProcessedEvent, Review, Workspace
 
 # Slack retries an event for a few minutes at most; an id older than this cannot return.
 EVENT_MEMORY = timedelta(days=1)
-# A post claimed this long ago and never finished was interrupted (a crash): retake it.
-POST_CLAIM_TIMEOUT = timedelta(minutes=2)
+# A post claimed this long ago and never finished was interrupted (a process stopped, or
+# Slack never answered): longer than any post can take (two attempts and two looks at
+# the channel, 15 s each), so a claim this old is not in flight any more.
+POST_CLAIM_TIMEOUT = timedelta(seconds=75)
 
 
 def record_event(session: Session, event_id: str, team_id: str) -> bool:

@@ -20,11 +20,12 @@ import copy
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -410,6 +411,8 @@ class FakeSlack:
         self._triggers: dict[str, dict[str, Any]] = {}
         self._response_urls: dict[str, dict[str, Any]] = {}
         self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        # Calls Slack carries out but whose answer never reaches the bot (see `answer_lost`).
+        self._drops: list[tuple[str, Callable[[dict[str, Any]], bool], threading.Event]] = []
         self._last_activity = time.monotonic()
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []
@@ -429,6 +432,8 @@ class FakeSlack:
             "conversations.list": self._conversations_list,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
@@ -569,6 +574,23 @@ class FakeSlack:
             with self._changed:
                 self._changed.notify_all()
             self._methods[method] = original
+
+    @contextmanager
+    def answer_lost(
+        self, method: str, matches: Callable[[dict[str, Any]], bool] = lambda args: True
+    ) -> Iterator[threading.Event]:
+        """Carry out the first `method` call that `matches` (a post is stored and shown)
+        but drop the connection instead of answering, as when the network fails after
+        Slack accepted a request: the caller cannot know it worked. Yields an Event set
+        once that call was carried out."""
+        done = threading.Event()
+        with self._changed:
+            self._drops.append((method, matches, done))
+        try:
+            yield done
+        finally:
+            with self._changed:
+                self._drops = [d for d in self._drops if d[2] is not done]
 
     # ---- handles the driver issues with each simulated user action ----------------------
 
@@ -804,6 +826,12 @@ class FakeSlack:
                     status, headers = 200, {}
                     body = self._dispatch(method, authorization, args)
                 call.status, call.response = status, copy.deepcopy(body)
+                drop = next((d for d in self._drops if d[0] == method and d[1](args or {})), None)
+                if drop is not None and body.get("ok"):
+                    self._drops.remove(drop)
+                    drop[2].set()
+                    call.injected = True  # a failure the test made: `errors` leaves it out
+                    raise _AnswerLost
                 return status, body, headers
             finally:
                 self._last_activity = time.monotonic()
@@ -908,7 +936,10 @@ class FakeSlack:
         thread_ts = args.get("thread_ts") or None
         if thread_ts is not None:
             self._thread_parent(channel.id, str(thread_ts))
+        metadata = _metadata(args.get("metadata"))
         message = self._store(channel.id, self.bot_user_id, text, blocks, thread_ts)
+        if metadata is not None:
+            message["metadata"] = metadata
         return {"channel": channel.id, "ts": message["ts"], "message": self._wire(message)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1051,6 +1082,56 @@ class FakeSlack:
         more = offset + limit < len(members)
         next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's top-level messages, newest first (Slack's order), as the bot may
+        read them: it must be in the channel; metadata only when asked for."""
+        channel = self._readable_channel(args.get("channel"))
+        found = [m for (cid, _), m in self._messages.items() if cid == channel.id]
+        top = sorted((m for m in found if m["thread_ts"] is None), key=lambda m: _ts_key(m["ts"]))
+        return self._page(list(reversed(top)), args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first."""
+        channel = self._readable_channel(args.get("channel"))
+        parent = self._thread_parent(channel.id, str(args.get("ts") or ""))
+        replies = sorted(
+            (
+                m
+                for (cid, _), m in self._messages.items()
+                if cid == channel.id and m["thread_ts"] == parent["ts"]
+            ),
+            key=lambda m: _ts_key(m["ts"]),
+        )
+        return self._page([parent, *replies], args)
+
+    def _readable_channel(self, ref: Any) -> Channel:
+        channel = self._resolve_channel(ref)
+        if not (channel.is_im or channel.bot_member):
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _page(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = min(max(int(args.get("limit") or 100), 1), 999)
+            cursor = args.get("cursor") or ""
+            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        page = []
+        for message in messages[offset : offset + limit]:
+            wire = self._wire(message)
+            if not with_metadata:
+                wire.pop("metadata", None)
+            page.append(wire)
+        more = offset + limit < len(messages)
+        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._channel_info(self._resolve_channel(args.get("channel")))}
@@ -1337,6 +1418,33 @@ class FakeSlack:
         return wire
 
 
+class _AnswerLost(Exception):
+    """The call was carried out; its answer must not be sent (see `answer_lost`)."""
+
+
+_EVENT_TYPE = re.compile(r"^[a-z0-9_]{1,255}$")
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    """Message metadata as chat.postMessage takes it (a JSON object or its text)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_metadata_format") from None
+    if (
+        not isinstance(raw, dict)
+        or set(raw) != {"event_type", "event_payload"}
+        or not isinstance(raw["event_type"], str)
+        or not _EVENT_TYPE.match(raw["event_type"])
+        or not isinstance(raw["event_payload"], dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return copy.deepcopy(raw)
+
+
 def _ts_key(ts: str) -> tuple[int, int]:
     seconds, _, micros = ts.partition(".")
     return int(seconds), int(micros or 0)
@@ -1374,9 +1482,15 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/api/"):
             args = self._args(url.query, raw, content_type)
             method = url.path.removeprefix("/api/")
-            status, body, headers = self.fake.handle_api(
-                method, self.headers.get("Authorization"), args
-            )
+            try:
+                status, body, headers = self.fake.handle_api(
+                    method, self.headers.get("Authorization"), args
+                )
+            except _AnswerLost:
+                self.close_connection = True  # no answer: the caller sees the line drop
+                with suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self._send(status, body, headers)
         elif url.path.startswith("/response/"):
             try:

@@ -179,9 +179,10 @@ def wait_until_unlocked(fake: FakeSlack, database_url: str, count: int) -> None:
     )
 
 
-# One window no design closes: a pass killed after Slack accepted a post and before it
-# committed that post's record. That reminder is posted again by the next pass. The kills
-# below are placed deterministically outside that window.
+# Kills at each step of a pass: before its post reaches Slack, while it waits out a 429,
+# after its first post, and after Slack took a post but before it was recorded (the
+# reminder's attempt, written down beforehand, lets the next pass find that post by its
+# tag instead of posting it again).
 
 
 @pytest.mark.postgres
@@ -271,3 +272,35 @@ def test_a_pass_killed_after_its_first_post_does_not_post_it_again(
 
     assert later.returncode == 0, later.stderr
     assert arrivals(fake_slack, PARTNERS) == {first: 1, second: 1}
+
+
+@pytest.mark.postgres
+def test_a_pass_killed_after_slack_took_its_post_does_not_post_it_again(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    plan = seed_due_reminders(database_url, {PARTNERS: 1}, DUE)
+    (reference,) = plan[PARTNERS]
+    env = cli_env(fake_slack, database_url)
+
+    # Slack stores the reminder; the pass is killed before it hears back and records it.
+    with fake_slack.held("chat.postMessage") as arrived:
+        process = start_pass(env, tmp_path)
+        try:
+            fake_slack.wait_for(arrived.is_set, timeout=30, message="the post taken by Slack")
+        finally:
+            kill(process)
+    def in_channel() -> list[str]:
+        return [m["text"] for m in fake_slack.messages(PARTNERS) if reference in m["text"]]
+
+    assert len(in_channel()) == 1
+    wait_until_unlocked(fake_slack, database_url, 1)
+
+    later = run_due(env, local(DUE, 9, 30), tmp_path)
+
+    assert later.returncode == 0, later.stderr
+    assert len(in_channel()) == 1, "found by its tag, not posted again"
+    tries = [c for c in fake_slack.calls_to("chat.postMessage") if reference in str(c.args)]
+    assert len(tries) == 1, "no second post was even tried"
+    again = run_due(env, local(DUE, 9, 45), tmp_path)
+    assert posted_count(again.stdout) == 0, "and recorded: nothing more is due"
+    assert len(in_channel()) == 1
