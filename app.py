@@ -105,7 +105,14 @@ def serve(settings: Settings) -> int:
 
     services = build_services(settings, make_client(settings))
     app = create_app(settings, services)
-    scheduler = SchedulerThread(services.scheduler)
+    scheduler = SchedulerThread(
+        services.scheduler,
+        chores=[
+            services.recommendations.recover,
+            services.reviews.recover,
+            services.outbox.drain,
+        ],
+    )
     scheduler.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -30,6 +30,7 @@ from .db import Database, DatabaseUnavailable
 from .messenger import Messenger
 from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
+from .outbox import Outbox
 from .store import AlreadyClaimed, being_posted, record_event
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,14 @@ class Conversations:
         flows: Mapping[str, Flow],
         default_channel: str | None,
         clock: Callable[[], datetime],
+        outbox: Outbox,
     ) -> None:
         self.db = db
         self.slack = messenger
         self.flows = flows
         self.default_channel = default_channel
         self.clock = clock
+        self.outbox = outbox
 
     @property
     def check_flow(self) -> Flow:
@@ -558,6 +561,7 @@ class Conversations:
             conversation = session.get_one(Conversation, conversation_id)
             flow = self._flow(conversation)
             channel, version = conversation.channel_id, conversation.version
+            team = conversation.team_id
             try:
                 run = self._run(flow, conversation.snapshot)
             except FlowError:
@@ -575,8 +579,10 @@ class Conversations:
             return
         if run.current is not None:
             message = blocks.question_message(flow, run, conversation_id, version)
-        ts = self.slack.say(channel, message)
-        if not ts:
+        tag = f"show:{conversation_id}:{version}"
+        ts = self.slack.say(channel, message, tag=tag)
+        if not ts:  # the step is saved: the question follows as soon as Slack takes it
+            self.outbox.add(team, channel, message, tag, shows=(conversation_id, version))
             return
         try:
             answers = self._record_shown(conversation_id, version, ts, flow)

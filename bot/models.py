@@ -236,6 +236,26 @@ class ReminderAttempt(Base):
     at: Mapped[datetime] = mapped_column()
 
 
+class OutboxMessage(Base):
+    """A post that failed after the state it shows was saved (a thread reply, the next
+    question): posted again by bot.outbox with backoff until Slack takes it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"text": ..., "blocks": [...]}
+    tag: Mapped[str] = mapped_column(String(255))
+    # A question or summary: once posted, recorded as the message showing this version.
+    conversation_id: Mapped[int | None] = mapped_column(Integer)
+    conversation_version: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Review(PostedOnce, Base):
     """A finished review: its answers, flags and decision, and where its result was posted."""
 

@@ -53,6 +53,7 @@ class Recommendations:
         self.slack = conversations.slack
         self.flow = conversations.check_flow
         self.clock = conversations.clock
+        self.outbox = conversations.outbox
 
     def post(self, actor: Actor, value: str) -> None:
         conversation_id, version, _ = blocks.parse_action_value(value)
@@ -115,11 +116,15 @@ class Recommendations:
             conversation = session.get_one(Conversation, partnership.conversation_id)
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
             conversation_id, version = conversation.id, conversation.version
+        delayed = False
         for n, reply in enumerate(details):
             tag = f"{_tag(partnership_id)}:details:{n}"
             if not self.slack.say(posted["channel"], reply, thread_ts=posted["ts"], tag=tag):
-                log.error("Could not add details to %s's thread", reference)
+                self.outbox.add(actor.team_id, posted["channel"], reply, tag, posted["ts"])
+                delayed = True
         note = f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*."
+        if delayed:
+            note += " Slack did not take its answers just now: they follow in its thread shortly."
         if verdict not in GOES_AHEAD:
             note += (
                 " No reviews are scheduled for it. When things change, type "
@@ -262,27 +267,34 @@ class Recommendations:
             for reminder_channel, ts, reminder_id in stopped:
                 note = f"Re-checked: {reference} no longer goes ahead, so its reviews stop."
                 redraw(session, self.slack, reminder_channel, ts, {reminder_id: note})
-        posted = bool(channel and thread) and all(
-            self.slack.say(channel, reply, thread_ts=thread) for reply in replies
-        )
         dm = self.slack.open_dm(actor.user_id)
-        if posted:
+        if not (channel and thread):
             self.slack.say(
                 dm,
                 blocks.notice(
-                    f":white_check_mark: {reference} is updated: its post in <#{channel}> "
-                    "shows the new verdict, and its thread has the new answers."
+                    f":warning: {reference} is updated, but I can't find its post to add the "
+                    "update to. `/partnership list` shows the new verdict."
                 ),
             )
-        else:
-            self.slack.say(
-                dm,
-                blocks.notice(
-                    f":warning: {reference} is updated, but I couldn't post the update in its "
-                    "thread. Check I'm still in that channel; `/partnership list` shows the "
-                    "new verdict."
-                ),
-            )
+            return
+        delayed = False
+        for n, reply in enumerate(replies):
+            tag = f"recheck:{conversation_id}:{n}"
+            if not self.slack.say(channel, reply, thread_ts=thread, tag=tag):
+                self.outbox.add(actor.team_id, channel, reply, tag, thread)
+                delayed = True
+        thread_note = (
+            "Slack did not take the new answers just now: they follow in its thread shortly."
+            if delayed
+            else "Its thread has the new answers."
+        )
+        self.slack.say(
+            dm,
+            blocks.notice(
+                f":white_check_mark: {reference} is updated: its post in <#{channel}> shows "
+                f"the new verdict. {thread_note}"
+            ),
+        )
 
     def _claim(
         self, actor: Actor, conversation_id: int, version: int, owner_tz: str | None

@@ -25,6 +25,7 @@ from .access import ChannelMembers
 from .conversations import Conversations
 from .db import Database
 from .messenger import Messenger, outcome_unknown
+from .outbox import Outbox
 from .recommendations import Recommendations
 from .reviews import Reviews
 from .scheduler import Scheduler
@@ -46,6 +47,7 @@ class Services:
     recommendations: Recommendations
     reviews: Reviews
     scheduler: Scheduler
+    outbox: Outbox
 
 
 class RetryUnlessItMayHavePosted(ConnectionErrorRetryHandler):
@@ -88,8 +90,9 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     database = db or Database(settings.database_url)
     database.upgrade()
     messenger = Messenger(client)
+    outbox = Outbox(database, messenger, clock=utc_now)
     conversations = Conversations(
-        database, messenger, flows, settings.partnership_channel, clock=utc_now
+        database, messenger, flows, settings.partnership_channel, clock=utc_now, outbox=outbox
     )
     return Services(
         db=database,
@@ -102,6 +105,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
             clock=utc_now,
             holidays=holiday_calendar(settings.review_holidays),
         ),
+        outbox=outbox,
     )
 
 

@@ -410,7 +410,7 @@ class FakeSlack:
         self._scheduled: list[dict[str, Any]] = []
         self._triggers: dict[str, dict[str, Any]] = {}
         self._response_urls: dict[str, dict[str, Any]] = {}
-        self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str], Any]]] = {}
         # Calls Slack carries out but whose answer never reaches the bot (see `answer_lost`).
         self._drops: list[tuple[str, Callable[[dict[str, Any]], bool], threading.Event]] = []
         self._last_activity = time.monotonic()
@@ -523,14 +523,26 @@ class FakeSlack:
         self._inject(method, times, (429, body, {"Retry-After": str(retry_after)}))
 
     def fail(
-        self, method: str, error: str = "internal_error", times: int = 1, status: int = 200
+        self,
+        method: str,
+        error: str = "internal_error",
+        times: int = 1,
+        status: int = 200,
+        matches: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """Answer the next `times` calls of `method` with `error` (and HTTP `status`)."""
-        self._inject(method, times, (status, {"ok": False, "error": error}, {}))
+        """Answer the next `times` calls of `method` (that `matches`, if given) with
+        `error` (and HTTP `status`)."""
+        self._inject(method, times, (status, {"ok": False, "error": error}, {}), matches)
 
-    def _inject(self, method: str, times: int, answer: tuple[int, dict, dict[str, str]]) -> None:
+    def _inject(
+        self,
+        method: str,
+        times: int,
+        answer: tuple[int, dict, dict[str, str]],
+        matches: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         with self._changed:
-            self._injected.setdefault(method, []).extend([answer] * times)
+            self._injected.setdefault(method, []).extend([(*answer, matches)] * times)
 
     @contextmanager
     def held(
@@ -818,9 +830,12 @@ class FakeSlack:
             call = Call(method=method, args=copy.deepcopy(args or {}), time=time.time())
             self.calls.append(call)
             try:
-                injected = self._injected.get(method)
-                if injected:
-                    status, body, headers = injected.pop(0)
+                injected = self._injected.get(method) or []
+                chosen = next(
+                    (i for i, a in enumerate(injected) if a[3] is None or a[3](args or {})), None
+                )
+                if chosen is not None:
+                    status, body, headers, _ = injected.pop(chosen)
                     call.injected = True
                 else:
                     status, headers = 200, {}
