@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.models import Conversation, Partnership, Reminder
 from tests.conftest import ALICE, BOB, BOT_TOKEN, PARTNERS
-from tests.e2e_support import Journey, mrkdwn_texts, shown
+from tests.e2e_support import BOTH_DATABASES, Journey, at_once, mrkdwn_texts, shown
 from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.review_support import (
@@ -170,3 +170,46 @@ def test_a_post_that_never_reached_slack_is_released_and_the_proposer_told(
     post = alice.post(alice.current(summary))
     assert post["text"].startswith("P-1 Integrated discharge team")
     assert len(top_level(fake_slack)) == 1
+
+
+# --- two reviews of one partnership, decided at once ---------------------------------------
+
+
+@BOTH_DATABASES
+def test_end_and_continue_submitted_at_once_leave_no_reminder_behind(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    bot_server: BotServer,
+    database_url: str,
+    database: str,
+) -> None:
+    post = post_check(slack, fake_slack, ALICE, proposal(DUE))
+    keep_going = review_by_command(slack, fake_slack, ALICE, REVIEW_OK)
+    stop = review_by_command(slack, fake_slack, BOB, {**REVIEW_OK, "decision": "end"})
+    at_once(
+        lambda: slack.press(ALICE, keep_going, action_id="review_submit"),
+        lambda: slack.press(BOB, stop, action_id="review_submit"),
+    )
+    fake_slack.wait_for(
+        lambda: any("ended" in shown(m) for m in fake_slack.messages(PARTNERS, post["ts"])),
+        message="the end in the thread",
+    )
+    fake_slack.wait_idle()
+    db = Database(database_url)
+    try:
+        with db.reading() as session:
+            status = session.scalars(select(Partnership.status)).one()
+            open_reminders = session.scalars(
+                select(Reminder.id).where(Reminder.state.in_(("pending", "reviewing")))
+            ).all()
+    finally:
+        db.close()
+    assert status == "ended"
+    assert open_reminders == [], "an ended partnership keeps no reminder"
+    scheduler = bot_server.services.scheduler
+    for day in range(0, 400, 7):
+        scheduler.run_due(local(DUE + timedelta(days=day), 9, 30))
+    assert not [m for m in top_level(fake_slack) if "Review" in m["text"]]
+    thread = fake_slack.messages(PARTNERS, post["ts"])
+    decided = [m["text"] for m in thread if "Review of" in m["text"]]
+    assert len(decided) in (1, 2), decided  # continue then end, or end and continue refused
