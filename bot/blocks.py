@@ -327,6 +327,16 @@ def closed_message(note: str, question: Question | None = None) -> Message:
     return Message(clip(note, FALLBACK_TEXT), blocks)
 
 
+def revise_select(flow: Flow, run: FlowRun, value: Any) -> dict[str, Any]:
+    """The "Change an answer" menu of a summary: every question asked, to go back to one."""
+    return {
+        "type": "static_select",
+        "action_id": REVISE,
+        "placeholder": {"type": "plain_text", "text": "Change an answer"},
+        "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
+    }
+
+
 def notice(text: str) -> Message:
     """A one-line message; `text` is already mrkdwn-safe."""
     return Message(clip(text, FALLBACK_TEXT), [section(text)])

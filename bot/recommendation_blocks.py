@@ -20,13 +20,12 @@ from .blocks import (
     DISCARD,
     PICK_CHANNEL,
     POST,
-    REVISE,
     Message,
     action_value,
     button,
     context,
     fallback,
-    option,
+    revise_select,
     section,
     tip_title,
 )
@@ -200,12 +199,7 @@ def summary_message(
         blocks.append(section(f"Posting updates {update_of} and adds the change to its thread."))
     else:
         blocks.append(_channel_picker(channel))
-    revise = {
-        "type": "static_select",
-        "action_id": REVISE,
-        "placeholder": {"type": "plain_text", "text": "Change an answer"},
-        "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
-    }
+    revise = revise_select(flow, run, value)
     discard = button("Discard", DISCARD, value(), style="danger")
     discard["confirm"] = {
         "title": {"type": "plain_text", "text": "Discard this check?"},

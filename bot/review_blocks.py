@@ -12,13 +12,12 @@ from flows.answers import format_date
 
 from .blocks import (
     DISCARD,
-    REVISE,
     Message,
     action_value,
     button,
     context,
     fallback,
-    option,
+    revise_select,
     section,
 )
 from .models import Partnership
@@ -161,12 +160,7 @@ def review_summary(
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
     ]
-    revise = {
-        "type": "static_select",
-        "action_id": REVISE,
-        "placeholder": {"type": "plain_text", "text": "Change an answer"},
-        "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
-    }
+    revise = revise_select(flow, run, value)
     blocks.append(
         {
             "type": "actions",

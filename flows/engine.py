@@ -135,6 +135,9 @@ def compiled(flow: Flow) -> Machine:
     return _machine_for(flow)
 
 
+# Everything a step may change, put back as it was when a step fails.
+_CHECKPOINTED = ("_state", "_answers", "_history", "_revision_backup", "_pending", "_filling")
+
 _machines: weakref.WeakKeyDictionary[Flow, Machine] = weakref.WeakKeyDictionary()
 _machines_lock = threading.Lock()
 
@@ -488,14 +491,7 @@ class FlowRun:
 
     def _checkpoint(self) -> tuple[Any, ...]:
         # Steps replace these objects rather than mutate them, so references suffice.
-        return (
-            self._state,
-            self._answers,
-            self._history,
-            self._revision_backup,
-            self._pending,
-            self._filling,
-        )
+        return tuple(getattr(self, name) for name in _CHECKPOINTED)
 
     def _fire(self, trigger: str, checkpoint: tuple[Any, ...], action: str) -> None:
         """Fire an event; on any failure put the run back exactly as it was."""
@@ -511,14 +507,8 @@ class FlowRun:
             raise
 
     def _restore_checkpoint(self, checkpoint: tuple[Any, ...]) -> None:
-        (
-            self._state,
-            self._answers,
-            self._history,
-            self._revision_backup,
-            self._pending,
-            self._filling,
-        ) = checkpoint
+        for name, value in zip(_CHECKPOINTED, checkpoint, strict=True):
+            setattr(self, name, value)
 
     # Callbacks named in the compiled machine.
 
