@@ -289,6 +289,7 @@ def test_a_pass_killed_after_slack_took_its_post_does_not_post_it_again(
             fake_slack.wait_for(arrived.is_set, timeout=30, message="the post taken by Slack")
         finally:
             kill(process)
+
     def in_channel() -> list[str]:
         return [m["text"] for m in fake_slack.messages(PARTNERS) if reference in m["text"]]
 
