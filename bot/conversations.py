@@ -26,7 +26,7 @@ from flows.answers import clean
 
 from . import blocks, recommendation_blocks, reminders, review_blocks
 from .blocks import Message
-from .db import Database, DatabaseUnavailable
+from .db import Database, DatabaseUnavailable, rowcount
 from .messenger import Messenger
 from .models import Conversation, Partnership, Review
 from .mrkdwn import escape
@@ -191,9 +191,10 @@ class Conversations:
                             **links,
                         )
                     )
+            started = existing is None
         except IntegrityError:
-            existing = True  # another "new" from the same person won the race
-        if existing is None:
+            started = False  # another "new" from the same person won the race
+        if started:
             self.slack.say(channel, blocks.notice(intro))
         else:
             what = "check" if kind == "check" else "review"
@@ -256,7 +257,7 @@ class Conversations:
                 chosen = conversation.draft.get("choices")
             if chosen is None and run.current is not None:
                 chosen = run.answers.get(run.current.id, [])
-            run.answer(list(chosen))
+            run.answer(list(chosen or []))
 
         self._press(actor, conversation_id, version, "answer", apply)
 
@@ -457,6 +458,7 @@ class Conversations:
                 if migration is not None and not migration.same_place:
                     change = _unchanged  # the press or reply was for a question that moved
                 before = run.current
+                invalid: tuple[str, str] | None = None
                 try:
                     if step in STEPS:  # not the closing step of the post itself
                         self._refuse_while_posting(session, conversation)
@@ -464,7 +466,6 @@ class Conversations:
                 except (AnswerError, FlowError, Refused) as refused:
                     invalid = (conversation.channel_id, str(refused))
                 else:
-                    invalid = None
                     old_ts = self._shown_ts(conversation, actor, pressed_version)
                     if old_ts:
                         conversation.closed_ts = _remember_closed(conversation.closed_ts, old_ts)
@@ -609,12 +610,14 @@ class Conversations:
         overtook the message while it was being posted, so it must be closed)."""
         with self.db.session() as session:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
-            recorded = session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.version == version)
-                .values(message_ts=ts, message_version=version)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            recorded = rowcount(
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.version == version)
+                    .values(message_ts=ts, message_version=version)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if recorded:
                 return None
             # A press on it closed it already (see `_shown_ts`); typed text could not.
@@ -628,9 +631,9 @@ class Conversations:
     ) -> Message:
         assessment = assess(flow, run.answers)
         if conversation.kind == "review":
-            partnership = session.get_one(Partnership, conversation.partnership_id)
+            reviewed = session.get_one(Partnership, conversation.partnership_id)
             return review_blocks.review_summary(
-                flow, run, assessment, partnership, conversation.id, conversation.version
+                flow, run, assessment, reviewed, conversation.id, conversation.version
             )
         partnership = None
         if conversation.partnership_id is not None:

@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -127,6 +128,11 @@ class Database:
         self.engine.dispose()
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (typed: execute() returns a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def _is_disconnect(error: DBAPIError) -> bool:
     """A server that is not there (refused, reset, shutting down), not a bad statement.
     SQLite is a local file with no outages of this kind: its errors are never retried."""
@@ -142,7 +148,7 @@ def _make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
         # We issue BEGIN ourselves (below); WAL lets readers work beside the one writer.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -151,7 +157,7 @@ def _make_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+    def _begin_immediate(connection) -> None:
         # A deferred SQLite transaction that reads and then writes fails outright when
         # another thread wrote in between; IMMEDIATE makes it wait its turn instead.
         # Units of work that only read (Database.reading) need no turn: WAL serves them.

@@ -85,7 +85,7 @@ def stop(session: Session, partnership: Partnership) -> list[tuple[str, str, int
     ).all()
     partnership.next_review_on = None
     close_open(session, partnership.id, "cancelled")
-    return [(channel, ts, reminder_id) for channel, ts, reminder_id in showing if channel]
+    return [(channel, ts, reminder_id) for channel, ts, reminder_id in showing if channel and ts]
 
 
 def close_open(session: Session, partnership_id: int, state: str) -> None:

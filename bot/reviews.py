@@ -22,6 +22,7 @@ from flows import Assessment, assess, schedule
 from . import blocks, reminders, review_blocks
 from .access import ChannelMembers
 from .conversations import Actor, Conversations, Stale
+from .db import rowcount
 from .messenger import SlackUnreachable
 from .models import Conversation, Partnership, Reminder, Review
 from .recommendation_blocks import GOES_AHEAD
@@ -103,12 +104,14 @@ class Reviews:
                 actor.user_id
             )
             if not reviewing_self:
-                claimed = session.execute(
-                    update(Reminder)
-                    .where(Reminder.id == reminder.id, Reminder.state == "pending")
-                    .values(state="reviewing", reviewer_id=actor.user_id)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                claimed = rowcount(
+                    session.execute(
+                        update(Reminder)
+                        .where(Reminder.id == reminder.id, Reminder.state == "pending")
+                        .values(state="reviewing", reviewer_id=actor.user_id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
                 if not claimed:
                     return self._gone(actor, channel, reminder)
             self._redraw(session, reminder, f"<@{actor.user_id}> is reviewing it now.")

@@ -90,7 +90,8 @@ class Scheduler:
                 .distinct()
             ).all()
         for channel in channels:
-            self._channel_pass(channel, now, report)
+            if channel is not None:  # a partnership not posted yet has no channel
+                self._channel_pass(channel, now, report)
         return report
 
     def _channel_pass(self, channel: str, now: datetime, report: PassReport) -> None:
@@ -288,7 +289,7 @@ def _forget_attempts(session: Session, rows: list[tuple[Reminder, Partnership]])
     )
 
 
-def _due_in(channel: str, now: datetime) -> Select[tuple[Reminder, Partnership]]:
+def _due_in(channel: str, now: datetime) -> Select[Reminder, Partnership]:
     """The reminders due by `now` in `channel`, with their partnerships."""
     return (
         select(Reminder, Partnership)
@@ -310,7 +311,7 @@ class SchedulerThread(threading.Thread):
         self,
         scheduler: Scheduler,
         interval: float = 60.0,
-        chores: Sequence[Callable[[], None]] = (),
+        chores: Sequence[Callable[[], object]] = (),
     ) -> None:
         super().__init__(name="reminder-scheduler", daemon=True)
         self.scheduler = scheduler

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .db import rowcount
 from .models import Partnership, ProcessedEvent, Review, Workspace
 
 # Slack retries an event for a few minutes at most; an id older than this cannot return.
@@ -35,7 +36,7 @@ def forget_events(session: Session, now: datetime) -> int:
         .where(ProcessedEvent.received_at < now - EVENT_MEMORY)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def next_reference(session: Session, team_id: str) -> int:
@@ -54,6 +55,8 @@ def next_reference(session: Session, team_id: str) -> int:
         except IntegrityError:
             pass
         ref = session.scalar(bump)
+    if ref is None:
+        raise RuntimeError(f"no workspace row for {team_id} after creating it")
     return ref
 
 
@@ -80,7 +83,7 @@ def claim_post(
         .values(post_state="posting", post_claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(claimed.rowcount)
+    return bool(rowcount(claimed))
 
 
 def being_posted(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from flows.conditions import MARKERS, NOT_SURE, Answers, Condition
 from flows.definition import (
@@ -84,8 +84,8 @@ def assess(flow: Flow, answers: Answers) -> Assessment:
             basis = _named_marker(case.when, relevant)
             sets_verdict = sets_verdict or (rule.sets_verdict if severity == "verdict" else None)
         else:
-            basis, wording = rule.unknown_wording(relevant)
-            severity = "warning"
+            marker, wording = rule.unknown_wording(relevant)
+            basis, severity = cast(Basis, marker), "warning"
         flags.append(
             RaisedFlag(
                 id=rule.id,
@@ -94,7 +94,7 @@ def assess(flow: Flow, answers: Answers) -> Assessment:
                 severity=severity,
                 reason=wording.reason,
                 condition=wording.condition,
-                basis=basis,  # type: ignore[arg-type]
+                basis=basis,
             )
         )
     not_sure = sum(1 for value in relevant.values() if value == NOT_SURE)
@@ -116,7 +116,7 @@ def _named_marker(when: Condition, answers: Answers) -> Basis:
     for compare in when.comparisons():
         answer = answers.get(compare.question)
         if answer in MARKERS and compare.names(answer):
-            return answer  # type: ignore[return-value]
+            return answer
     return "answer"
 
 

@@ -442,7 +442,7 @@ class _Reader:
         question = Question(
             id=question_id,
             tip=tip_id,
-            type=qtype,  # type: ignore[arg-type]
+            type=qtype,
             text=self.text(raw, "text", entry),
             hint=self.text(raw, "hint", entry, required=False),
             options=self.options(raw, entry, option_sets, qtype) if qtype in CHOICE_TYPES else (),
@@ -552,7 +552,7 @@ class _Reader:
             when = self.condition(case, "when", where, answers)
             if when is None:
                 raise self.fail(where, "missing 'when' (the condition that raises this flag)")
-            cases.append(FlagCase(when, case_severity, self.wording(case, where)))  # type: ignore[arg-type]
+            cases.append(FlagCase(when, case_severity, self.wording(case, where)))
         sets_verdict = self.text(raw, "sets_verdict", entry, required=False)
         if sets_verdict is not None and not self.has_verdict:
             raise self.fail(entry, "no sets_verdict here: the flow has [flow] verdict = false")

@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine, MachineError, State
 
@@ -61,7 +61,7 @@ class _Applies:
         self.condition, self.reads = question.ask_when, "if"  # for drawing the machine
 
     def __call__(self, event: EventData) -> bool:
-        run: FlowRun = event.model
+        run = cast(FlowRun, event.model)
         if self.unanswered and self.question.is_answered(run._answers):
             return False
         return self.question in run.flow.applicable(run._answers)
@@ -78,7 +78,7 @@ class _Stops:
         self.condition, self.reads = question.stop_when, "ends if"  # for drawing the machine
 
     def __call__(self, event: EventData) -> bool:
-        return self.question.stops(event.model._answers)
+        return self.question.stops(cast(FlowRun, event.model)._answers)
 
     def __str__(self) -> str:
         return f"{self.question.id} stops the flow"
@@ -120,13 +120,13 @@ def _compile(flow: Flow) -> Machine:
                 conditions=_Applies(candidate, unanswered=True),
             )
         machine.add_transition(_ANSWERED_IN_REVISION, question.id, SUMMARY)
-        machine.add_transition(
-            _back_to(question.id), [q.id for q in later] + [SUMMARY], question.id
-        )
+        after: list[Any] = [*(q.id for q in later), SUMMARY]  # transitions takes State | str
+        machine.add_transition(_back_to(question.id), after, question.id)
         machine.add_transition(_revise(question.id), SUMMARY, question.id)
-    machine.add_transition(_back_to(SUMMARY), ids, SUMMARY, before="_undo_revision")
+    questions: list[Any] = list(ids)
+    machine.add_transition(_back_to(SUMMARY), questions, SUMMARY, before="_undo_revision")
     machine.add_transition(FINISH, SUMMARY, DONE)
-    machine.add_transition(CANCEL, [*ids, SUMMARY], CANCELLED)
+    machine.add_transition(CANCEL, [*questions, SUMMARY], CANCELLED)
     return machine
 
 
