@@ -658,9 +658,10 @@ class Conversations:
             return recommendation_blocks.ReviewPlan(partnership.next_review_on, partnership.cadence)
         owner_tz = partnership.owner_tz if partnership else None
         today = reminders.local_today(self.clock(), owner_tz)
+        facts = self.check_flow.by_role(answers)
         return recommendation_blocks.ReviewPlan(
-            schedule.first_review_on(answers, today),
-            schedule.effective_cadence(answers.get("review_cadence"), answers.get("form")),
+            schedule.first_review_on(facts, today),
+            schedule.effective_cadence(facts.get("review_cadence"), facts.get("form")),
         )
 
     def _set_draft(

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from flows import Flow
+
 from .blocks import CheckLine
 from .conversations import Actor
 from .db import Database
 from .models import Conversation, Partnership
+from .recommendation_blocks import name_of
 from .review_blocks import DECIDED
 
 STATUS = {"active": "in progress", "finished": "finished"}
 
 
-def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine]:
+def recent_checks(db: Database, actor: Actor, flow: Flow, limit: int = 15) -> list[CheckLine]:
     with db.reading() as session:
         rows = session.execute(
             select(Conversation, Partnership)
@@ -32,9 +35,10 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
     lines = []
     for conversation, partnership in rows:
         if conversation.partnership_id is not None:  # a re-check in progress
-            lines.append(CheckLine(name=f"Re-check: {_name(conversation)}", status="in progress"))
+            name = _name(flow, conversation)
+            lines.append(CheckLine(name=f"Re-check: {name}", status="in progress"))
             continue
-        name = _name(conversation)
+        name = _name(flow, conversation)
         if partnership is not None and partnership.post_state == "posted":
             lines.append(
                 CheckLine(
@@ -56,5 +60,5 @@ def recent_checks(db: Database, actor: Actor, limit: int = 15) -> list[CheckLine
     return lines
 
 
-def _name(conversation: Conversation) -> str:
-    return str(conversation.snapshot.get("answers", {}).get("name") or "Untitled proposal")
+def _name(flow: Flow, conversation: Conversation) -> str:
+    return name_of(flow, conversation.snapshot.get("answers", {}))

@@ -141,21 +141,28 @@ def _flag_line(flag: RaisedFlag) -> str:
     )
 
 
+PROPOSAL = {
+    "organisations": "Who",
+    "form": "Form",
+    "less_formal_route": "Less formal route",
+    "problem": "Problem",
+}
+
+
 def proposal_lines(flow: Flow, answers: dict[str, Any]) -> str:
     """What is proposed, in a few lines: organisations (lead first), form, the problem."""
     lines = []
-    for question_id in ("organisations", "form", "lighter_route_which", "problem"):
-        if flow.has_question(question_id) and question_id in answers:
-            question = flow.question(question_id)
-            shown = clip(escape(display_answer(question, answers[question_id])), 400)
-            label = {
-                "organisations": "Who",
-                "form": "Form",
-                "lighter_route_which": "Less formal route",
-                "problem": "Problem",
-            }[question_id]
+    for role, label in PROPOSAL.items():
+        question, value = flow.role_question(role), flow.answer_for(role, answers)
+        if question is not None and value is not None:
+            shown = clip(escape(display_answer(question, value)), 400)
             lines.append(f"*{label}:* {shown}")
     return "\n".join(lines)
+
+
+def name_of(flow: Flow, answers: dict[str, Any]) -> str:
+    """What the partnership is called (its `name` role)."""
+    return str(flow.answer_for("name", answers) or "Untitled proposal")
 
 
 # --- the summary in the DM -------------------------------------------------------------
@@ -177,7 +184,7 @@ def summary_message(
     `update_of` is the reference of the partnership this re-checks: its update goes to
     that recommendation, so there is no channel to pick.
     """
-    name = str(run.answers.get("name", "Untitled proposal"))
+    name = name_of(flow, run.answers)
     title = f"Re-check of {update_of}: {name}" if update_of else f"Check: {name}"
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
     blocks: list[dict[str, Any]] = [
@@ -240,7 +247,7 @@ def channel_post(
     reviews: ReviewPlan,
 ) -> Message:
     """The recommendation in the channel: enough to decide on without the thread."""
-    name = str(answers.get("name", "Untitled proposal"))
+    name = name_of(flow, answers)
     top = [f"*{reference} · {escape(name)}*"]
     if assessment.too_early:
         top.append(too_early_lines(assessment))

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from flows import Assessment, FlowRun, assess, schedule
+from flows import Assessment, Flow, FlowRun, assess, schedule
 
 from . import blocks, recommendation_blocks, reminders
 from .blocks import Message
@@ -109,9 +109,10 @@ class Recommendations:
             partnership.post_state = "posted"
             partnership.posted_at = self.clock()
             partnership.owner_tz = owner_tz
-            partnership.cadence = _cadence(partnership.answers)
+            facts = self.flow.by_role(partnership.answers)
+            partnership.cadence = _cadence(self.flow, partnership.answers)
             if partnership.verdict in GOES_AHEAD:  # only a partnership that goes ahead
-                reminders.schedule_first(session, partnership, self.clock())
+                reminders.schedule_first(session, partnership, self.clock(), facts)
             reference, verdict = partnership.reference, partnership.verdict
             conversation = session.get_one(Conversation, partnership.conversation_id)
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
@@ -222,13 +223,13 @@ class Recommendations:
             assert session is not None
             partnership = session.get_one(Partnership, partnership_id)
             assessment = assess(self.flow, run.answers)
-            _record(partnership, run.answers, assessment)
-            partnership.cadence = _cadence(run.answers)
+            _record(self.flow, partnership, run.answers, assessment)
+            partnership.cadence = _cadence(self.flow, run.answers)
             now = self.clock()
             if assessment.verdict not in GOES_AHEAD:
                 stopped[:] = reminders.stop(session, partnership)
             elif partnership.next_review_on is None and partnership.status == "active":
-                reminders.schedule_first(session, partnership, now)
+                reminders.schedule_first(session, partnership, now, self.flow.by_role(run.answers))
             plan = self.conversations.review_plan(run.answers, partnership)
             if assessment.verdict not in GOES_AHEAD:
                 plan = recommendation_blocks.ReviewPlan(None)
@@ -318,7 +319,7 @@ class Recommendations:
                     post_state="unposted",
                 )
                 session.add(partnership)
-            _record(partnership, run.answers, assessment)
+            _record(self.flow, partnership, run.answers, assessment)
             # A claim retaken from a process that stopped: its post may be in the channel.
             retaken = partnership.post_state == "posting"
             partnership.post_target = target
@@ -327,8 +328,10 @@ class Recommendations:
             if not claim_post(session, Partnership, partnership.id, now):
                 raise AlreadyClaimed
             plan = recommendation_blocks.ReviewPlan(
-                schedule.first_review_on(run.answers, reminders.local_today(now, owner_tz)),
-                _cadence(run.answers),
+                schedule.first_review_on(
+                    self.flow.by_role(run.answers), reminders.local_today(now, owner_tz)
+                ),
+                _cadence(self.flow, run.answers),
             )
             message = recommendation_blocks.channel_post(
                 self.flow, partnership.reference, run.answers, actor.user_id, assessment, plan
@@ -341,9 +344,11 @@ class Recommendations:
             session.get_one(Partnership, partnership_id).post_state = "unposted"
 
 
-def _record(partnership: Partnership, answers: dict[str, Any], assessment: Assessment) -> None:
+def _record(
+    flow: Flow, partnership: Partnership, answers: dict[str, Any], assessment: Assessment
+) -> None:
     """Keep the check's result on its partnership (what listing and reviews read)."""
-    partnership.name = str(answers.get("name", "Untitled proposal"))
+    partnership.name = recommendation_blocks.name_of(flow, answers)
     partnership.verdict = assessment.verdict or ""
     partnership.assessment = assessment_record(assessment)
     partnership.answers = dict(answers)
@@ -354,8 +359,9 @@ def _tag(partnership_id: int) -> str:
     return f"recommendation:{partnership_id}"
 
 
-def _cadence(answers: dict[str, Any]) -> str:
-    return schedule.effective_cadence(answers.get("review_cadence"), answers.get("form"))
+def _cadence(flow: Flow, answers: dict[str, Any]) -> str:
+    facts = flow.by_role(answers)
+    return schedule.effective_cadence(facts.get("review_cadence"), facts.get("form"))
 
 
 def assessment_record(assessment: Assessment) -> dict[str, Any]:

@@ -7,7 +7,9 @@ of work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,9 +25,18 @@ def local_today(now: datetime, tz: str | None) -> date:
     return now.astimezone(schedule.zone(tz)).date()
 
 
-def schedule_first(session: Session, partnership: Partnership, now: datetime) -> Reminder:
-    """A newly posted partnership: its cadence, first review date and first reminder."""
-    answers = partnership.answers
+def schedule_first(
+    session: Session,
+    partnership: Partnership,
+    now: datetime,
+    facts: Mapping[str, Any] | None = None,
+) -> Reminder:
+    """A newly posted partnership: its cadence, first review date and first reminder.
+
+    `facts` are the check's answers by role (Flow.by_role); the partnership's own answers
+    when left out (partnerships posted by the first release stored them under the same
+    names)."""
+    answers = partnership.answers if facts is None else facts
     partnership.cadence = schedule.effective_cadence(
         answers.get("review_cadence"), answers.get("form")
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from flows import Assessment, Flow, FlowRun, display_answer
+from flows import Assessment, Flow, FlowRun, Question, display_answer
 from flows.answers import format_date
 
 from .blocks import (
@@ -152,8 +152,8 @@ def review_summary(
     version: int,
 ) -> Message:
     """The finished review in the DM: decision, flags, and Submit / Change / Discard."""
-    decision = flow.question("decision")
-    chosen = display_answer(decision, run.answers["decision"])
+    decision = _question(flow, "decision")
+    chosen = display_answer(decision, flow.answer_for("decision", run.answers))
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
     blocks: list[dict[str, Any]] = [
         section(f"*Review of {_title(partnership)}*\n*Decision: {escape(chosen)}*"),
@@ -188,22 +188,24 @@ def review_result(
 ) -> Message:
     """The review's result, for the recommendation's thread: the decision and what follows
     from it, the flags, and every answer given."""
-    decision = display_answer(flow.question("decision"), answers["decision"])
+    decided = flow.answer_for("decision", answers)
+    decision = display_answer(_question(flow, "decision"), decided)
     lines = [
         f"*Review of {_title(partnership)}* by <@{reviewer_id}>",
         f"*Decision: {escape(decision)}*",
     ]
-    if answers["decision"] == "adapt" and answers.get("adapt_what"):
-        changes = display_answer(flow.question("adapt_what"), answers["adapt_what"])
+    adapts = flow.answer_for("adapts", answers)
+    if decided == "adapt" and adapts:
+        changes = display_answer(_question(flow, "adapts"), adapts)
         lines.append(f"Adapting: {escape(changes)}.")
-    lines.append(after_review(partnership, answers["decision"]))
+    lines.append(after_review(partnership, str(decided)))
     blocks: list[dict[str, Any]] = [
         section("\n".join(lines)),
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
     ]
     for question in flow.applicable(answers):
-        if question.is_answered(answers) and question.id != "decision":
+        if question.is_answered(answers) and question is not _question(flow, "decision"):
             shown = escape(display_answer(question, question.value_in(answers)))
             blocks.append(section(f"*{escape(question.text)}*\n{clip(shown, 2500)}"))
     text = f"Review of {partnership.reference} {partnership.name}: {decision}"
@@ -217,6 +219,12 @@ def after_review(partnership: Partnership, decision: str) -> str:
     if partnership.next_review_on is None:
         return "No more reviews are scheduled: this was its review at the end of the project."
     return f"Next review: {day(partnership.next_review_on)}."
+
+
+def _question(flow: Flow, role: str) -> Question:
+    question = flow.role_question(role)
+    assert question is not None, f"checked at start: the review declares '{role}'"
+    return question
 
 
 def recheck_offer(partnership: Partnership, tip_titles: Sequence[str]) -> Message:

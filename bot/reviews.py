@@ -288,11 +288,10 @@ class Reviews:
             return self.slack.whisper(dm, actor.user_id, "Its latest review did not adapt it.")
         self.conversations.start_recheck(actor, partnership, tips)
 
-    @staticmethod
-    def _tips_to_recheck(review: Review) -> list[str]:
+    def _tips_to_recheck(self, review: Review) -> list[str]:
         if review.decision != "adapt":
             return []
-        changed = review.answers.get("adapt_what") or []
+        changed = self.flow.answer_for("adapts", review.answers) or []
         return sorted({tip for what in changed for tip in ADAPT_TIPS.get(what, ())})
 
     def _claim(
@@ -337,7 +336,7 @@ class Reviews:
         assessment: Assessment,
     ) -> Review:
         """The review happened: its decision takes effect on the schedule straight away."""
-        decision = str(answers["decision"])
+        decision = str(self.flow.answer_for("decision", answers))
         review = Review(
             team_id=actor.team_id,
             partnership_id=partnership.id,

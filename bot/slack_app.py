@@ -34,6 +34,21 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
+# The answers the bot acts on, by role, in each flow it runs (see flows.definition.ROLES).
+NEEDED_ROLES = {
+    "check": (
+        "name",
+        "organisations",
+        "problem",
+        "form",
+        "review_cadence",
+        "first_review_date",
+        "full_benefit",
+    ),
+    "review": ("decision", "adapts"),
+}
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,6 +102,8 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     """The services on a migrated database. Raises FlowDefinitionError for a bad flow file:
     better at start than halfway through somebody's check."""
     flows = {name: load_flow(name) for name in ("check", "review")}
+    for name, roles in NEEDED_ROLES.items():
+        flows[name].require(roles)
     database = db or Database(settings.database_url)
     database.upgrade()
     messenger = Messenger(client)

@@ -54,6 +54,23 @@ VERDICTS = (USE_LESS_FORMAL_ROUTE, RECONSIDER, PROCEED_WITH_CONDITIONS, PROCEED)
 # States the engine adds after the questions; a question may not take these names.
 RESERVED_IDS = frozenset({"summary", "done", "cancelled"})
 
+# Roles: the answers code relies on by meaning, named in a flow's [flow.roles] table as
+# role = "answer id", so renaming a question in the TOML cannot silently break them.
+ROLES = {
+    "name": "what the partnership is called",
+    "organisations": "the organisations in it, lead first",
+    "problem": "the problem it would solve",
+    "form": "its form (formal / mou / informal set the default review cadence)",
+    "less_formal_route": "which less formal route would do",
+    "review_cadence": "how often it is reviewed",
+    "first_review_date": "when it is first reviewed",
+    "full_benefit": "when its full benefit is expected (an end-of-project review then)",
+    "decision": "a review's decision: continue, adapt or end",
+    "adapts": "what an adapting review changes (scope, form, partners)",
+}
+# Option values code compares a role's answer with: they must stay in the definition.
+ROLE_VALUES = {"decision": ("continue", "adapt", "end")}
+
 _SNAKE_ID = re.compile(r"[a-z][a-z0-9_]*")
 _FLAG_ID = re.compile(r"[a-z][a-z0-9-]*")
 _OPTION_VALUE = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -229,6 +246,8 @@ class Flow:
     has_verdict: bool = True
     # With this many Not sure answers, it is too early to judge (None: never said).
     too_early_at: int | None = None
+    # role -> answer id (see ROLES)
+    roles: Mapping[str, str] = field(default_factory=dict)
     source: str = field(default="<memory>")
 
     @cached_property
@@ -256,6 +275,30 @@ class Flow:
 
     def tip(self, tip_id: str) -> Tip:
         return self._tips_by_id[tip_id]
+
+    def answer_for(self, role: str, answers: Answers) -> Any:
+        """The answer playing `role` (see ROLES), or None if not given or not declared."""
+        answer_id = self.roles.get(role)
+        return answers.get(answer_id) if answer_id else None
+
+    def role_question(self, role: str) -> Question | None:
+        """The question whose answer plays `role` (a group, for a role played by a part)."""
+        answer_id = self.roles.get(role)
+        return self.question_of(answer_id) if answer_id else None
+
+    def by_role(self, answers: Answers) -> dict[str, Any]:
+        """The answers that play a role, keyed by role (what flows.schedule reads)."""
+        return {role: answers[i] for role, i in self.roles.items() if i in answers}
+
+    def require(self, roles: Iterable[str]) -> None:
+        """FlowDefinitionError naming the first of `roles` the definition does not declare:
+        a caller that depends on them says so at start, not halfway through a check."""
+        missing = [role for role in roles if role not in self.roles]
+        if missing:
+            raise FlowDefinitionError(
+                f"{self.source}: [flow.roles] needs '{missing[0]}': the answer that is "
+                f"{ROLES[missing[0]]}"
+            )
 
     @cached_property
     def assessed_tips(self) -> tuple[Tip, ...]:
@@ -332,7 +375,7 @@ class _Reader:
     def flow(self, data: dict[str, Any]) -> Flow:
         self.keys(data, "top level", {"flow", "option_sets", "tips", "questions", "flags"})
         meta = self.table(data, "flow", "top level")
-        self.keys(meta, "[flow]", {"id", "title", "version", "verdict", "too_early_at"})
+        self.keys(meta, "[flow]", {"id", "title", "version", "verdict", "too_early_at", "roles"})
         version = meta.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise self.fail("[flow]", "'version' must be a whole number from 1 up")
@@ -360,6 +403,7 @@ class _Reader:
                 answers[target.id] = target
         flags = [self.flag(raw, n, tips_by_id, answers) for n, raw in self.entries(data, "flags")]
         self.unique(flags, "flag")
+        roles = self.roles(self.table(meta, "roles", "[flow]", required=False), answers)
         return Flow(
             id=self.text(meta, "id", "[flow]"),
             title=self.text(meta, "title", "[flow]"),
@@ -369,6 +413,7 @@ class _Reader:
             flags=tuple(flags),
             has_verdict=has_verdict,
             too_early_at=self.integer(meta, "too_early_at", "[flow]", minimum=1),
+            roles=roles,
             source=self.source,
         )
 
@@ -619,6 +664,24 @@ class _Reader:
             if wording is not None and not reachable:
                 raise self.fail(entry, f"'{key}' is never used: no answer it reads offers it")
 
+    def roles(self, raw: dict[str, Any], answers: dict[str, _Target]) -> dict[str, str]:
+        roles = {}
+        for role, answer_id in raw.items():
+            if role not in ROLES:
+                known = ", ".join(sorted(ROLES))
+                raise self.fail("[flow.roles]", f"unknown role '{role}' (roles: {known})")
+            target = answers.get(answer_id) if isinstance(answer_id, str) else None
+            if target is None:
+                raise self.fail("[flow.roles]", f"{role} = {answer_id!r} is not a question's id")
+            needed = [v for v in ROLE_VALUES.get(role, ()) if not target.option(v)]
+            if needed:
+                raise self.fail(
+                    "[flow.roles]",
+                    f"{role} = '{answer_id}' must offer '{needed[0]}' (the bot acts on it)",
+                )
+            roles[role] = answer_id
+        return roles
+
     def option_sets(self, raw: dict[str, Any]) -> dict[str, tuple[Option, ...]]:
         return {
             name: self.option_list(value, f"option set '{name}'") for name, value in raw.items()
@@ -791,6 +854,9 @@ class _Target:
 
     def offers(self, marker: str) -> bool:
         return any(option.value == marker for option in self.options)
+
+    def option(self, value: str) -> Option | None:
+        return next((option for option in self.options if option.value == value), None)
 
 
 def _targets(question: Question) -> list[_Target]:

@@ -477,7 +477,7 @@ def _label(text: str) -> str:
 
 def _review_section(flow: Flow) -> list[str]:
     """The review: its questions and flags, and the decision that replaces a verdict."""
-    decision = flow.question("decision")
+    decision = flow.role_question("decision") or flow.question("decision")
     lines = [
         "## Reviews",
         "",

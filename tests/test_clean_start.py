@@ -183,3 +183,13 @@ def test_the_readme_installs_from_the_lock_and_ci_runs_its_test_command() -> Non
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_packaged_flows_declare_every_role_the_bot_needs() -> None:
+    """The bot checks these at start (build_services), so a renamed question in a
+    definition stops it there with a message naming the role, not halfway through."""
+    from bot.slack_app import NEEDED_ROLES
+    from flows import load_flow
+
+    for name, roles in NEEDED_ROLES.items():
+        load_flow(name).require(roles)

@@ -36,7 +36,8 @@ def register(app: App, services: Services) -> None:
         elif sub == "help":
             ack(**blocks.help_message(conversations.check_flow).as_kwargs())
         elif sub == "list":
-            ack(**blocks.list_message(recent_checks(services.db, actor)).as_kwargs())
+            checks = recent_checks(services.db, actor, conversations.check_flow)
+            ack(**blocks.list_message(checks).as_kwargs())
         elif sub == "review":
             problem = reviews.problem_with(actor, rest)
             ack(text=escape(problem) if problem else "Starting the review in our direct messages.")

@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
             return
         actor = Actor(team_id=team, user_id=user)
         try:
-            checks = recent_checks(services.db, actor)
+            checks = recent_checks(services.db, actor, services.conversations.check_flow)
         except DatabaseUnavailable:
             return  # the Home tab keeps what it showed; it is drawn again when next opened
         view = blocks.home_view(services.conversations.check_flow, checks)

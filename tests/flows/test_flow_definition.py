@@ -1100,3 +1100,42 @@ def test_unused_unsure_words_on_a_verdict_flag_are_refused() -> None:
     assert end in text
     with pytest.raises(FlowDefinitionError, match="'unsure' is never used"):
         parse_flow(text.replace(end, end + UNSURE), source="check.toml")
+
+
+# --- roles: the answers the bot relies on by meaning ------------------------------------
+
+ROLES_MINI = MINI.replace(
+    "version = 1\n", 'version = 1\n\n[flow.roles]\nname = "name"\nform = "form"\n', 1
+)
+
+
+def test_roles_name_the_answers_code_relies_on(tmp_path: Path) -> None:
+    path = tmp_path / "mini.toml"
+    path.write_text(ROLES_MINI, encoding="utf-8")
+    flow = load_flow(path)
+    assert flow.roles == {"name": "name", "form": "form"}
+    answers = {"name": "Falls team", "form": "formal"}
+    assert flow.answer_for("name", answers) == "Falls team"
+    assert flow.by_role(answers) == {"name": "Falls team", "form": "formal"}
+    assert flow.role_question("form") is flow.question("form")
+    assert flow.answer_for("review_cadence", answers) is None  # not declared
+    flow.require(["name", "form"])
+    with pytest.raises(FlowDefinitionError, match=r"mini\.toml: \[flow.roles\] needs 'problem'"):
+        flow.require(["name", "problem"])
+
+
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [
+        ('nickname = "name"', "unknown role 'nickname'"),
+        ('name = "title"', "name = 'title' is not a question's id"),
+        ('decision = "form"', "decision = 'form' must offer 'continue'"),
+    ],
+)
+def test_a_bad_role_is_refused_at_load(tmp_path: Path, roles: str, expected: str) -> None:
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI.replace("version = 1\n", f"version = 1\n\n[flow.roles]\n{roles}\n", 1))
+    with pytest.raises(FlowDefinitionError) as raised:
+        load_flow(path)
+    assert str(raised.value).startswith(f"{path}: [flow.roles]: ")
+    assert expected in str(raised.value)
