@@ -219,3 +219,16 @@ def test_partnership_from_a_channel_still_talks_in_the_dm(
     fake_slack.wait_idle()
     assert fake_slack.messages(PARTNERS) == []
     assert fake_slack.errors == []
+
+
+def test_every_subcommand_in_the_table_is_answered(slack: SlackDriver) -> None:
+    """bot/subcommands.py lists them (help and the usage hint are written from it): each
+    has its handling, under its name and every alias."""
+    from bot.subcommands import SUBCOMMANDS
+
+    for sub in SUBCOMMANDS:
+        for word in (sub.name, *sub.aliases):
+            typed = f"{word} P-1" if word else ""  # a bare /partnership starts a check
+            text = ack_blocks(slack.command(ALICE, typed))["text"]
+            assert "I don't know" not in text, (word, text)
+    assert "I don't know `frobnicate`" in ack_blocks(slack.command(ALICE, "frobnicate"))["text"]

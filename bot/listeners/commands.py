@@ -3,6 +3,7 @@ work done after. The subcommands themselves are listed in bot/subcommands.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -19,61 +20,78 @@ if TYPE_CHECKING:
     from ..slack_app import Services
 
 
+# What the acknowledgement says (Slack shows it at once), and the work done after it.
+Reply = dict[str, Any]
+
+
 def register(app: App, services: Services) -> None:
     conversations, reviews = services.conversations, services.reviews
+    recommendations = services.recommendations
+
+    def started(problem: str | None, what: str) -> Reply:
+        return {
+            "text": escape(problem) if problem else f"Starting the {what} in our direct messages."
+        }
+
+    def cancel_reply(actor: Actor, _rest: str) -> Reply:
+        if conversations.has_active(actor):
+            return {"text": "Cancelling your check in progress."}
+        return {"text": "You have no check in progress. Start one with `/partnership new`."}
+
+    def list_reply(actor: Actor, _rest: str) -> Reply:
+        checks = recent_checks(services.db, actor, conversations.check_flow)
+        return blocks.list_message(checks).as_kwargs()
+
+    # One entry per subcommand of bot/subcommands.py (a test asks each of them).
+    replies: dict[str, Callable[[Actor, str], Reply]] = {
+        "new": lambda _a, _r: {
+            "text": "Let's check a partnership: I've sent you a direct message."
+        },
+        "list": list_reply,
+        "review": lambda a, r: started(reviews.problem_with(a, r), "review"),
+        "recheck": lambda a, r: started(recommendations.recheck_problem(a, r), "re-check"),
+        "cancel": cancel_reply,
+        "help": lambda _a, _r: blocks.help_message(conversations.check_flow).as_kwargs(),
+    }
+
+    def review(actor: Actor, rest: str) -> None:
+        if reviews.problem_with(actor, rest) is None:  # refusals were said in the ack
+            problem = reviews.start_by_reference(actor, rest)
+            if problem:  # what remains (busy with another review) goes to the DM
+                dm = conversations.slack.open_dm(actor.user_id)
+                conversations.slack.say(dm, blocks.notice(escape(problem)))
+
+    def recheck(actor: Actor, rest: str) -> None:
+        if recommendations.recheck_problem(actor, rest) is None:
+            recommendations.start_recheck(actor, rest)
+
+    works: dict[str, Callable[[Actor, str], None]] = {
+        "new": lambda a, _r: conversations.start_check(a),
+        "review": review,
+        "recheck": recheck,
+        "cancel": lambda a, _r: conversations.cancel_active(a),
+    }
 
     def answer(ack: Ack, command: dict[str, Any]) -> None:
+        sub, rest, actor = _parse(command)
+        reply = replies.get(sub)
+        if reply is None:
+            ack(text=f"I don't know `{clip(escape(sub), 50)}`. {usage()}")
+            return
         try:
             with services.db.patience(outage.ACK_PATIENCE):
-                reply(ack, command)
+                ack(**reply(actor, rest))
         except DatabaseUnavailable:
             ack(text=outage.COMMAND)
 
-    def reply(ack: Ack, command: dict[str, Any]) -> None:
-        sub, rest, actor = _parse(command)
-        if sub == "new":
-            ack(text="Let's check a partnership: I've sent you a direct message.")
-        elif sub == "help":
-            ack(**blocks.help_message(conversations.check_flow).as_kwargs())
-        elif sub == "list":
-            checks = recent_checks(services.db, actor, conversations.check_flow)
-            ack(**blocks.list_message(checks).as_kwargs())
-        elif sub == "review":
-            problem = reviews.problem_with(actor, rest)
-            ack(text=escape(problem) if problem else "Starting the review in our direct messages.")
-        elif sub == "recheck":
-            problem = services.recommendations.recheck_problem(actor, rest)
-            ack(
-                text=escape(problem) if problem else "Starting the re-check in our direct messages."
-            )
-        elif sub == "cancel":
-            if conversations.has_active(actor):
-                ack(text="Cancelling your check in progress.")
-            else:
-                ack(text="You have no check in progress. Start one with `/partnership new`.")
-        else:
-            ack(text=f"I don't know `{clip(escape(sub), 50)}`. {usage()}")
-
     def work(command: dict[str, Any]) -> None:
-        try:
-            act(command)
-        except DatabaseUnavailable:
-            outage.tell(conversations.slack, command["user_id"], outage.COMMAND)
-
-    def act(command: dict[str, Any]) -> None:
         sub, rest, actor = _parse(command)
-        if sub == "new":
-            conversations.start_check(actor)
-        elif sub == "cancel":
-            conversations.cancel_active(actor)
-        elif sub == "review" and reviews.problem_with(actor, rest) is None:
-            # Refusals were answered in the ack; what remains (busy with another) goes to the DM.
-            problem = reviews.start_by_reference(actor, rest)
-            if problem:
-                dm = conversations.slack.open_dm(actor.user_id)
-                conversations.slack.say(dm, blocks.notice(escape(problem)))
-        elif sub == "recheck" and services.recommendations.recheck_problem(actor, rest) is None:
-            services.recommendations.start_recheck(actor, rest)
+        if (act := works.get(sub)) is None:
+            return
+        try:
+            act(actor, rest)
+        except DatabaseUnavailable:
+            outage.tell(conversations.slack, actor.user_id, outage.COMMAND)
 
     app.command("/partnership")(ack=answer, lazy=[work])
 
