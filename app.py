@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(settings.log_level)
         log.info("Database: %s", settings.database_shown)
         if args.command == "db":
-            from bot.db import Database
+            from bot.storage.db import Database
 
             Database(settings.database_url).upgrade()
             print("Database is up to date.")
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_due(settings: Settings, as_of: datetime | None) -> int:
     if not settings.bot_token:
         raise ConfigError("Posting reminders needs SLACK_BOT_TOKEN (in the environment or .env).")
-    from bot.slack_app import build_services, make_client
+    from bot.slack.app import build_services, make_client
 
     services = build_services(settings, make_client(settings))
     report = services.scheduler.run_due(as_of)
@@ -100,8 +100,8 @@ def run_due(settings: Settings, as_of: datetime | None) -> int:
 
 def serve(settings: Settings) -> int:
     mode = settings.require_mode()
-    from bot.scheduler import SchedulerThread
-    from bot.slack_app import build_services, create_app, make_client
+    from bot.core.scheduler import SchedulerThread
+    from bot.slack.app import build_services, create_app, make_client
 
     services = build_services(settings, make_client(settings))
     app = create_app(settings, services)
@@ -122,7 +122,7 @@ def serve(settings: Settings) -> int:
             log.info("Connecting to Slack in Socket Mode")
             SocketModeHandler(app, settings.app_token).start()
         else:
-            from bot.http_server import create_http_server
+            from bot.slack.http_server import create_http_server
 
             assert settings.signing_secret  # require_mode checked it
             server = create_http_server(

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.db import Database
-from bot.models import Conversation
 from bot.settings import Settings
-from bot.slack_app import build_services, create_app, make_client
+from bot.slack.app import build_services, create_app, make_client
+from bot.storage.db import Database
+from bot.storage.models import Conversation
 from flows import FlowRun, display_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.fakeslack import FakeSlack

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from bot.db import Database
-from bot.models import Conversation, Partnership, Reminder
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Partnership, Reminder
 from flows import FlowRun, display_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
 from tests.e2e_support import Journey, escape, mrkdwn_texts, shown
@@ -447,8 +447,8 @@ def seed_due_reminders(
     Made with the bot's own models and `reminders.schedule_first`, as posting a check
     would (only the Slack post itself is skipped). Returns channel -> references.
     """
-    from bot import reminders
-    from bot.store import next_reference
+    from bot.core import reminders
+    from bot.storage.store import next_reference
 
     db = Database(database_url)
     db.upgrade()
@@ -538,8 +538,8 @@ def seed_v1_partnership(
     channel; its reference."""
     from slack_sdk import WebClient
 
-    from bot import reminders
-    from bot.store import next_reference
+    from bot.core import reminders
+    from bot.storage.store import next_reference
 
     name = V1_POSTED_ANSWERS["name"]
     db = Database(database_url)

@@ -621,7 +621,7 @@ def serve(
     for up to a second), then waits for Bolt's listener pool, so that no listener still
     runs against a fake Slack that the next teardown is about to stop.
     """
-    from bot.http_server import create_http_server
+    from bot.slack.http_server import create_http_server
     from tests.conftest import SIGNING_SECRET
 
     server = create_http_server(

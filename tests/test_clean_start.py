@@ -18,9 +18,9 @@ import pytest
 from packaging.requirements import Requirement
 from sqlalchemy import func, select
 
-from bot.db import Database
-from bot.models import ProcessedEvent
 from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.models import ProcessedEvent
 from tests.slack_driver import BotServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +188,7 @@ def _canonical(name: str) -> str:
 def test_the_packaged_flows_declare_every_role_the_bot_needs() -> None:
     """The bot checks these at start (build_services), so a renamed question in a
     definition stops it there with a message naming the role, not halfway through."""
-    from bot.slack_app import NEEDED_ROLES
+    from bot.slack.app import NEEDED_ROLES
     from flows import load_flow
 
     for name, roles in NEEDED_ROLES.items():

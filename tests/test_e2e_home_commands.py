@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.subcommands import SUBCOMMANDS
+from bot.slack.subcommands import SUBCOMMANDS
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
     Journey,
@@ -222,9 +222,9 @@ def test_partnership_from_a_channel_still_talks_in_the_dm(
 
 
 def test_every_subcommand_in_the_table_is_answered(slack: SlackDriver) -> None:
-    """bot/subcommands.py lists them (help and the usage hint are written from it): each
+    """bot/slack/subcommands.py lists them (help and the usage hint are written from it): each
     has its handling, under its name and every alias."""
-    from bot.subcommands import SUBCOMMANDS
+    from bot.slack.subcommands import SUBCOMMANDS
 
     for sub in SUBCOMMANDS:
         for word in (sub.name, *sub.aliases):

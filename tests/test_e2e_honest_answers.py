@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.db import Database
-from bot.models import Conversation
+from bot.storage.db import Database
+from bot.storage.models import Conversation
 from tests.conftest import ALICE, BOB, PARTNERS, TEAM_ID
 from tests.e2e_support import (
     BOTH_DATABASES,

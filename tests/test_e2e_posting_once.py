@@ -15,8 +15,8 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.db import Database
-from bot.models import Conversation, Partnership, Reminder
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Partnership, Reminder
 from tests.conftest import ALICE, BOB, BOT_TOKEN, PARTNERS
 from tests.e2e_support import BOTH_DATABASES, Journey, at_once, mrkdwn_texts, shown
 from tests.fakeslack import FakeSlack

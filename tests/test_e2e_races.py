@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.db import Database
-from bot.models import Conversation
+from bot.storage.db import Database
+from bot.storage.models import Conversation
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import Journey, mrkdwn_texts, question_id
 from tests.fakeslack import FakeSlack

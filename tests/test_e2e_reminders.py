@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.scheduler import SchedulerThread
+from bot.core.scheduler import SchedulerThread
 from tests.conftest import ALICE, BOB, PARTNERS, SIGNING_SECRET
 from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, replay_press, shown
 from tests.fakeslack import FakeSlack

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.http_server import MAX_BODY
+from bot.slack.http_server import MAX_BODY
 from tests.conftest import ALICE, SIGNING_SECRET
 from tests.e2e_support import BOTH_DATABASES, Journey, mrkdwn_texts, press_payload, proposal
 from tests.fakeslack import FakeSlack
@@ -162,7 +162,7 @@ def test_the_health_and_readiness_checks(bot_server: BotServer, fake_slack: Fake
 
 
 def test_readiness_fails_while_the_database_cannot_be_reached(bot_server: BotServer) -> None:
-    from bot.db import Database
+    from bot.storage.db import Database
 
     unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.db import Database
-from bot.messenger import Messenger
-from bot.scheduler import Scheduler
-from bot.slack_app import make_client
+from bot.core.scheduler import Scheduler
+from bot.slack.app import make_client
+from bot.slack.messenger import Messenger
+from bot.storage.db import Database
 from tests.conftest import PARTNERS
 from tests.e2e_support import BOTH_DATABASES, at_once
 from tests.fakeslack import FakeSlack

@@ -11,9 +11,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.db import Database
-from bot.models import Conversation, Partnership, ProcessedEvent
-from bot.store import next_reference, record_event
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Partnership, ProcessedEvent
+from bot.storage.store import next_reference, record_event
 from flows import FlowRun, load_flow
 from tests.databases import database_url
 
@@ -136,7 +136,7 @@ def test_the_migrations_build_exactly_the_models_schema(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from bot.models import Base
+    from bot.storage.models import Base
 
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -16,18 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.core import reminders
+from bot.core.conversations import Actor, Conversations, Stale
+from bot.slack import blocks, recommendation_blocks
+from bot.slack.blocks import Message
+from bot.slack.messenger import SlackUnreachable
+from bot.slack.mrkdwn import escape
+from bot.slack.recommendation_blocks import GOES_AHEAD
+from bot.slack.reminder_messages import redraw
+from bot.slack.subcommands import parse_reference
+from bot.storage.models import Conversation, Partnership
+from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
 from flows import Assessment, Flow, FlowRun, assess, schedule
-
-from . import blocks, recommendation_blocks, reminders
-from .blocks import Message
-from .conversations import Actor, Conversations, Stale
-from .messenger import SlackUnreachable
-from .models import Conversation, Partnership
-from .mrkdwn import escape
-from .recommendation_blocks import GOES_AHEAD
-from .reminder_messages import redraw
-from .store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
-from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
 

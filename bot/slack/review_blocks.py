@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from flows import Assessment, Flow, FlowRun, Question, display_answer
-from flows.answers import format_date
-
-from .blocks import (
+from bot.slack.blocks import (
     DISCARD,
     Message,
     action_value,
@@ -20,9 +17,11 @@ from .blocks import (
     revise_select,
     section,
 )
-from .models import Partnership
-from .mrkdwn import clip, escape
-from .recommendation_blocks import flag_sections, tip_status_lines
+from bot.slack.mrkdwn import clip, escape
+from bot.slack.recommendation_blocks import flag_sections, tip_status_lines
+from bot.storage.models import Partnership
+from flows import Assessment, Flow, FlowRun, Question, display_answer
+from flows.answers import format_date
 
 REVIEW_START = "review_start"
 SNOOZE_WEEK = "review_snooze_week"

@@ -21,7 +21,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from .blocks import Message, notice
+from bot.slack.blocks import Message, notice
 
 log = logging.getLogger(__name__)
 

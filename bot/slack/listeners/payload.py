@@ -1,7 +1,7 @@
 """Reading a Slack payload defensively.
 
 A field of the wrong type reads as absent, so a request that is signed but not shaped as
-Slack sends it changes nothing and raises nothing (the front door in bot/http_server.py
+Slack sends it changes nothing and raises nothing (the front door in bot/slack/http_server.py
 has already refused the ones with no user, no actions or no event at all).
 """
 

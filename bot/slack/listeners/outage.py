@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from ..blocks import notice
-from ..messenger import Messenger
-from ..mrkdwn import clip, escape
+from bot.slack.blocks import notice
+from bot.slack.messenger import Messenger
+from bot.slack.mrkdwn import clip, escape
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.storage.models import Partnership, Reminder
 from flows import schedule
-
-from .models import Partnership, Reminder
 
 OPEN = ("pending", "reviewing")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.core.conversations import Actor
+from bot.slack.blocks import CheckLine
+from bot.slack.recommendation_blocks import name_of
+from bot.slack.review_blocks import DECIDED
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Partnership
 from flows import Flow
-
-from .blocks import CheckLine
-from .conversations import Actor
-from .db import Database
-from .models import Conversation, Partnership
-from .recommendation_blocks import name_of
-from .review_blocks import DECIDED
 
 STATUS = {"active": "in progress", "finished": "finished"}
 

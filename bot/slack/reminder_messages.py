@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack import review_blocks
+from bot.slack.messenger import Messenger
+from bot.slack.review_blocks import DigestItem
+from bot.storage.models import Partnership, Reminder
 from flows import schedule
-
-from . import review_blocks
-from .messenger import Messenger
-from .models import Partnership, Reminder
-from .review_blocks import DigestItem
 
 
 def note_for(reminder: Reminder, partnership: Partnership) -> str | None:

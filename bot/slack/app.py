@@ -17,19 +17,18 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.core.conversations import Conversations
+from bot.core.recommendations import Recommendations
+from bot.core.reviews import Reviews
+from bot.core.scheduler import Scheduler
+from bot.settings import Settings
+from bot.slack import listeners
+from bot.slack.access import ChannelMembers
+from bot.slack.messenger import Messenger, outcome_unknown
+from bot.slack.outbox import Outbox
+from bot.storage.db import Database
 from flows import load_flow
 from flows.schedule import holiday_calendar
-
-from . import listeners
-from .access import ChannelMembers
-from .conversations import Conversations
-from .db import Database
-from .messenger import Messenger, outcome_unknown
-from .outbox import Outbox
-from .recommendations import Recommendations
-from .reviews import Reviews
-from .scheduler import Scheduler
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def create_app(settings: Settings, services: Services | None = None) -> App:
         signing_secret=settings.signing_secret or None,
         client=client,
         # Each listener's ack part runs inside the request; its work runs afterwards on
-        # the pool below (see bot/listeners), so acks never queue behind slow work.
+        # the pool below (see bot/slack/listeners), so acks never queue behind slow work.
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
         logger=bolt_log,

@@ -21,17 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.core import reminders
+from bot.slack import blocks, recommendation_blocks, review_blocks
+from bot.slack.blocks import Message
+from bot.slack.messenger import Messenger
+from bot.slack.mrkdwn import escape
+from bot.slack.outbox import Outbox
+from bot.storage.db import Database, DatabaseUnavailable, rowcount
+from bot.storage.models import Conversation, Partnership, Review
+from bot.storage.store import AlreadyClaimed, being_posted, record_event
 from flows import AnswerError, Flow, FlowError, FlowRun, Migration, Question, assess, schedule
 from flows.answers import clean
-
-from . import blocks, recommendation_blocks, reminders, review_blocks
-from .blocks import Message
-from .db import Database, DatabaseUnavailable, rowcount
-from .messenger import Messenger
-from .models import Conversation, Partnership, Review
-from .mrkdwn import escape
-from .outbox import Outbox
-from .store import AlreadyClaimed, being_posted, record_event
 
 log = logging.getLogger(__name__)
 Step = Callable[[FlowRun, Conversation], None]

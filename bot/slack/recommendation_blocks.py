@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows import Assessment, Flow, FlowRun, RaisedFlag, display_answer
-from flows.answers import format_date
-
-from .blocks import (
+from bot.slack.blocks import (
     DISCARD,
     PICK_CHANNEL,
     POST,
@@ -29,7 +26,9 @@ from .blocks import (
     section,
     tip_title,
 )
-from .mrkdwn import HEADER_TEXT, SECTION_TEXT, clip, escape
+from bot.slack.mrkdwn import HEADER_TEXT, SECTION_TEXT, clip, escape
+from flows import Assessment, Flow, FlowRun, RaisedFlag, display_answer
+from flows.answers import format_date
 
 STATUS_EMOJI = {
     "green": ":large_green_circle:",

@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import rowcount
-from .models import Partnership, ProcessedEvent, Review, Workspace
+from bot.storage.db import rowcount
+from bot.storage.models import Partnership, ProcessedEvent, Review, Workspace
 
 # Slack retries an event for a few minutes at most; an id older than this cannot return.
 EVENT_MEMORY = timedelta(days=1)

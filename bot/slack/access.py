@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .messenger import Messenger
+from bot.slack.messenger import Messenger
 
 MEMBERS_TTL = 60.0  # seconds
 

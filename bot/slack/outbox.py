@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select, update
 
-from .blocks import Message
-from .db import Database
-from .messenger import Messenger, SlackUnreachable
-from .models import Conversation, OutboxMessage
+from bot.slack.blocks import Message
+from bot.slack.messenger import Messenger, SlackUnreachable
+from bot.storage.db import Database
+from bot.storage.models import Conversation, OutboxMessage
 
 log = logging.getLogger(__name__)
 

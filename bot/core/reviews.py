@@ -2,7 +2,7 @@
 snoozed, ended, and submitted to the thread of the original recommendation.
 
 Its owner and the members of the channel where it was posted may act on a partnership
-(start, snooze, end; see bot/access.py): reviews are a shared duty of the people who see
+(start, snooze, end; see bot/slack/access.py): reviews are a shared duty of the people who see
 the recommendation, and the owner is mentioned when overdue. Anyone else is told there
 is no such partnership they can see.
 """
@@ -17,19 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.core import reminders
+from bot.core.conversations import Actor, Conversations, Stale
+from bot.core.recommendations import assessment_record
+from bot.slack import blocks, review_blocks
+from bot.slack.access import ChannelMembers
+from bot.slack.messenger import SlackUnreachable
+from bot.slack.recommendation_blocks import GOES_AHEAD
+from bot.slack.reminder_messages import redraw
+from bot.slack.subcommands import parse_reference
+from bot.storage.db import rowcount
+from bot.storage.models import Conversation, Partnership, Reminder, Review
+from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
 from flows import Assessment, assess, schedule
-
-from . import blocks, reminders, review_blocks
-from .access import ChannelMembers
-from .conversations import Actor, Conversations, Stale
-from .db import rowcount
-from .messenger import SlackUnreachable
-from .models import Conversation, Partnership, Reminder, Review
-from .recommendation_blocks import GOES_AHEAD
-from .recommendations import assessment_record
-from .reminder_messages import redraw
-from .store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
-from .subcommands import parse_reference
 
 log = logging.getLogger(__name__)
 # What an adapted partnership changes, and the check's tips to ask again for it.

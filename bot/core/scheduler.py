@@ -27,15 +27,14 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.slack import review_blocks
+from bot.slack.messenger import Messenger, SlackUnreachable
+from bot.slack.reminder_messages import redraw
+from bot.slack.review_blocks import DigestItem
+from bot.storage.db import Database, DatabaseUnavailable
+from bot.storage.models import ChannelPace, Partnership, Reminder, ReminderAttempt
+from bot.storage.store import forget_events
 from flows import schedule
-
-from . import review_blocks
-from .db import Database, DatabaseUnavailable
-from .messenger import Messenger, SlackUnreachable
-from .models import ChannelPace, Partnership, Reminder, ReminderAttempt
-from .reminder_messages import redraw
-from .review_blocks import DigestItem
-from .store import forget_events
 
 log = logging.getLogger(__name__)
 

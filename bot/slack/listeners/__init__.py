@@ -14,7 +14,7 @@ from slack_bolt import App
 from . import actions, commands, events
 
 if TYPE_CHECKING:
-    from ..slack_app import Services
+    from bot.slack.app import Services
 
 
 def register(app: App, services: Services) -> None:

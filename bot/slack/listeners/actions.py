@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
-from .. import blocks, review_blocks
-from ..conversations import Actor
-from ..db import DatabaseUnavailable
+from bot.core.conversations import Actor
+from bot.slack import blocks, review_blocks
+from bot.storage.db import DatabaseUnavailable
+
 from . import outage
 from .acks import acknowledge
 from .payload import as_dict, as_list, as_text, option_values
 
 if TYPE_CHECKING:
-    from ..slack_app import Services
+    from bot.slack.app import Services
 
 
 def actor_of(body: dict[str, Any]) -> Actor | None:

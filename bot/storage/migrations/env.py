@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.models import Base
+from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

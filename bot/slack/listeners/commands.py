@@ -1,5 +1,5 @@
 """`/partnership [new|list|review P-12|recheck P-12|cancel|help]`: answered in the ack,
-work done after. The subcommands themselves are listed in bot/subcommands.py."""
+work done after. The subcommands themselves are listed in bot/slack/subcommands.py."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from .. import blocks
-from ..conversations import Actor
-from ..db import DatabaseUnavailable
-from ..listing import recent_checks
-from ..mrkdwn import clip, escape
-from ..subcommands import BY_WORD, usage
+from bot.core.conversations import Actor
+from bot.core.listing import recent_checks
+from bot.slack import blocks
+from bot.slack.mrkdwn import clip, escape
+from bot.slack.subcommands import BY_WORD, usage
+from bot.storage.db import DatabaseUnavailable
+
 from . import outage
 
 if TYPE_CHECKING:
-    from ..slack_app import Services
+    from bot.slack.app import Services
 
 
 # What the acknowledgement says (Slack shows it at once), and the work done after it.
@@ -42,7 +43,7 @@ def register(app: App, services: Services) -> None:
         checks = recent_checks(services.db, actor, conversations.check_flow)
         return blocks.list_message(checks).as_kwargs()
 
-    # One entry per subcommand of bot/subcommands.py (a test asks each of them).
+    # One entry per subcommand of bot/slack/subcommands.py (a test asks each of them).
     replies: dict[str, Callable[[Actor, str], Reply]] = {
         "new": lambda _a, _r: {
             "text": "Let's check a partnership: I've sent you a direct message."

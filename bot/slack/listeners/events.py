@@ -7,16 +7,17 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from .. import blocks
-from ..conversations import Actor
-from ..db import DatabaseUnavailable
-from ..listing import recent_checks
+from bot.core.conversations import Actor
+from bot.core.listing import recent_checks
+from bot.slack import blocks
+from bot.storage.db import DatabaseUnavailable
+
 from . import outage
 from .acks import acknowledge
 from .payload import as_text
 
 if TYPE_CHECKING:
-    from ..slack_app import Services
+    from bot.slack.app import Services
 
 
 def register(app: App, services: Services) -> None:

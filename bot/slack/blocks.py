@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows import NOT_SURE, Flow, FlowRun, Migration, Question, display_answer
-from flows.answers import format_date
-
-from .mrkdwn import (
+from bot.slack.mrkdwn import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
     OPTION_TEXT,
@@ -23,7 +20,9 @@ from .mrkdwn import (
     clip,
     escape,
 )
-from .subcommands import help_lines
+from bot.slack.subcommands import help_lines
+from flows import NOT_SURE, Flow, FlowRun, Migration, Question, display_answer
+from flows.answers import format_date
 
 # action_ids: the listeners match on these.
 ANSWER = "answer"  # answer_0, answer_1, ...: one button per option

@@ -1,6 +1,6 @@
 """The `/partnership` subcommands, in one table: the command listener, `help`, the App
 Home and the usage hint all read it, so a new subcommand is one row here (and its
-handling in bot/listeners/commands.py)."""
+handling in bot/slack/listeners/commands.py)."""
 
 from __future__ import annotations
 
