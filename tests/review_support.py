@@ -80,9 +80,7 @@ class Clock:
 
 def install_clock(services: Any, clock: Clock) -> Clock:
     """Make every service that reads the time read `clock` (posting, reviews, snoozes, passes)."""
-    services.conversations.clock = clock
-    services.recommendations.clock = clock
-    services.reviews.clock = clock
+    services.runs.clock = clock  # every step, post and review reads the date from here
     services.scheduler.clock = clock
     return clock
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.scheduler import Scheduler
-from bot.slack.app import make_client
+from bot.slack.app import make_client, utc_now
 from bot.slack.messenger import Messenger
+from bot.slack.outbox import Outbox
+from bot.slack.presenter import SlackNotifier
 from bot.storage.db import Database
 from tests.conftest import PARTNERS
 from tests.e2e_support import BOTH_DATABASES, at_once
@@ -24,10 +26,11 @@ def test_two_passes_at_once_keep_a_second_between_posts_in_one_channel(
 ) -> None:
     seed_due_reminders(database_url, {PARTNERS: 2}, MONDAY)  # two: each its own message
     other_process = Database(database_url)
+    messenger = Messenger(make_client(bot_server.settings, wait_out_rate_limits=False))
     try:
         second = Scheduler(
             other_process,
-            Messenger(make_client(bot_server.settings, wait_out_rate_limits=False)),
+            SlackNotifier(messenger, Outbox(other_process, messenger, clock=utc_now)),
             clock=bot_server.services.scheduler.clock,
         )
         moment = local(MONDAY, 9, 30)

@@ -3,17 +3,31 @@ for `/partnership list` and the App Home."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy import select
 
-from bot.core.conversations import Actor
-from bot.slack.blocks import CheckLine
-from bot.slack.recommendation_blocks import name_of
-from bot.slack.review_blocks import DECIDED
+from bot.core.actors import Actor
+from bot.core.plans import name_of
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Partnership
 from flows import Flow
 
 STATUS = {"active": "in progress", "finished": "finished"}
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One of a person's checks, as listed in the App Home and `/partnership list`."""
+
+    name: str
+    status: str
+    reference: str | None = None
+    verdict: str | None = None
+    channel_id: str | None = None
+    next_review: date | None = None
+    last_decision: str | None = None
 
 
 def recent_checks(db: Database, actor: Actor, flow: Flow, limit: int = 15) -> list[CheckLine]:
@@ -47,7 +61,7 @@ def recent_checks(db: Database, actor: Actor, flow: Flow, limit: int = 15) -> li
                     verdict=partnership.verdict,
                     channel_id=partnership.channel_id,
                     next_review=partnership.next_review_on,
-                    last_decision=DECIDED.get(partnership.last_decision or ""),
+                    last_decision=partnership.last_decision,
                 )
             )
         elif conversation.state == "cancelled":

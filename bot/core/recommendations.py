@@ -10,36 +10,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core import reminders
-from bot.core.conversations import Actor, Conversations, Stale
-from bot.slack import blocks, recommendation_blocks
-from bot.slack.blocks import Message
-from bot.slack.messenger import SlackUnreachable
-from bot.slack.mrkdwn import escape
-from bot.slack.recommendation_blocks import GOES_AHEAD
-from bot.slack.reminder_messages import redraw
-from bot.slack.subcommands import parse_reference
+from bot.core import lookups, reminder_board, reminders
+from bot.core.actors import Actor, Press
+from bot.core.errors import PostRefused, PostUnknown, Stale
+from bot.core.notifier import Note, Recommendation
+from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
+from bot.core.references import parse_reference
+from bot.core.starting import Starting
+from bot.core.steps import Steps
 from bot.storage.models import Conversation, Partnership
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
-from flows import Assessment, Flow, FlowRun, assess, schedule
+from flows import Assessment, Flow, FlowError, FlowRun, assess, schedule
 
 log = logging.getLogger(__name__)
-
-CHANNEL_ERRORS = {
-    "channel_not_found": "I can't find that channel, or it's private and I'm not in it.",
-    "not_in_channel": "I'm not a member of that channel.",
-    "is_archived": "That channel is archived.",
-}
-NO_CHANNEL = (
-    "Pick a channel to post to in the menu on the summary, then press *Post* again. "
-    "(Your admin can set a default with PARTNERSHIP_CHANNEL.)"
-)
 
 
 class NoChannel(Exception):
@@ -47,92 +35,87 @@ class NoChannel(Exception):
 
 
 class Recommendations:
-    def __init__(self, conversations: Conversations) -> None:
-        self.conversations = conversations
-        self.db = conversations.db
-        self.slack = conversations.slack
-        self.flow = conversations.check_flow
-        self.clock = conversations.clock
-        self.outbox = conversations.outbox
+    def __init__(self, steps: Steps, starting: Starting) -> None:
+        self.steps, self.starting = steps, starting
+        self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
 
-    def post(self, actor: Actor, value: str) -> None:
-        conversation_id, version, _ = blocks.parse_action_value(value)
+    @property
+    def flow(self) -> Flow:
+        return self.runs.check_flow
+
+    def post(self, actor: Actor, press: Press) -> None:
         with self.db.reading() as session:
-            conversation = self.conversations.owned(session, actor, conversation_id)
+            conversation = lookups.owned(session, actor, press.conversation_id)
             update_of = conversation.partnership_id if conversation is not None else None
         if update_of is not None:
-            self._post_update(actor, conversation_id, version, update_of)
+            self._post_update(actor, press, update_of)
             return
-        owner_tz = self.slack.time_zone(actor.user_id)  # for the first review's date
+        owner_tz = self.notify.time_zone(actor.user_id)  # for the first review's date
         try:
-            claimed = self._claim(actor, conversation_id, version, owner_tz)
+            claimed = self._claim(actor, press, owner_tz)
         except NoChannel:
-            dm = self.slack.open_dm(actor.user_id)
-            self.slack.say(dm, blocks.notice(NO_CHANNEL))
+            self.notify.tell(actor.user_id, "no_channel")
             return
         except Stale:  # discarded or changed since this summary was shown
-            self.conversations.whisper_stale(actor, conversation_id)
+            self.steps.stale(actor, press.conversation_id)
             return
         except (AlreadyClaimed, IntegrityError, StaleDataError):
-            self.conversations.whisper_stale(
-                actor, conversation_id, "This check is already posted or being posted."
-            )
+            self.steps.stale(actor, press.conversation_id, "posted")
             return
-        partnership_id, dm, target, message, details, retaken = claimed
+        partnership_id, target, post, retaken = claimed
         try:
-            posted = self.slack.post(target, message, tag=_tag(partnership_id), look_first=retaken)
-        except SlackApiError as error:
+            posted = self.notify.post_recommendation(
+                target, post, tag=_tag(partnership_id), look_first=retaken
+            )
+        except PostRefused as refused:
             self._release(partnership_id)
-            self.slack.say(dm, _post_failed(target, error.response.get("error", "")))
+            self.notify.tell(actor.user_id, "post_failed", target=target, reason=refused.reason)
             return
-        except SlackUnreachable:
+        except PostUnknown:
             # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
             log.warning("Posting P-%s: no answer from Slack; it will be looked for", partnership_id)
             return
-        self._complete(partnership_id, posted, owner_tz, details, actor)
+        self._complete(partnership_id, posted, owner_tz, post, actor)
 
     def _complete(
         self,
         partnership_id: int,
         posted: dict[str, str],
         owner_tz: str | None,
-        details: list[Message],
+        post: Recommendation,
         pressed_by: Actor | None = None,
     ) -> None:
         """The recommendation is in the channel: record it, schedule its reviews, fill its
         thread, and close the summary with where it went (the summary that was pressed,
         when `pressed_by` says which: it may not have been recorded yet)."""
+        now = self.runs.clock()
         with self.db.session() as session:
             partnership = session.get_one(Partnership, partnership_id)
             partnership.channel_id = posted["channel"]
             partnership.message_ts = posted["ts"]
             partnership.post_state = "posted"
-            partnership.posted_at = self.clock()
+            partnership.posted_at = now
             partnership.owner_tz = owner_tz
-            facts = self.flow.by_role(partnership.answers)
-            partnership.cadence = _cadence(self.flow, partnership.answers)
+            partnership.cadence = cadence_of(self.flow, partnership.answers)
             if partnership.verdict in GOES_AHEAD:  # only a partnership that goes ahead
-                reminders.schedule_first(session, partnership, self.clock(), facts)
+                reminders.schedule_first(
+                    session, partnership, now, self.flow.by_role(partnership.answers)
+                )
             reference, verdict = partnership.reference, partnership.verdict
             conversation = session.get_one(Conversation, partnership.conversation_id)
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
             conversation_id, version = conversation.id, conversation.version
-        delayed = False
-        for n, reply in enumerate(details):
-            tag = f"{_tag(partnership_id)}:details:{n}"
-            if not self.slack.say(posted["channel"], reply, thread_ts=posted["ts"], tag=tag):
-                self.outbox.add(actor.team_id, posted["channel"], reply, tag, posted["ts"])
-                delayed = True
-        note = f":white_check_mark: Posted to <#{posted['channel']}> as *{reference}*."
-        if delayed:
-            note += " Slack did not take its answers just now: they follow in its thread shortly."
-        if verdict not in GOES_AHEAD:
-            note += (
-                " No reviews are scheduled for it. When things change, type "
-                f"`/partnership recheck {reference}` to change the answers and post its new "
-                "verdict."
-            )
-        self.conversations.finish(actor, conversation_id, version, note)
+        on_time = self.notify.fill_thread(
+            actor.team_id, posted["channel"], posted["ts"], post, tag=_tag(partnership_id)
+        )
+        note = self.notify.posted_note(
+            "recommendation",
+            channel=posted["channel"],
+            reference=reference,
+            on_time=on_time,
+            goes_ahead=verdict in GOES_AHEAD,
+        )
+        self.steps.finish(actor, conversation_id, version, note)
 
     def recover(self) -> None:
         """Settle posts left in flight by a process that stopped, or whose outcome Slack
@@ -143,31 +126,31 @@ class Recommendations:
             stuck = session.scalars(
                 select(Partnership).where(
                     Partnership.post_state == "posting",
-                    Partnership.post_claimed_at < self.clock() - POST_CLAIM_TIMEOUT,
+                    Partnership.post_claimed_at < self.runs.clock() - POST_CLAIM_TIMEOUT,
                 )
             ).all()
+            runs = {}
+            for partnership in stuck:
+                try:
+                    conversation = session.get_one(Conversation, partnership.conversation_id)
+                    runs[partnership.id] = self.runs.of(conversation)
+                except FlowError:
+                    continue
         for partnership in stuck:
-            run = self.conversations.run_of_conversation(partnership.conversation_id)
+            run = runs.get(partnership.id)
             target = partnership.post_target
             if run is None or not target:
                 continue
             try:
-                found = self.slack.find(target, _tag(partnership.id))
-            except SlackUnreachable:
+                found = self.notify.find(target, _tag(partnership.id))
+            except PostUnknown:
                 continue  # next time
             if found is not None:
-                assessment = assess(self.flow, run.answers)
-                details = recommendation_blocks.thread_details(self.flow, run.answers, assessment)
-                self._complete(partnership.id, found, partnership.owner_tz, details)
+                post = self._recommendation(partnership, run.answers, partnership.owner_id)
+                self._complete(partnership.id, found, partnership.owner_tz, post)
                 continue
             self._release(partnership.id)
-            self.slack.say(
-                self.slack.open_dm(partnership.owner_id),
-                blocks.notice(
-                    f":warning: Posting *{escape(partnership.name)}* was interrupted before it "
-                    "reached the channel. Nothing was posted: press *Post* on its summary again."
-                ),
-            )
+            self.notify.tell(partnership.owner_id, "post_interrupted", name=partnership.name)
 
     # --- re-checking a posted partnership -------------------------------------------------
 
@@ -180,7 +163,7 @@ class Recommendations:
         with self.db.reading() as session:
             partnership, _ = self._recheckable(session, actor, text)
         if partnership is not None:
-            self.conversations.start_recheck_all(actor, partnership)
+            self.starting.recheck_all(actor, partnership)
 
     @staticmethod
     def _recheckable(
@@ -209,9 +192,7 @@ class Recommendations:
             return None, f"{reference} has ended; start a new check with `/partnership new`."
         return partnership, None
 
-    def _post_update(
-        self, actor: Actor, conversation_id: int, version: int, partnership_id: int
-    ) -> None:
+    def _post_update(self, actor: Actor, press: Press, partnership_id: int) -> None:
         """A re-check of a posted partnership: record it, update its post in place, and
         add the change to its thread. Reviews start if it now goes ahead, and stop if it
         no longer does."""
@@ -224,16 +205,16 @@ class Recommendations:
             partnership = session.get_one(Partnership, partnership_id)
             assessment = assess(self.flow, run.answers)
             _record(self.flow, partnership, run.answers, assessment)
-            partnership.cadence = _cadence(self.flow, run.answers)
-            now = self.clock()
+            partnership.cadence = cadence_of(self.flow, run.answers)
+            now = self.runs.clock()
             if assessment.verdict not in GOES_AHEAD:
                 stopped[:] = reminders.stop(session, partnership)
             elif partnership.next_review_on is None and partnership.status == "active":
                 reminders.schedule_first(session, partnership, now, self.flow.by_role(run.answers))
-            plan = self.conversations.review_plan(run.answers, partnership)
+            plan = review_plan(self.flow, run.answers, self.runs.clock, partnership)
             if assessment.verdict not in GOES_AHEAD:
-                plan = recommendation_blocks.ReviewPlan(None)
-            message = recommendation_blocks.channel_post(
+                plan = ReviewPlan(None)
+            post = Recommendation(
                 self.flow,
                 partnership.reference,
                 run.answers,
@@ -241,80 +222,58 @@ class Recommendations:
                 assessment,
                 plan,
             )
-            note = blocks.notice(
-                f":arrows_counterclockwise: <@{actor.user_id}> re-checked "
-                f"{partnership.reference}: the verdict is now *{assessment.verdict}* "
-                f"({recommendation_blocks.counts(assessment).lower()}). "
-                f"{escape(plan.sentence(assessment.verdict, partnership.reference))}"
-            )
-            updated[:] = [
-                partnership.reference,
-                partnership.channel_id,
-                partnership.message_ts,
-                message,
-                [note, *recommendation_blocks.thread_details(self.flow, run.answers, assessment)],
+            stops = Note("no_longer_ahead", reference=partnership.reference)
+            closed = [
+                (channel, ts, reminder_board.lines(session, channel, ts, {reminder_id: stops}))
+                for channel, ts, reminder_id in stopped
             ]
+            updated[:] = [partnership.channel_id, partnership.message_ts, post, closed]
             run.finish()
 
+        posting = self.notify.posted_note("posting")
         try:
-            self.conversations.complete(actor, conversation_id, version, "Posting…", record)
+            self.steps.complete(actor, press, posting, record)
         except Stale:
-            self.conversations.whisper_stale(actor, conversation_id, "This update is posted.")
+            self.steps.stale(actor, press.conversation_id, "update_posted")
             return
-        reference, channel, thread, message, replies = updated
+        channel, thread, post, closed = updated
         if channel and thread:
-            self.slack.update(channel, thread, message)
-        with self.db.reading() as session:
-            for reminder_channel, ts, reminder_id in stopped:
-                note = f"Re-checked: {reference} no longer goes ahead, so its reviews stop."
-                redraw(session, self.slack, reminder_channel, ts, {reminder_id: note})
-        dm = self.slack.open_dm(actor.user_id)
+            self.notify.update_recommendation(channel, thread, post)
+        for reminder_channel, ts, lines in closed:
+            self.notify.redraw_reminders(reminder_channel, ts, lines)
         if not (channel and thread):
-            self.slack.say(
-                dm,
-                blocks.notice(
-                    f":warning: {reference} is updated, but I can't find its post to add the "
-                    "update to. `/partnership list` shows the new verdict."
-                ),
-            )
+            self.notify.tell(actor.user_id, "recheck_no_post", reference=post.reference)
             return
-        delayed = False
-        for n, reply in enumerate(replies):
-            tag = f"recheck:{conversation_id}:{n}"
-            if not self.slack.say(channel, reply, thread_ts=thread, tag=tag):
-                self.outbox.add(actor.team_id, channel, reply, tag, thread)
-                delayed = True
-        thread_note = (
-            "Slack did not take the new answers just now: they follow in its thread shortly."
-            if delayed
-            else "Its thread has the new answers."
+        on_time = self.notify.fill_thread(
+            actor.team_id,
+            channel,
+            thread,
+            post,
+            tag=f"recheck:{press.conversation_id}",
+            rechecked_by=actor.user_id,
         )
-        self.slack.say(
-            dm,
-            blocks.notice(
-                f":white_check_mark: {reference} is updated: its post in <#{channel}> shows "
-                f"the new verdict. {thread_note}"
-            ),
+        self.notify.tell(
+            actor.user_id, "rechecked", reference=post.reference, channel=channel, on_time=on_time
         )
 
     def _claim(
-        self, actor: Actor, conversation_id: int, version: int, owner_tz: str | None
-    ) -> tuple[int, str, str, Message, list[Message], bool]:
-        now = self.clock()
+        self, actor: Actor, press: Press, owner_tz: str | None
+    ) -> tuple[int, str, Recommendation, bool]:
+        now = self.runs.clock()
         with self.db.session() as session:
-            conversation, partnership = self.conversations.pressed_summary(
-                session, actor, conversation_id, version, Partnership
+            conversation, partnership = lookups.pressed_summary(
+                session, self.runs, actor, press.conversation_id, press.version, Partnership
             )
-            target = conversation.draft.get("channel") or self.conversations.default_channel
+            target = conversation.draft.get("channel") or self.steps.default_channel
             if not target:
                 raise NoChannel
-            run = self.conversations.run_of(conversation)
+            run = self.runs.of(conversation)
             assessment = assess(self.flow, run.answers)
             if partnership is None:
                 partnership = Partnership(
                     team_id=actor.team_id,
                     ref=next_reference(session, actor.team_id),
-                    conversation_id=conversation_id,
+                    conversation_id=press.conversation_id,
                     owner_id=actor.user_id,
                     post_state="unposted",
                 )
@@ -327,17 +286,32 @@ class Recommendations:
             session.flush()
             if not claim_post(session, Partnership, partnership.id, now):
                 raise AlreadyClaimed
-            plan = recommendation_blocks.ReviewPlan(
-                schedule.first_review_on(
-                    self.flow.by_role(run.answers), reminders.local_today(now, owner_tz)
-                ),
-                _cadence(self.flow, run.answers),
-            )
-            message = recommendation_blocks.channel_post(
-                self.flow, partnership.reference, run.answers, actor.user_id, assessment, plan
-            )
-            details = recommendation_blocks.thread_details(self.flow, run.answers, assessment)
-            return partnership.id, conversation.channel_id, target, message, details, retaken
+            post = self._recommendation(partnership, run.answers, actor.user_id, assessment)
+            return partnership.id, target, post, retaken
+
+    def _recommendation(
+        self,
+        partnership: Partnership,
+        answers: dict[str, Any],
+        owner_id: str,
+        assessment: Assessment | None = None,
+    ) -> Recommendation:
+        """What the channel is told about a partnership about to be posted."""
+        plan = ReviewPlan(
+            schedule.first_review_on(
+                self.flow.by_role(answers),
+                reminders.local_today(self.runs.clock(), partnership.owner_tz),
+            ),
+            cadence_of(self.flow, answers),
+        )
+        return Recommendation(
+            self.flow,
+            partnership.reference,
+            answers,
+            owner_id,
+            assessment or assess(self.flow, answers),
+            plan,
+        )
 
     def _release(self, partnership_id: int) -> None:
         with self.db.session() as session:
@@ -348,7 +322,7 @@ def _record(
     flow: Flow, partnership: Partnership, answers: dict[str, Any], assessment: Assessment
 ) -> None:
     """Keep the check's result on its partnership (what listing and reviews read)."""
-    partnership.name = recommendation_blocks.name_of(flow, answers)
+    partnership.name = name_of(flow, answers)
     partnership.verdict = assessment.verdict or ""
     partnership.assessment = assessment_record(assessment)
     partnership.answers = dict(answers)
@@ -357,11 +331,6 @@ def _record(
 def _tag(partnership_id: int) -> str:
     """The tag of a recommendation's post: the same for every attempt to post it."""
     return f"recommendation:{partnership_id}"
-
-
-def _cadence(flow: Flow, answers: dict[str, Any]) -> str:
-    facts = flow.by_role(answers)
-    return schedule.effective_cadence(facts.get("review_cadence"), facts.get("form"))
 
 
 def assessment_record(assessment: Assessment) -> dict[str, Any]:
@@ -383,13 +352,3 @@ def assessment_record(assessment: Assessment) -> dict[str, Any]:
         "not_sure": assessment.not_sure,
         "too_early": assessment.too_early,
     }
-
-
-def _post_failed(target: str, error: str) -> Message:
-    where = f"<#{target}>" if target[:1] in "CG" else escape(target)
-    reason = CHANNEL_ERRORS.get(error, f"Slack said `{escape(error or 'unknown error')}`.")
-    return blocks.notice(
-        f":warning: I couldn't post to {where}. {reason}\n"
-        "Invite me there (type `/invite @Partnership Check` in that channel) or pick another "
-        "channel on the summary, then press *Post* again. Nothing is lost."
-    )

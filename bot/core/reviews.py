@@ -2,7 +2,7 @@
 snoozed, ended, and submitted to the thread of the original recommendation.
 
 Its owner and the members of the channel where it was posted may act on a partnership
-(start, snooze, end; see bot/slack/access.py): reviews are a shared duty of the people who see
+(start, snooze, end; see `Membership`): reviews are a shared duty of the people who see
 the recommendation, and the owner is mentioned when overdue. Anyone else is told there
 is no such partnership they can see.
 """
@@ -10,22 +10,22 @@ is no such partnership they can see.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core import reminders
-from bot.core.conversations import Actor, Conversations, Stale
+from bot.core import lookups, reminder_board, reminders
+from bot.core.actors import Actor, Press
+from bot.core.errors import PostRefused, PostUnknown, Stale
+from bot.core.notifier import Note, ReminderLine, ReviewResult
+from bot.core.plans import GOES_AHEAD
 from bot.core.recommendations import assessment_record
-from bot.slack import blocks, review_blocks
-from bot.slack.access import ChannelMembers
-from bot.slack.messenger import SlackUnreachable
-from bot.slack.recommendation_blocks import GOES_AHEAD
-from bot.slack.reminder_messages import redraw
-from bot.slack.subcommands import parse_reference
+from bot.core.references import parse_reference
+from bot.core.starting import Starting
+from bot.core.steps import Steps
 from bot.storage.db import rowcount
 from bot.storage.models import Conversation, Partnership, Reminder, Review
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
@@ -44,24 +44,26 @@ class Ended(Exception):
     """The partnership was ended (from a reminder) while someone was reviewing it."""
 
 
+RedrawLater = tuple[str, str, list[ReminderLine]] | None  # a reminder message to redraw
+
 NOT_VISIBLE = (
     "There is no posted partnership P-{number} that you can see. `/partnership list` shows "
     "yours; for others, use the reference shown in the channel where it was posted."
 )
-MEMBERS_ONLY = (
-    "Only members of the channel where this partnership was posted can review, snooze or "
-    "end it. Join the channel first."
-)
+
+
+class Membership(Protocol):
+    def may_act(self, user_id: str, owner_id: str, channel: str | None) -> bool:
+        """Whether `user_id` may act on a partnership of `owner_id` posted in `channel`:
+        its owner, or a member of that channel."""
+        ...
 
 
 class Reviews:
-    def __init__(self, conversations: Conversations, members: ChannelMembers) -> None:
-        self.conversations = conversations
-        self.db = conversations.db
-        self.slack = conversations.slack
-        self.flow = conversations.flows["review"]
-        self.clock = conversations.clock
-        self.members = members
+    def __init__(self, steps: Steps, starting: Starting, members: Membership) -> None:
+        self.steps, self.starting, self.members = steps, starting, members
+        self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
+        self.flow = self.runs.flows["review"]
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -74,6 +76,7 @@ class Reviews:
         found, problem = self._reviewable(actor, text)
         if found is None:
             return problem
+        redraw = None
         with self.db.session() as session:
             partnership = session.get_one(Partnership, found.id)
             if partnership.status == "ended":  # ended meanwhile
@@ -83,122 +86,114 @@ class Reviews:
             reminder = self._open_reminder(session, partnership.id)
             if reminder is not None and reminder.state == "pending":
                 reminder.state, reminder.reviewer_id = "reviewing", actor.user_id
-                self._redraw(session, reminder, f"<@{actor.user_id}> is reviewing it now.")
+                session.flush()
+                redraw = self._lines(session, reminder, Note("reviewing", by=actor.user_id))
             reminder_id = reminder.id if reminder is not None else None
-        self.conversations.start_review(actor, partnership, reminder_id)
+        self._redraw(redraw)
+        self.starting.review(actor, partnership, reminder_id)
         return None
 
     def start_from_reminder(self, actor: Actor, reminder_id: str, channel: str) -> None:
         """Start review: the presser reviews it in their DM; the reminder says who is on it."""
         if not self._may_act_on_reminder(actor, reminder_id):
-            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
+            return self.notify.not_yours(channel, actor.user_id, "members_only")
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None:
-                return self._gone(actor, channel)
-            reminder, partnership = found
-            if (busy := self._busy_with_another(session, actor, partnership.id)) is not None:
-                self.slack.whisper(channel, actor.user_id, busy)
-                return None
-            reviewing_self = reminder.state == "reviewing" and reminder.reviewer_id == (
-                actor.user_id
-            )
-            if not reviewing_self:
-                claimed = rowcount(
-                    session.execute(
-                        update(Reminder)
-                        .where(Reminder.id == reminder.id, Reminder.state == "pending")
-                        .values(state="reviewing", reviewer_id=actor.user_id)
-                        .execution_options(synchronize_session=False)
+                gone = self._gone(None)
+            else:
+                reminder, partnership = found
+                busy = self._busy_with_another(session, actor, partnership.id)
+                reviewing_self = reminder.state == "reviewing" and reminder.reviewer_id == (
+                    actor.user_id
+                )
+                claimed = busy is None and (
+                    reviewing_self
+                    or rowcount(
+                        session.execute(
+                            update(Reminder)
+                            .where(Reminder.id == reminder.id, Reminder.state == "pending")
+                            .values(state="reviewing", reviewer_id=actor.user_id)
+                            .execution_options(synchronize_session=False)
+                        )
                     )
                 )
-                if not claimed:
-                    return self._gone(actor, channel, reminder)
-            self._redraw(session, reminder, f"<@{actor.user_id}> is reviewing it now.")
-        self.conversations.start_review(actor, partnership, reminder.id)
+                if busy is not None:
+                    gone = ("busy", {"text": busy})
+                elif not claimed:
+                    gone = self._gone(reminder)
+                else:
+                    gone = None
+                    redraw = self._lines(session, reminder, Note("reviewing", by=actor.user_id))
+        if gone is not None:
+            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
+        self._redraw(redraw)
+        self.starting.review(actor, partnership, reminder.id)
         return None
 
     def snooze(self, actor: Actor, reminder_id: str, channel: str, period: str) -> None:
         if not self._may_act_on_reminder(actor, reminder_id):
-            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
+            return self.notify.not_yours(channel, actor.user_id, "members_only")
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None or found[0].state != "pending":
-                return self._gone(actor, channel, found[0] if found else None)
-            reminder, partnership = found
-            reminders.snooze(reminder, partnership, self.clock(), period)
-            local = reminder.send_at.astimezone(schedule.zone(partnership.owner_tz))
-            note = f"Snoozed by <@{actor.user_id}> until {local.strftime('%A %-d %B')}."
-            self._redraw(session, reminder, note)
+                gone = self._gone(found[0] if found else None)
+            else:
+                gone = None
+                reminder, partnership = found
+                reminders.snooze(reminder, partnership, self.runs.clock(), period)
+                local = reminder.send_at.astimezone(schedule.zone(partnership.owner_tz))
+                session.flush()
+                redraw = self._lines(session, reminder, Note("snoozed", actor.user_id, local))
+        if gone is not None:
+            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
+        self._redraw(redraw)
         return None
 
     def end(self, actor: Actor, reminder_id: str, channel: str) -> None:
         if not self._may_act_on_reminder(actor, reminder_id):
-            return self.slack.whisper(channel, actor.user_id, MEMBERS_ONLY)
+            return self.notify.not_yours(channel, actor.user_id, "members_only")
         with self.db.session() as session:
             found = self._reminder(session, actor, reminder_id)
             if found is None or found[0].state not in reminders.OPEN:
-                return self._gone(actor, channel, found[0] if found else None)
-            reminder, partnership = found
-            reminders.end(session, partnership)
-            self._redraw(session, reminder, f"Ended by <@{actor.user_id}>. Reminders have stopped.")
+                gone = self._gone(found[0] if found else None)
+            else:
+                gone = None
+                reminder, partnership = found
+                reminders.end(session, partnership)
+                session.flush()
+                redraw = self._lines(session, reminder, Note("ended", by=actor.user_id))
+        if gone is not None:
+            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
+        self._redraw(redraw)
         if partnership.channel_id and partnership.message_ts:
-            self.slack.say(
-                partnership.channel_id,
-                blocks.notice(
-                    f"{partnership.reference} was ended by <@{actor.user_id}> from its review "
-                    "reminder. Follow its exit arrangements for shared staff, money and data."
-                ),
-                thread_ts=partnership.message_ts,
-            )
+            self.notify.in_thread(partnership, "ended", by=actor.user_id)
         return None
 
     # --- submitting ----------------------------------------------------------------------
 
-    def submit(self, actor: Actor, value: str) -> None:
+    def submit(self, actor: Actor, press: Press) -> None:
         """Post the review's result to the recommendation's thread, once; schedule what's next."""
-        conversation_id, version, _ = blocks.parse_action_value(value)
         try:
-            claimed = self._claim(actor, conversation_id, version)
+            claimed = self._claim(actor, press)
         except Stale:  # discarded or changed since this summary was shown
-            self.conversations.whisper_stale(actor, conversation_id)
+            self.steps.stale(actor, press.conversation_id)
             return
         except (AlreadyClaimed, IntegrityError, StaleDataError):
-            self.conversations.whisper_stale(
-                actor, conversation_id, "This review is already submitted or being submitted."
-            )
+            self.steps.stale(actor, press.conversation_id, "submitted")
             return
         except Ended as ended:
-            self.conversations.whisper_stale(
-                actor,
-                conversation_id,
-                f"{ended} was ended while you reviewed it, so there is nothing to submit. "
-                "Press Discard to close this review.",
-            )
+            self.steps.stale(actor, press.conversation_id, "ended", reference=str(ended))
             return
-        review_id, partnership_id, result, retaken = claimed
-        with self.db.reading() as session:
-            partnership = session.get_one(Partnership, partnership_id)
-            channel, thread = partnership.channel_id, partnership.message_ts
+        review_id, result, retaken = claimed
         try:
-            if not (channel and thread):
-                raise SlackApiError("the recommendation is not in a channel", {})
-            posted = self.slack.post(
-                channel, result, thread_ts=thread, tag=_tag(review_id), look_first=retaken
-            )
-        except SlackApiError:
+            posted = self.notify.post_review(result, tag=_tag(review_id), look_first=retaken)
+        except PostRefused:
             with self.db.session() as session:
                 session.get_one(Review, review_id).post_state = "unposted"
-            self.slack.say(
-                self.slack.open_dm(actor.user_id),
-                blocks.notice(
-                    ":warning: I couldn't post the review to the recommendation's thread. "
-                    "Check I'm still in that channel, then press *Submit review* again. "
-                    "Nothing is lost."
-                ),
-            )
+            self.notify.tell(actor.user_id, "submit_failed")
             return
-        except SlackUnreachable:
+        except PostUnknown:
             # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
             log.warning("Review %s: no answer from Slack; it will be looked for", review_id)
             return
@@ -215,18 +210,11 @@ class Reviews:
             actor = pressed_by or Actor(team_id=review.team_id, user_id=review.reviewer_id)
             conversation_id, version = conversation.id, conversation.version
             tips = self._tips_to_recheck(review)
-        self.conversations.finish(
-            actor,
-            conversation_id,
-            version,
-            f":white_check_mark: Review of {partnership.reference} posted in its thread.",
-        )
+        note = self.notify.posted_note("review", reference=partnership.reference)
+        self.steps.finish(actor, conversation_id, version, note)
         if tips:
-            titles = [t.title for t in self.conversations.check_flow.tips if t.id in tips]
-            self.slack.say(
-                self.slack.open_dm(actor.user_id),
-                review_blocks.recheck_offer(partnership, titles),
-            )
+            titles = [t.title for t in self.runs.check_flow.tips if t.id in tips]
+            self.notify.offer_recheck(actor.user_id, partnership, titles)
 
     def recover(self) -> None:
         """Settle review results left in flight (see Recommendations.recover): found in the
@@ -238,30 +226,25 @@ class Reviews:
                 .join(Partnership, Partnership.id == Review.partnership_id)
                 .where(
                     Review.post_state == "posting",
-                    Review.post_claimed_at < self.clock() - POST_CLAIM_TIMEOUT,
+                    Review.post_claimed_at < self.runs.clock() - POST_CLAIM_TIMEOUT,
                 )
             ).all()
         for review, partnership in stuck:
             if not (partnership.channel_id and partnership.message_ts):
                 continue
             try:
-                found = self.slack.find(
+                found = self.notify.find(
                     partnership.channel_id, _tag(review.id), partnership.message_ts
                 )
-            except SlackUnreachable:
+            except PostUnknown:
                 continue  # next time
             if found is not None:
                 self._complete(review.id, found["ts"])
                 continue
             with self.db.session() as session:
                 session.get_one(Review, review.id).post_state = "unposted"
-            self.slack.say(
-                self.slack.open_dm(review.reviewer_id),
-                blocks.notice(
-                    f":warning: Submitting your review of {partnership.reference} was "
-                    "interrupted before it reached the thread. Nothing was posted: press "
-                    "*Submit review* on it again."
-                ),
+            self.notify.tell(
+                review.reviewer_id, "review_interrupted", reference=partnership.reference
             )
 
     def start_recheck(self, actor: Actor, partnership_id: str) -> None:
@@ -279,14 +262,15 @@ class Reviews:
                 .limit(1)
             ).first()
             tips = self._tips_to_recheck(latest) if latest is not None else []
-        dm = self.slack.open_dm(actor.user_id)
+        dm = self.notify.dm_of(actor.user_id)
         if latest is not None and latest.reviewer_id != actor.user_id:
             # The offer went to the reviewer who decided to adapt it, in their own DM.
-            text = f"This button is for <@{latest.reviewer_id}>, who reviewed it."
-            return self.slack.whisper(dm, actor.user_id, text)
+            return self.notify.not_yours(
+                dm, actor.user_id, "offer_for", reviewer=latest.reviewer_id
+            )
         if partnership.status != "active" or not tips:
-            return self.slack.whisper(dm, actor.user_id, "Its latest review did not adapt it.")
-        self.conversations.start_recheck(actor, partnership, tips)
+            return self.notify.not_yours(dm, actor.user_id, "not_adapted")
+        self.starting.recheck(actor, partnership, tips)
 
     def _tips_to_recheck(self, review: Review) -> list[str]:
         if review.decision != "adapt":
@@ -294,16 +278,14 @@ class Reviews:
         changed = self.flow.answer_for("adapts", review.answers) or []
         return sorted({tip for what in changed for tip in ADAPT_TIPS.get(what, ())})
 
-    def _claim(
-        self, actor: Actor, conversation_id: int, version: int
-    ) -> tuple[int, int, blocks.Message, bool]:
+    def _claim(self, actor: Actor, press: Press) -> tuple[int, ReviewResult, bool]:
         """Record the review and its consequences, and claim the right to post it."""
-        now = self.clock()
+        now = self.runs.clock()
         with self.db.session() as session:
-            conversation, review = self.conversations.pressed_summary(
-                session, actor, conversation_id, version, Review
+            conversation, review = lookups.pressed_summary(
+                session, self.runs, actor, press.conversation_id, press.version, Review
             )
-            run = self.conversations.run_of(conversation)
+            run = self.runs.of(conversation)
             assessment = assess(self.flow, run.answers)
             # Locked until this review's decision is applied: a review ending it and one
             # continuing it, submitted at once, are applied one after the other.
@@ -314,17 +296,15 @@ class Reviews:
                 raise Ended(partnership.reference)
             if review is None:
                 review = self._record(
-                    session, actor, conversation_id, partnership, run.answers, assessment
+                    session, actor, press.conversation_id, partnership, run.answers, assessment
                 )
                 session.flush()
             # A claim retaken from a process that stopped: its result may be in the thread.
             retaken = review.post_state == "posting"
             if not claim_post(session, Review, review.id, now):
                 raise AlreadyClaimed
-            result = review_blocks.review_result(
-                self.flow, partnership, actor.user_id, run.answers, assessment
-            )
-            return review.id, partnership.id, result, retaken
+            result = ReviewResult(self.flow, partnership, actor.user_id, run.answers, assessment)
+            return review.id, result, retaken
 
     def _record(
         self,
@@ -348,7 +328,7 @@ class Reviews:
             post_state="unposted",
         )
         session.add(review)
-        today = reminders.local_today(self.clock(), partnership.owner_tz)
+        today = reminders.local_today(self.runs.clock(), partnership.owner_tz)
         partnership.last_reviewed_on = today
         partnership.last_decision = decision
         if decision == "end":
@@ -360,15 +340,21 @@ class Reviews:
 
     # --- lookups -----------------------------------------------------------------------------
 
-    def _redraw(self, session: Session, reminder: Reminder, note: str) -> None:
-        if reminder.message_ts and reminder.channel_id:
-            redraw(
-                session, self.slack, reminder.channel_id, reminder.message_ts, {reminder.id: note}
-            )
+    @staticmethod
+    def _lines(session: Session, reminder: Reminder, note: Note) -> RedrawLater:
+        """The reminder's message as it should show now `note` happened to it."""
+        if not (reminder.message_ts and reminder.channel_id):
+            return None
+        channel, ts = reminder.channel_id, reminder.message_ts
+        return channel, ts, reminder_board.lines(session, channel, ts, {reminder.id: note})
+
+    def _redraw(self, later: RedrawLater) -> None:
+        if later is not None:
+            self.notify.redraw_reminders(*later)
 
     def _busy_with_another(self, session: Session, actor: Actor, partnership_id: int) -> str | None:
         """One review at a time per person: say so if they are on another one."""
-        review = self.conversations.active(session, actor, "review")
+        review = lookups.active(session, actor, "review")
         if review is None or review.partnership_id == partnership_id:
             return None
         reference = session.get_one(Partnership, review.partnership_id).reference
@@ -440,12 +426,12 @@ class Reviews:
             return None
         return reminder, partnership
 
-    def _gone(self, actor: Actor, channel: str, reminder: Reminder | None = None) -> None:
+    @staticmethod
+    def _gone(reminder: Reminder | None) -> tuple[str, dict[str, str]]:
+        """Why a press on a reminder did nothing: someone is on it, or it was dealt with."""
         if reminder is not None and reminder.state == "reviewing" and reminder.reviewer_id:
-            text = f"<@{reminder.reviewer_id}> is already reviewing this one."
-        else:
-            text = "This reminder has already been dealt with, so that button did nothing."
-        self.slack.whisper(channel, actor.user_id, text)
+            return "reviewing", {"reviewer": reminder.reviewer_id}
+        return "dealt_with", {}
 
 
 def _tag(review_id: int) -> str:

@@ -22,15 +22,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.slack import review_blocks
-from bot.slack.messenger import Messenger, SlackUnreachable
-from bot.slack.reminder_messages import redraw
-from bot.slack.review_blocks import DigestItem
+from bot.core import reminder_board
+from bot.core.errors import PostRefused, PostUnknown
+from bot.core.notifier import Note, Notifier, ReminderLine
 from bot.storage.db import Database, DatabaseUnavailable
 from bot.storage.models import ChannelPace, Partnership, Reminder, ReminderAttempt
 from bot.storage.store import forget_events
@@ -39,6 +37,7 @@ from flows import schedule
 log = logging.getLogger(__name__)
 
 DIGEST_FROM = 3  # this many due at once in one channel get one digest message
+MAX_PER_DIGEST = 20  # two blocks each, within Slack's 50 blocks per message
 BATCH = 50
 # Between posts in one channel (Slack: about one a second), whichever process posts them.
 PER_CHANNEL_INTERVAL = timedelta(seconds=1)
@@ -58,14 +57,14 @@ class Scheduler:
     def __init__(
         self,
         db: Database,
-        messenger: Messenger,
+        notify: Notifier,
         clock: Callable[[], datetime],
         pause: Callable[[float], None] = time.sleep,
         holidays: Container[date] = schedule.NO_HOLIDAYS,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
-        self.slack = messenger
+        self.notify = notify
         self.clock = clock  # what time the pass acts as of (`run-due --as-of`)
         self.wall = wall  # the real time, for pacing posts
         self.pause = pause
@@ -104,7 +103,9 @@ class Scheduler:
         while True:
             if posted and not self._still_due(channel, now):
                 return
-            outcome, retry_after = self._post_next(channel, now, report)
+            outcome, retry_after, redraws = self._post_next(channel, now, report)
+            for old_ts, lines in redraws:  # earlier messages whose reminders moved on
+                self.notify.redraw_reminders(channel, old_ts, lines)
             if outcome == "idle":
                 return
             if outcome == "paced":  # the channel had a post under a second ago
@@ -129,12 +130,15 @@ class Scheduler:
             refs = session.scalars(_due_in(channel, now).with_only_columns(Partnership.ref))
             return [f"P-{ref}" for ref in refs]
 
-    def _post_next(self, channel: str, now: datetime, report: PassReport) -> tuple[str, float]:
+    def _post_next(
+        self, channel: str, now: datetime, report: PassReport
+    ) -> tuple[str, float, list[tuple[str, list[ReminderLine]]]]:
         """Lock the channel's due reminders, post one message for some of them, record it.
 
         Returns ("idle", 0) when nothing is left to post, ("posted", 0) after a post,
         ("paced", seconds) when the channel's last post (by any process) was too recent,
-        or ("rate_limited", seconds) when Slack answered 429 with that Retry-After.
+        or ("rate_limited", seconds) when Slack answered 429 with that Retry-After; and the
+        earlier reminder messages to redraw once this is committed.
         """
         with self.db.session() as session:
             due = session.execute(
@@ -154,52 +158,38 @@ class Scheduler:
                 else:
                     ready.append((reminder, partnership))
             if not ready:
-                return "idle", 0
-            if len(ready) >= DIGEST_FROM:
-                rows = ready[: review_blocks.MAX_PER_DIGEST]
-                message = review_blocks.digest_message(
-                    [
-                        DigestItem(p, r.id, r.due_on, schedule.is_escalation(r.sends + 1))
-                        for r, p in rows
-                    ]
-                )
-            else:
-                rows = ready[:1]
-                reminder, partnership = rows[0]
-                number = reminder.sends + 1
-                message = review_blocks.reminder_message(
-                    partnership,
-                    reminder.id,
-                    reminder.due_on,
-                    number,
-                    schedule.is_escalation(number),
-                )
+                return "idle", 0, []
+            rows = ready[:MAX_PER_DIGEST] if len(ready) >= DIGEST_FROM else ready[:1]
+            lines = [
+                ReminderLine(p, r.id, r.due_on, r.sends + 1, schedule.is_escalation(r.sends + 1))
+                for r, p in rows
+            ]
             if (found := self._posted_before(session, channel, ready)) is not None:
                 rows, ts = found  # an earlier pass posted these and stopped before recording
             else:
                 wait = self._claim_slot(session, channel)
                 if wait > 0:
-                    return "paced", wait
+                    return "paced", wait, []
                 tag = f"reminders:{'-'.join(str(r.id) for r, _ in rows)}:{uuid.uuid4().hex[:8]}"
                 self._attempting(session, rows, tag)
                 try:
-                    ts = self.slack.post(channel, message, tag=tag)["ts"]
-                except SlackApiError as error:
+                    ts = self.notify.post_reminders(channel, lines, tag=tag)
+                except PostRefused as refused:
                     _forget_attempts(session, rows)  # refused: nothing was posted
-                    if error.response.status_code == 429:
-                        return "rate_limited", float(error.response.headers.get("Retry-After", 1))
-                    log.warning("Could not post a reminder in %s: %s", channel, error)
+                    if refused.retry_after is not None:
+                        return "rate_limited", refused.retry_after, []
+                    log.warning("Could not post a reminder in %s: %s", channel, refused.reason)
                     report.failed.extend(p.reference for _, p in rows)
-                    return "idle", 0  # stays due: the next pass tries again
-                except SlackUnreachable:
+                    return "idle", 0, []  # stays due: the next pass tries again
+                except PostUnknown:
                     # Posted or not, nobody can tell now: the attempt stays for the next pass.
                     report.failed.extend(p.reference for _, p in rows)
-                    return "idle", 0
+                    return "idle", 0, []
             _forget_attempts(session, rows)
-            self._record(session, channel, rows, ts, now)
+            redraws = self._record(session, channel, rows, ts, now)
             report.posted += len(rows)
             report.digests += len(rows) > 1
-            return "posted", 0
+            return "posted", 0, redraws
 
     def _posted_before(
         self, session: Session, channel: str, ready: list[tuple[Reminder, Partnership]]
@@ -214,8 +204,8 @@ class Scheduler:
         tried = [a for a in attempts if (a.reminder_id, a.send) in wanted]
         for tag in dict.fromkeys(a.tag for a in tried):
             try:
-                found = self.slack.find(channel, tag)
-            except SlackUnreachable:
+                found = self.notify.find(channel, tag)
+            except PostUnknown:
                 continue  # cannot tell now: posting again would risk a second copy
             rows = [wanted[(a.reminder_id, a.send)] for a in tried if a.tag == tag]
             if found is not None:
@@ -263,14 +253,17 @@ class Scheduler:
         rows: list[tuple[Reminder, Partnership]],
         ts: str,
         now: datetime,
-    ) -> None:
-        """The reminders in `rows` were posted as `ts`: when to nudge next."""
-        earlier: dict[str, dict[int, str]] = {}
+    ) -> list[tuple[str, list[ReminderLine]]]:
+        """The reminders in `rows` were posted as `ts`: when to nudge next. Returns the
+        earlier messages that carried them, to redraw (their buttons now live on `ts`)."""
+        earlier: dict[str, dict[int, Note]] = {}
         for reminder, _ in rows:
-            if reminder.message_ts:  # the earlier reminder's buttons now live on this one
-                earlier.setdefault(reminder.message_ts, {})[reminder.id] = "Reminded again below."
-        for old_ts, notes in earlier.items():
-            redraw(session, self.slack, channel, old_ts, notes)
+            if reminder.message_ts:
+                earlier.setdefault(reminder.message_ts, {})[reminder.id] = Note("reminded_again")
+        redraws = [
+            (old_ts, reminder_board.lines(session, channel, old_ts, notes))
+            for old_ts, notes in earlier.items()
+        ]
         for reminder, partnership in rows:
             reminder.sends += 1
             reminder.last_sent_at = now
@@ -278,6 +271,7 @@ class Scheduler:
             reminder.send_at = schedule.next_nudge(
                 reminder.sends, now, partnership.owner_tz, self.holidays
             )
+        return redraws
 
 
 def _forget_attempts(session: Session, rows: list[tuple[Reminder, Partnership]]) -> None:

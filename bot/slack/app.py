@@ -17,15 +17,19 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.core.conversations import Conversations
+from bot.core.lookups import Runs
 from bot.core.recommendations import Recommendations
 from bot.core.reviews import Reviews
 from bot.core.scheduler import Scheduler
+from bot.core.starting import Starting
+from bot.core.steps import Steps
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.access import ChannelMembers
+from bot.slack.listeners.errors import Work
 from bot.slack.messenger import Messenger, outcome_unknown
 from bot.slack.outbox import Outbox
+from bot.slack.presenter import SlackNotifier
 from bot.storage.db import Database
 from flows import load_flow
 from flows.schedule import holiday_calendar
@@ -57,11 +61,15 @@ class Services:
     """Everything the listeners and the command line act through."""
 
     db: Database
-    conversations: Conversations
+    runs: Runs  # the flows, and the clock every service reads the date from
+    notify: SlackNotifier
+    steps: Steps
+    starting: Starting
     recommendations: Recommendations
     reviews: Reviews
     scheduler: Scheduler
     outbox: Outbox
+    work: Work  # listeners' work, after the ack
 
 
 class RetryUnlessItMayHavePosted(ConnectionErrorRetryHandler):
@@ -107,21 +115,28 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     database.upgrade()
     messenger = Messenger(client)
     outbox = Outbox(database, messenger, clock=utc_now)
-    conversations = Conversations(
-        database, messenger, flows, settings.partnership_channel, clock=utc_now, outbox=outbox
-    )
+    notify = SlackNotifier(messenger, outbox)
+    runs = Runs(flows, clock=utc_now)
+    steps = Steps(database, notify, runs, settings.partnership_channel)
+    starting = Starting(steps)
+    # The scheduler's own client waits out no 429: it does that itself, between units of work.
+    scheduler_notify = SlackNotifier(Messenger(make_client(settings, False)), outbox)
     return Services(
         db=database,
-        conversations=conversations,
-        recommendations=Recommendations(conversations),
-        reviews=Reviews(conversations, ChannelMembers(messenger)),
+        runs=runs,
+        notify=notify,
+        steps=steps,
+        starting=starting,
+        recommendations=Recommendations(steps, starting),
+        reviews=Reviews(steps, starting, ChannelMembers(messenger)),
         scheduler=Scheduler(
             database,
-            Messenger(make_client(settings, wait_out_rate_limits=False)),
-            clock=utc_now,
+            scheduler_notify,
+            clock=lambda: runs.clock(),
             holidays=holiday_calendar(settings.review_holidays),
         ),
         outbox=outbox,
+        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify),
     )
 
 
@@ -139,16 +154,10 @@ def create_app(settings: Settings, services: Services | None = None) -> App:
     app = App(
         signing_secret=settings.signing_secret or None,
         client=client,
-        # Each listener's ack part runs inside the request; its work runs afterwards on
-        # the pool below (see bot/slack/listeners), so acks never queue behind slow work.
+        # Each listener acknowledges inside the request and hands its work to the app's
+        # pool (`Services.work`), so acks never queue behind slow work.
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
         logger=bolt_log,
     )
     listeners.register(app, services or build_services(settings, client))
-
-    @app.error
-    def on_error(error: Exception) -> None:
-        log.error("Unhandled error in a listener", exc_info=error)
-
     return app

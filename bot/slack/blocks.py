@@ -7,11 +7,14 @@ message stays valid whatever was typed. Every message has a plain `text` fallbac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
+from bot.core.listing import CheckLine
 from bot.slack.mrkdwn import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
@@ -24,25 +27,51 @@ from bot.slack.subcommands import help_lines
 from flows import NOT_SURE, Flow, FlowRun, Migration, Question, display_answer
 from flows.answers import format_date
 
-# action_ids: the listeners match on these.
-ANSWER = "answer"  # answer_0, answer_1, ...: one button per option
-ANSWER_SELECT = "answer_select"
-ANSWER_DATE = "answer_date"  # a date picked in the date picker
-ANSWER_SUGGESTED = "answer_suggested"  # the suggested date (or Skip) as a button
-CHOICES_DRAFT = "choices_draft"
-CHOICES_DONE = "choices_done"
-PART_DRAFT = "part_draft"  # a choice within a group, remembered until Continue
-PARTS_DONE = "parts_done"
-LIST_DONE = "list_done"
-KEEP = "keep_answer"
-BACK = "back"
-HELP = "help"
-CANCEL = "cancel"
-POST = "post"
-REVISE = "revise"
-DISCARD = "discard"
-PICK_CHANNEL = "pick_channel"
-HOME_NEW = "home_new"
+
+class ActionId(StrEnum):
+    """The action_id of every control the bot draws; the action listener looks it up."""
+
+    ANSWER = "answer"  # answer_0, answer_1, ...: one button per option (see `of`)
+    ANSWER_SELECT = "answer_select"
+    ANSWER_DATE = "answer_date"  # a date picked in the date picker
+    ANSWER_SUGGESTED = "answer_suggested"  # the suggested date (or Skip) as a button
+    CHOICES_DRAFT = "choices_draft"
+    CHOICES_DONE = "choices_done"
+    PART_DRAFT = "part_draft"  # a choice within a group, remembered until Continue
+    PARTS_DONE = "parts_done"
+    LIST_DONE = "list_done"
+    KEEP = "keep_answer"
+    BACK = "back"
+    HELP = "help"
+    CANCEL = "cancel"
+    POST = "post"
+    REVISE = "revise"
+    DISCARD = "discard"
+    PICK_CHANNEL = "pick_channel"
+    HOME_NEW = "home_new"
+    REVIEW_START = "review_start"  # on a review reminder in the channel
+    SNOOZE_WEEK = "review_snooze_week"
+    SNOOZE_MONTH = "review_snooze_month"
+    END = "review_end"
+    SUBMIT = "review_submit"  # on a review's summary
+    RECHECK = "recheck"  # on the offer to re-check an adapted partnership
+
+    @classmethod
+    def of(cls, action_id: str) -> ActionId | None:
+        """The control an action_id names ("answer_3" is an ANSWER), or None."""
+        base = re.sub(r"_\d{1,3}$", "", action_id) if action_id.startswith("answer_") else action_id
+        try:
+            return cls(base)
+        except ValueError:
+            return None
+
+
+# A review's decision, as a reader of the channel says it.
+DECIDED = {
+    "continue": "decided to continue",
+    "adapt": "decided to adapt it",
+    "end": "decided to end it",
+}
 
 # Slack's limits on one element.
 MAX_BUTTONS = 6  # more options than this go in a menu: a row of buttons wraps badly
@@ -62,11 +91,6 @@ class Message:
 def action_value(conversation_id: int, version: int, payload: str = "") -> str:
     """Button values carry the conversation and its version, so a stale press is detected."""
     return f"{conversation_id}.{version}.{payload}"
-
-
-def parse_action_value(value: str) -> tuple[int, int, str]:
-    conversation, version, payload = value.split(".", 2)
-    return int(conversation), int(version), payload
 
 
 def section(text: str, **extra: Any) -> dict[str, Any]:
@@ -133,11 +157,11 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
     # own Continue or Use button.
     has_own_button = question.type in ("multi_choice", "group") or question.default
     if previous is not None and not has_own_button:
-        navigation.append(button("Keep this answer", KEEP, value(), style="primary"))
+        navigation.append(button("Keep this answer", ActionId.KEEP, value(), style="primary"))
     if run.can_go_back:
-        navigation.append(button("Back", BACK, value()))
-    navigation.append(button("What does this tip mean?", HELP, value(question.tip)))
-    navigation.append(button("Cancel check", CANCEL, value()))
+        navigation.append(button("Back", ActionId.BACK, value()))
+    navigation.append(button("What does this tip mean?", ActionId.HELP, value(question.tip)))
+    navigation.append(button("Cancel check", ActionId.CANCEL, value()))
     blocks.append({"type": "actions", "block_id": "navigation", "elements": navigation})
     text = f"{heading.replace('*', '')}: {question.text}"
     return Message(fallback(text), blocks)
@@ -178,7 +202,7 @@ def _controls(question: Question, run: FlowRun, value: Any, previous: Any) -> Co
         )
     controls = []
     if question.optional:
-        skip = button("Skip", ANSWER_SUGGESTED, value("skip"))
+        skip = button("Skip", ActionId.ANSWER_SUGGESTED, value("skip"))
         controls.append({"type": "actions", "block_id": "answer", "elements": [skip]})
     return controls, _typing_hint(question)
 
@@ -186,13 +210,13 @@ def _controls(question: Question, run: FlowRun, value: Any, previous: Any) -> Co
 def _choice_controls(question: Question, value: Any) -> dict[str, Any]:
     if len(question.options) <= MAX_BUTTONS:
         buttons = [
-            button(choice.label, f"{ANSWER}_{i}", value(choice.value))
+            button(choice.label, f"{ActionId.ANSWER}_{i}", value(choice.value))
             for i, choice in enumerate(question.options)
         ]
         return {"type": "actions", "block_id": "answer", "elements": buttons}
     select = {
         "type": "static_select",
-        "action_id": ANSWER_SELECT,
+        "action_id": ActionId.ANSWER_SELECT,
         "placeholder": {"type": "plain_text", "text": "Choose one"},
         "options": [option(o.label, value(o.value)) for o in question.options],
     }
@@ -203,7 +227,7 @@ def _multi_choice_controls(question: Question, value: Any, previous: Any) -> lis
     many = len(question.options) > MAX_CHECKBOXES  # Slack allows 10 checkboxes at most
     element: dict[str, Any] = {
         "type": "multi_static_select" if many else "checkboxes",
-        "action_id": CHOICES_DRAFT,
+        "action_id": ActionId.CHOICES_DRAFT,
         "options": [option(o.label, o.value) for o in question.options],
     }
     if many:
@@ -216,7 +240,7 @@ def _multi_choice_controls(question: Question, value: Any, previous: Any) -> lis
         {
             "type": "actions",
             "block_id": "answer",
-            "elements": [button("Continue", CHOICES_DONE, value(), style="primary")],
+            "elements": [button("Continue", ActionId.CHOICES_DONE, value(), style="primary")],
         },
     ]
 
@@ -228,7 +252,7 @@ def _group_controls(question: Question, run: FlowRun, value: Any) -> list[dict[s
     for part in question.parts:
         radios: dict[str, Any] = {
             "type": "radio_buttons",
-            "action_id": PART_DRAFT,
+            "action_id": ActionId.PART_DRAFT,
             "options": [option(o.label, o.value) for o in part.options],
         }
         earlier = part.option(run.answers.get(part.id))
@@ -241,7 +265,7 @@ def _group_controls(question: Question, run: FlowRun, value: Any) -> list[dict[s
         {
             "type": "actions",
             "block_id": "answer",
-            "elements": [button("Continue", PARTS_DONE, value(), style="primary")],
+            "elements": [button("Continue", ActionId.PARTS_DONE, value(), style="primary")],
         }
     )
     return blocks
@@ -257,7 +281,7 @@ def _list_controls(question: Question, pending: list[str], value: Any) -> Contro
             "press *Done* after the last one."
         )
     taken = "\n".join(f"{n}. {clip(escape(item), 300)}" for n, item in enumerate(pending, 1))
-    done = button("Done", LIST_DONE, value(), style="primary")
+    done = button("Done", ActionId.LIST_DONE, value(), style="primary")
     return [
         section(f"*So far:*\n{taken}"),
         {"type": "actions", "block_id": "answer", "elements": [done]},
@@ -268,12 +292,12 @@ def _date_controls(suggested: str, value: Any, previous: Any) -> list[dict[str, 
     initial = previous if isinstance(previous, str) else suggested
     picker = {
         "type": "datepicker",
-        "action_id": ANSWER_DATE,
+        "action_id": ActionId.ANSWER_DATE,
         "initial_date": initial,
         "placeholder": {"type": "plain_text", "text": "Pick a date"},
     }
     keep = button(
-        f"Use {format_date(date.fromisoformat(initial))}", ANSWER_SUGGESTED, value(initial)
+        f"Use {format_date(date.fromisoformat(initial))}", ActionId.ANSWER_SUGGESTED, value(initial)
     )
     return [{"type": "actions", "block_id": "answer", "elements": [keep, picker]}]
 
@@ -330,7 +354,7 @@ def revise_select(flow: Flow, run: FlowRun, value: Any) -> dict[str, Any]:
     """The "Change an answer" menu of a summary: every question asked, to go back to one."""
     return {
         "type": "static_select",
-        "action_id": REVISE,
+        "action_id": ActionId.REVISE,
         "placeholder": {"type": "plain_text", "text": "Change an answer"},
         "options": [option(q.text, value(q.id)) for q in flow.applicable(run.answers)][:100],
     }
@@ -349,19 +373,6 @@ def tip_help(flow: Flow, tip_id: str) -> Message:
 # --- home, list and help ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CheckLine:
-    """One of a person's checks, as listed in the App Home and `/partnership list`."""
-
-    name: str
-    status: str
-    reference: str | None = None
-    verdict: str | None = None
-    channel_id: str | None = None
-    next_review: date | None = None
-    last_decision: str | None = None
-
-
 def check_sections(lines: Sequence[CheckLine]) -> list[dict[str, Any]]:
     """One section per check, so a long list never loses its older entries to a clip."""
     if not lines:
@@ -377,8 +388,8 @@ def check_sections(lines: Sequence[CheckLine]) -> list[dict[str, Any]]:
             detail += f" · in <#{line.channel_id}>"
         if line.next_review:
             detail += f" · next review {line.next_review.strftime('%-d %B %Y')}"
-        if line.last_decision:
-            detail += f" · last review: {line.last_decision}"
+        if decided := DECIDED.get(line.last_decision or ""):
+            detail += f" · last review: {decided}"
         sections.append(section(f"• {clip(text, SECTION_TEXT - 300)} — {detail}"))
     return sections
 
@@ -405,7 +416,9 @@ def home_view(flow: Flow, lines: Sequence[CheckLine]) -> dict[str, Any]:
             {
                 "type": "actions",
                 "block_id": "home",
-                "elements": [button("Check a partnership", HOME_NEW, "new", style="primary")],
+                "elements": [
+                    button("Check a partnership", ActionId.HOME_NEW, "new", style="primary")
+                ],
             },
             context("*Commands*\n" + help_lines()),
             {"type": "divider"},

@@ -9,14 +9,11 @@ its reference and when it is next reviewed, without opening the thread.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from bot.core.plans import GOES_AHEAD, ReviewPlan, name_of
 from bot.slack.blocks import (
-    DISCARD,
-    PICK_CHANNEL,
-    POST,
+    ActionId,
     Message,
     action_value,
     button,
@@ -48,34 +45,27 @@ SEVERITY_EMOJI = {
     "verdict": ":large_blue_circle:",
 }
 SEVERITY_WORD = {"critical": "Critical", "warning": "Warning", "verdict": "Sets the verdict"}
-GOES_AHEAD = ("Proceed", "Proceed with conditions")
 # Conditions shown in the channel post itself; beyond this, the critical ones and a count.
 MAX_POSTED_CONDITIONS = 8
 
 
-@dataclass(frozen=True)
-class ReviewPlan:
-    """When a recommendation is reviewed: its first or next date and cadence, or why not."""
-
-    next_on: date | None
-    cadence: str | None = None  # "quarterly", ... ("end_of_project": once, at the end)
-
-    def sentence(self, verdict: str | None, reference: str | None = None) -> str:
-        if verdict not in GOES_AHEAD:
-            again = f" `/partnership recheck {reference}`" if reference else " a re-check"
-            return (
-                "No reviews: they start only for a partnership that goes ahead. When things "
-                f"change, change the answers with{again}."
-            )
-        if self.next_on is None:
-            return "No more reviews are scheduled."
-        often = {
-            "quarterly": ", then quarterly",
-            "six_monthly": ", then every six months",
-            "annual": ", then yearly",
-            "end_of_project": " (once, at the end of the project)",
-        }.get(self.cadence or "", "")
-        return f"Next review: {format_date(self.next_on)}{often}."
+def plan_sentence(plan: ReviewPlan, verdict: str | None, reference: str | None = None) -> str:
+    """When the partnership is reviewed, or why it is not, in a sentence."""
+    if verdict not in GOES_AHEAD:
+        again = f" `/partnership recheck {reference}`" if reference else " a re-check"
+        return (
+            "No reviews: they start only for a partnership that goes ahead. When things "
+            f"change, change the answers with{again}."
+        )
+    if plan.next_on is None:
+        return "No more reviews are scheduled."
+    often = {
+        "quarterly": ", then quarterly",
+        "six_monthly": ", then every six months",
+        "annual": ", then yearly",
+        "end_of_project": " (once, at the end of the project)",
+    }.get(plan.cadence or "", "")
+    return f"Next review: {format_date(plan.next_on)}{often}."
 
 
 # --- pieces shared by the summary and the post ---------------------------------------
@@ -159,11 +149,6 @@ def proposal_lines(flow: Flow, answers: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def name_of(flow: Flow, answers: dict[str, Any]) -> str:
-    """What the partnership is called (its `name` role)."""
-    return str(flow.answer_for("name", answers) or "Untitled proposal")
-
-
 # --- the summary in the DM -------------------------------------------------------------
 
 
@@ -199,21 +184,23 @@ def summary_message(
         section(proposal_lines(flow, run.answers) or "_No details given._"),
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
-        context(escape(reviews.sentence(assessment.verdict, update_of))),
+        context(escape(plan_sentence(reviews, assessment.verdict, update_of))),
     ]
     if update_of:
         blocks.append(section(f"Posting updates {update_of} and adds the change to its thread."))
     else:
         blocks.append(_channel_picker(channel))
     revise = revise_select(flow, run, value)
-    discard = button("Discard", DISCARD, value(), style="danger")
+    discard = button("Discard", ActionId.DISCARD, value(), style="danger")
     discard["confirm"] = {
         "title": {"type": "plain_text", "text": "Discard this check?"},
         "text": {"type": "plain_text", "text": "Your answers will be deleted from the summary."},
         "confirm": {"type": "plain_text", "text": "Discard"},
         "deny": {"type": "plain_text", "text": "Keep it"},
     }
-    post = button("Post the update" if update_of else "Post", POST, value(), style="primary")
+    post = button(
+        "Post the update" if update_of else "Post", ActionId.POST, value(), style="primary"
+    )
     blocks.append({"type": "actions", "block_id": "summary", "elements": [post, revise, discard]})
     return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
 
@@ -221,7 +208,7 @@ def summary_message(
 def _channel_picker(channel: str | None) -> dict[str, Any]:
     picker: dict[str, Any] = {
         "type": "conversations_select",
-        "action_id": PICK_CHANNEL,
+        "action_id": ActionId.PICK_CHANNEL,
         "placeholder": {"type": "plain_text", "text": "Choose a channel"},
         "filter": {"include": ["public", "private"], "exclude_bot_users": True},
     }
@@ -267,7 +254,7 @@ def channel_post(
     blocks.append(
         context(
             f"Proposed by <@{owner_id}> · {reference} · "
-            f"{escape(reviews.sentence(assessment.verdict, reference))} "
+            f"{escape(plan_sentence(reviews, assessment.verdict, reference))} "
             "Every answer is in the thread."
         )
     )

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from bot.slack.blocks import (
-    DISCARD,
+    DECIDED,
+    ActionId,
     Message,
     action_value,
     button,
@@ -23,28 +24,12 @@ from bot.storage.models import Partnership
 from flows import Assessment, Flow, FlowRun, Question, display_answer
 from flows.answers import format_date
 
-REVIEW_START = "review_start"
-SNOOZE_WEEK = "review_snooze_week"
-SNOOZE_MONTH = "review_snooze_month"
-END = "review_end"
-SUBMIT = "review_submit"
-RECHECK = "recheck"
-
 ASKS = (
     "The review asks: is the value still worth the cost (would working separately be "
     "better?), how the outcomes are doing against the baseline and milestones, what has "
     "changed, whether frontline staff and patients are still involved, and then: "
     "continue, adapt or end."
 )
-MAX_PER_DIGEST = 20  # two blocks each, within Slack's 50 blocks per message
-
-
-# A review's decision, as a reader of the channel says it.
-DECIDED = {
-    "continue": "decided to continue",
-    "adapt": "decided to adapt it",
-    "end": "decided to end it",
-}
 
 
 def day(value: date) -> str:
@@ -66,7 +51,7 @@ def _title(partnership: Partnership) -> str:
 
 
 def _controls(reminder_id: int, block_id: str) -> dict[str, Any]:
-    end = button("End partnership", END, str(reminder_id), style="danger")
+    end = button("End partnership", ActionId.END, str(reminder_id), style="danger")
     end["confirm"] = {
         "title": {"type": "plain_text", "text": "End this partnership?"},
         "text": {
@@ -80,9 +65,9 @@ def _controls(reminder_id: int, block_id: str) -> dict[str, Any]:
         "type": "actions",
         "block_id": block_id,
         "elements": [
-            button("Start review", REVIEW_START, str(reminder_id), style="primary"),
-            button("Snooze a week", SNOOZE_WEEK, str(reminder_id)),
-            button("Snooze a month", SNOOZE_MONTH, str(reminder_id)),
+            button("Start review", ActionId.REVIEW_START, str(reminder_id), style="primary"),
+            button("Snooze a week", ActionId.SNOOZE_WEEK, str(reminder_id)),
+            button("Snooze a month", ActionId.SNOOZE_MONTH, str(reminder_id)),
             end,
         ],
     }
@@ -165,9 +150,9 @@ def review_summary(
             "type": "actions",
             "block_id": "summary",
             "elements": [
-                button("Submit review", SUBMIT, value(), style="primary"),
+                button("Submit review", ActionId.SUBMIT, value(), style="primary"),
                 revise,
-                button("Discard", DISCARD, value(), style="danger"),
+                button("Discard", ActionId.DISCARD, value(), style="danger"),
             ],
         }
     )
@@ -242,7 +227,12 @@ def recheck_offer(partnership: Partnership, tip_titles: Sequence[str]) -> Messag
                 "type": "actions",
                 "block_id": "recheck",
                 "elements": [
-                    button("Re-check the changed tips", RECHECK, str(partnership.id), "primary")
+                    button(
+                        "Re-check the changed tips",
+                        ActionId.RECHECK,
+                        str(partnership.id),
+                        "primary",
+                    )
                 ],
             },
         ],

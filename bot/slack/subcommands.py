@@ -4,10 +4,7 @@ handling in bot/slack/listeners/commands.py)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-_REFERENCE = re.compile(r"^p-?(\d{1,9})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,9 +48,3 @@ def usage_hint() -> str:
 
 def help_lines() -> str:
     return "\n".join(f"• `{sub.usage}`: {sub.does}" for sub in SUBCOMMANDS)
-
-
-def parse_reference(text: str) -> int | None:
-    """The number of a partnership reference as typed ("P-12", "p12"), or None."""
-    found = _REFERENCE.match(text.strip())
-    return int(found.group(1)) if found else None

@@ -1,23 +1,30 @@
 """Bolt listeners, registered per kind: commands, actions, events.
 
-Each listener is split in two (Bolt's "lazy listeners"): a tiny `ack` part that runs in
-the HTTP request and answers Slack in milliseconds, and the real work, which runs after
-on Bolt's thread pool. So the acknowledgement never waits behind other people's work.
+A middleware reads who acted and what the press carries once (`payload.read_payload`).
+Each listener acknowledges Slack in the request, in milliseconds, and hands the real
+work to the app's pool (`errors.Work`), where a failure is said to the person or logged;
+`@app.error` covers what fails before that.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
-from . import actions, commands, events
+from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners.payload import read_payload
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
 
 
 def register(app: App, services: Services) -> None:
+    app.middleware(read_payload)
     commands.register(app, services)
     actions.register(app, services)
     events.register(app, services)
+
+    @app.error
+    def on_error(error: Exception, context: BoltContext) -> None:
+        services.work.report(error, context.get("actor"))

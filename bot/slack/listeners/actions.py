@@ -1,4 +1,5 @@
-"""Button and menu presses: acknowledged at once, then handed to the services."""
+"""Button and menu presses: one listener acknowledges every press at once, then looks up
+what to do by the control's action id (`ActionId`) and does it on the app's pool."""
 
 from __future__ import annotations
 
@@ -6,157 +7,119 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 
-from bot.core.conversations import Actor
-from bot.slack import blocks, review_blocks
-from bot.storage.db import DatabaseUnavailable
-
-from . import outage
-from .acks import acknowledge
-from .payload import as_dict, as_list, as_text, option_values
+from bot.core.actors import Actor, Press
+from bot.slack.blocks import PART_BLOCK, ActionId
+from bot.slack.listeners.payload import as_dict, as_text, option_values
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
 
-
-def actor_of(body: dict[str, Any]) -> Actor | None:
-    """Who pressed, in which workspace; None when the payload does not say (then the
-    press is ignored: without a workspace nothing can be looked up safely)."""
-    user = as_dict(body.get("user"))
-    team = as_text(as_dict(body.get("team")).get("id")) or as_text(user.get("team_id"))
-    user_id = as_text(user.get("id"))
-    if not (team and user_id):
-        return None
-    return Actor(team_id=team, user_id=user_id, pressed_ts=pressed_ts_of(body))
-
-
-def pressed_ts_of(body: dict[str, Any]) -> str | None:
-    return as_text(as_dict(body.get("container")).get("message_ts"))
-
-
-def channel_of(body: dict[str, Any]) -> str | None:
-    return as_text(as_dict(body.get("channel")).get("id")) or as_text(
-        as_dict(body.get("container")).get("channel_id")
-    )
-
-
-# A button's value names the conversation and the version it shows: "12.3.payload".
-_CONVERSATION_VALUE = re.compile(r"\d{1,18}\.\d{1,9}\..*", re.DOTALL)
-Work = Callable[[Actor, dict[str, Any], dict[str, Any]], None]
+# What a press does: given who pressed, the action, the payload and the context.
+Handler = Callable[[Actor, dict[str, Any], dict[str, Any], BoltContext], None]
 
 
 def register(app: App, services: Services) -> None:
-    conversations, reviews = services.conversations, services.reviews
+    steps, reviews = services.steps, services.reviews
 
-    def on(action_id: str | re.Pattern[str], work: Work) -> None:
-        def lazy(body: dict[str, Any], action: dict[str, Any]) -> None:
-            actor = actor_of(body)
-            if actor is not None and isinstance(action, dict):
-                try:
-                    work(actor, body, action)
-                except DatabaseUnavailable:
-                    outage.tell(services.conversations.slack, actor.user_id, outage.PRESS)
+    def pressed(handle: Callable[[Actor, Press], None]) -> Handler:
+        """A press whose own value names the conversation, its version and a payload."""
 
-        app.action(action_id)(ack=acknowledge, lazy=[lazy])
+        def run(actor: Actor, _a: dict[str, Any], _b: dict[str, Any], ctx: BoltContext) -> None:
+            if (press := ctx.get("press")) is not None:
+                handle(actor, press)
 
-    def by_value(handle: Callable[[Actor, str], None]) -> Work:
-        """A press whose value is the conversation, its version and a payload."""
+        return run
 
-        def work(actor: Actor, _body: dict[str, Any], action: dict[str, Any]) -> None:
-            value = as_text(action.get("value")) or as_text(
-                as_dict(action.get("selected_option")).get("value")
-            )
-            if value and _CONVERSATION_VALUE.fullmatch(value):
-                handle(actor, value)
+    def reminder(handle: Callable[[Actor, str, str], None]) -> Handler:
+        """A press on a review reminder in the channel: its value is the reminder."""
 
-        return work
+        def run(actor: Actor, action: dict[str, Any], body: dict[str, Any], _: BoltContext) -> None:
+            value, channel = as_text(action.get("value")), _channel_of(body)
+            if value and channel:
+                handle(actor, value, channel)
 
-    # The conversation in the DM (checks and reviews).
-    on(re.compile(rf"^{blocks.ANSWER}_\d+$"), by_value(conversations.answer))
-    on(blocks.ANSWER_SELECT, by_value(conversations.answer))
-    on(blocks.ANSWER_SUGGESTED, by_value(conversations.answer))
-    on(blocks.LIST_DONE, by_value(conversations.list_done))
-    on(blocks.KEEP, by_value(conversations.keep))
-    on(blocks.BACK, by_value(conversations.back))
-    on(blocks.HELP, by_value(conversations.help))
-    on(blocks.CANCEL, by_value(conversations.cancel))
-    on(blocks.REVISE, by_value(conversations.revise))
-    on(blocks.DISCARD, by_value(conversations.cancel))
-    on(blocks.POST, by_value(services.recommendations.post))
-    on(review_blocks.SUBMIT, by_value(reviews.submit))
+        return run
 
-    def choices_ticked(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def choices_ticked(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
         ticked = option_values(action.get("selected_options"))
-        conversations.remember_choices(actor, _button_value(body), ticked)
+        steps.remember_choices(actor, ctx.get("message_press"), ticked)
 
-    def choices_done(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
-        value = as_text(action.get("value"))
-        if value and _CONVERSATION_VALUE.fullmatch(value):
-            conversations.answer_choices(actor, value, _ticked_in_state(body))
+    def choices_done(actor: Actor, _a: Any, body: dict[str, Any], ctx: BoltContext) -> None:
+        if (press := ctx.get("press")) is not None:
+            steps.answer_choices(actor, press, _ticked_in_state(body))
 
-    def part_chosen(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
-        part = (as_text(action.get("block_id")) or "").removeprefix(blocks.PART_BLOCK)
+    def part_chosen(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
+        part = (as_text(action.get("block_id")) or "").removeprefix(PART_BLOCK)
         chosen = as_text(as_dict(action.get("selected_option")).get("value"))
         if part and chosen:
-            conversations.remember_part(actor, _button_value(body), part, chosen)
+            steps.remember_part(actor, ctx.get("message_press"), part, chosen)
 
-    def parts_done(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
-        value = as_text(action.get("value"))
-        if value and _CONVERSATION_VALUE.fullmatch(value):
-            conversations.answer_parts(actor, value, _parts_in_state(body))
+    def parts_done(actor: Actor, _a: Any, body: dict[str, Any], ctx: BoltContext) -> None:
+        if (press := ctx.get("press")) is not None:
+            steps.answer_parts(actor, press, _parts_in_state(body))
 
-    def date_picked(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
-        day = as_text(action.get("selected_date"))
-        if day:
-            conversations.answer_date(actor, _button_value(body), day)
+    def date_picked(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
+        day, press = as_text(action.get("selected_date")), ctx.get("message_press")
+        if day and press is not None:
+            steps.answer_date(actor, press, day)
 
-    def channel_picked(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def channel_picked(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
         channel = as_text(action.get("selected_conversation")) or as_text(
             action.get("selected_channel")
         )
         if channel:
-            conversations.pick_channel(actor, _button_value(body), channel)
+            steps.pick_channel(actor, ctx.get("message_press"), channel)
 
-    def home_new(actor: Actor, _body: dict[str, Any], _action: dict[str, Any]) -> None:
-        conversations.start_check(actor)
-
-    on(blocks.CHOICES_DRAFT, choices_ticked)
-    on(blocks.CHOICES_DONE, choices_done)
-    on(blocks.PART_DRAFT, part_chosen)
-    on(blocks.PARTS_DONE, parts_done)
-    on(blocks.ANSWER_DATE, date_picked)
-    on(blocks.PICK_CHANNEL, channel_picked)
-    on(blocks.HOME_NEW, home_new)
-
-    # Review reminders in the channel: anyone there may act on them.
-    def reminder(handle: Callable[[Actor, str, str], None]) -> Work:
-        def work(actor: Actor, body: dict[str, Any], action: dict[str, Any]) -> None:
-            value, channel = as_text(action.get("value")), channel_of(body)
-            if value and channel:
-                handle(actor, value, channel)
-
-        return work
-
-    on(review_blocks.REVIEW_START, reminder(reviews.start_from_reminder))
-    on(review_blocks.SNOOZE_WEEK, reminder(lambda a, r, c: reviews.snooze(a, r, c, "week")))
-    on(review_blocks.SNOOZE_MONTH, reminder(lambda a, r, c: reviews.snooze(a, r, c, "month")))
-    on(review_blocks.END, reminder(reviews.end))
-
-    def recheck(actor: Actor, _body: dict[str, Any], action: dict[str, Any]) -> None:
+    def recheck(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         reviews.start_recheck(actor, as_text(action.get("value")) or "")
 
-    on(review_blocks.RECHECK, recheck)
+    handlers: dict[ActionId, Handler] = {
+        # The conversation in the DM (checks and reviews).
+        ActionId.ANSWER: pressed(steps.answer),
+        ActionId.ANSWER_SELECT: pressed(steps.answer),
+        ActionId.ANSWER_SUGGESTED: pressed(steps.answer),
+        ActionId.ANSWER_DATE: date_picked,
+        ActionId.CHOICES_DRAFT: choices_ticked,
+        ActionId.CHOICES_DONE: choices_done,
+        ActionId.PART_DRAFT: part_chosen,
+        ActionId.PARTS_DONE: parts_done,
+        ActionId.LIST_DONE: pressed(steps.list_done),
+        ActionId.KEEP: pressed(steps.keep),
+        ActionId.BACK: pressed(steps.back),
+        ActionId.HELP: pressed(steps.help),
+        ActionId.CANCEL: pressed(steps.cancel),
+        ActionId.REVISE: pressed(steps.revise),
+        ActionId.DISCARD: pressed(steps.cancel),
+        ActionId.POST: pressed(services.recommendations.post),
+        ActionId.PICK_CHANNEL: channel_picked,
+        ActionId.SUBMIT: pressed(reviews.submit),
+        ActionId.HOME_NEW: lambda actor, _a, _b, _c: services.starting.check(actor),
+        # Review reminders in the channel: its members may act on them.
+        ActionId.REVIEW_START: reminder(reviews.start_from_reminder),
+        ActionId.SNOOZE_WEEK: reminder(lambda a, r, c: reviews.snooze(a, r, c, "week")),
+        ActionId.SNOOZE_MONTH: reminder(lambda a, r, c: reviews.snooze(a, r, c, "month")),
+        ActionId.END: reminder(reviews.end),
+        ActionId.RECHECK: recheck,
+    }
+    assert set(handlers) == set(ActionId), "every control the bot draws has a handler"
+
+    def press(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        actor: Actor | None = context.get("actor")
+        action_id = as_text(as_dict(action).get("action_id"))
+        handle = handlers.get(ActionId.of(action_id)) if action_id else None  # type: ignore[arg-type]
+        if actor is not None and handle is not None:
+            services.work.later(actor, lambda: handle(actor, action, body, context))
+
+    app.action(re.compile(r".+"))(press)
 
 
-def _button_value(body: dict[str, Any]) -> str | None:
-    """The conversation/version value of any button on the message the menu sits in."""
-    for block in as_list(as_dict(body.get("message")).get("blocks")):
-        for element in as_list(as_dict(block).get("elements")):
-            value = as_text(as_dict(element).get("value"))
-            if element.get("type") == "button" and value and _CONVERSATION_VALUE.fullmatch(value):
-                return value
-    return None
+def _channel_of(body: dict[str, Any]) -> str | None:
+    return as_text(as_dict(body.get("channel")).get("id")) or as_text(
+        as_dict(body.get("container")).get("channel_id")
+    )
 
 
 def _ticked_in_state(body: dict[str, Any]) -> list[str] | None:
@@ -173,11 +136,11 @@ def _parts_in_state(body: dict[str, Any]) -> dict[str, str]:
     """A group's choices as Slack sends them with Continue: {part id: option value}."""
     chosen = {}
     for block_id, block in as_dict(as_dict(body.get("state")).get("values")).items():
-        if not block_id.startswith(blocks.PART_BLOCK):
+        if not block_id.startswith(PART_BLOCK):
             continue
         for element in as_dict(block).values():
             element = as_dict(element)
             value = as_text(as_dict(element.get("selected_option")).get("value"))
             if element.get("type") == "radio_buttons" and value:
-                chosen[block_id.removeprefix(blocks.PART_BLOCK)] = value
+                chosen[block_id.removeprefix(PART_BLOCK)] = value
     return chosen

@@ -1,5 +1,6 @@
 """`/partnership [new|list|review P-12|recheck P-12|cancel|help]`: answered in the ack,
-work done after. The subcommands themselves are listed in bot/slack/subcommands.py."""
+work done after on the app's pool. The subcommands themselves are listed in
+bot/slack/subcommands.py."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 
-from bot.core.conversations import Actor
+from bot.core.actors import Actor
 from bot.core.listing import recent_checks
 from bot.slack import blocks
+from bot.slack.listeners import errors
 from bot.slack.mrkdwn import clip, escape
 from bot.slack.subcommands import BY_WORD, usage
 from bot.storage.db import DatabaseUnavailable
-
-from . import outage
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
@@ -26,8 +26,9 @@ Reply = dict[str, Any]
 
 
 def register(app: App, services: Services) -> None:
-    conversations, reviews = services.conversations, services.reviews
+    steps, starting, reviews = services.steps, services.starting, services.reviews
     recommendations = services.recommendations
+    flow = steps.runs.check_flow
 
     def started(problem: str | None, what: str) -> Reply:
         return {
@@ -35,13 +36,12 @@ def register(app: App, services: Services) -> None:
         }
 
     def cancel_reply(actor: Actor, _rest: str) -> Reply:
-        if conversations.has_active(actor):
+        if starting.has_active(actor):
             return {"text": "Cancelling your check in progress."}
         return {"text": "You have no check in progress. Start one with `/partnership new`."}
 
     def list_reply(actor: Actor, _rest: str) -> Reply:
-        checks = recent_checks(services.db, actor, conversations.check_flow)
-        return blocks.list_message(checks).as_kwargs()
+        return blocks.list_message(recent_checks(services.db, actor, flow)).as_kwargs()
 
     # One entry per subcommand of bot/slack/subcommands.py (a test asks each of them).
     replies: dict[str, Callable[[Actor, str], Reply]] = {
@@ -52,49 +52,42 @@ def register(app: App, services: Services) -> None:
         "review": lambda a, r: started(reviews.problem_with(a, r), "review"),
         "recheck": lambda a, r: started(recommendations.recheck_problem(a, r), "re-check"),
         "cancel": cancel_reply,
-        "help": lambda _a, _r: blocks.help_message(conversations.check_flow).as_kwargs(),
+        "help": lambda _a, _r: blocks.help_message(flow).as_kwargs(),
     }
 
     def review(actor: Actor, rest: str) -> None:
         if reviews.problem_with(actor, rest) is None:  # refusals were said in the ack
             problem = reviews.start_by_reference(actor, rest)
             if problem:  # what remains (busy with another review) goes to the DM
-                dm = conversations.slack.open_dm(actor.user_id)
-                conversations.slack.say(dm, blocks.notice(escape(problem)))
+                services.notify.note(services.notify.dm_of(actor.user_id), escape(problem))
 
     def recheck(actor: Actor, rest: str) -> None:
         if recommendations.recheck_problem(actor, rest) is None:
             recommendations.start_recheck(actor, rest)
 
     works: dict[str, Callable[[Actor, str], None]] = {
-        "new": lambda a, _r: conversations.start_check(a),
+        "new": lambda a, _r: starting.check(a),
         "review": review,
         "recheck": recheck,
-        "cancel": lambda a, _r: conversations.cancel_active(a),
+        "cancel": lambda a, _r: steps.cancel_active(a),
     }
 
-    def answer(ack: Ack, command: dict[str, Any]) -> None:
+    def command(ack: Ack, command: dict[str, Any]) -> None:
         sub, rest, actor = _parse(command)
         reply = replies.get(sub)
         if reply is None:
             ack(text=f"I don't know `{clip(escape(sub), 50)}`. {usage()}")
             return
         try:
-            with services.db.patience(outage.ACK_PATIENCE):
+            with services.db.patience(errors.ACK_PATIENCE):
                 ack(**reply(actor, rest))
         except DatabaseUnavailable:
-            ack(text=outage.COMMAND)
-
-    def work(command: dict[str, Any]) -> None:
-        sub, rest, actor = _parse(command)
-        if (act := works.get(sub)) is None:
+            ack(text=errors.COMMAND)
             return
-        try:
-            act(actor, rest)
-        except DatabaseUnavailable:
-            outage.tell(conversations.slack, actor.user_id, outage.COMMAND)
+        if (act := works.get(sub)) is not None:
+            services.work.later(actor, lambda: act(actor, rest), failed=errors.COMMAND)
 
-    app.command("/partnership")(ack=answer, lazy=[work])
+    app.command("/partnership")(command)
 
 
 def _parse(command: dict[str, Any]) -> tuple[str, str, Actor]:

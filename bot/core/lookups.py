@@ -1,0 +1,104 @@
+"""Finding a person's conversations (only ever their own, in their own workspace) and
+restoring a conversation's flow run from its saved snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.actors import Actor
+from bot.core.errors import Stale
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Partnership, Review
+from bot.storage.store import AlreadyClaimed, record_event
+from flows import Flow, FlowError, FlowRun
+
+# What each kind of conversation posts once, from its summary.
+POSTS: dict[str, type[Partnership] | type[Review]] = {"check": Partnership, "review": Review}
+Posted = TypeVar("Posted", Partnership, Review)
+
+
+@dataclass
+class Runs:
+    """The flows the bot runs, and restoring a conversation's run of one as of today."""
+
+    flows: Mapping[str, Flow]
+    clock: Callable[[], datetime]
+
+    @property
+    def check_flow(self) -> Flow:
+        return self.flows["check"]
+
+    def flow_of(self, conversation: Conversation) -> Flow:
+        return self.flows[conversation.kind]
+
+    def new(self, flow: Flow, snapshot: dict[str, Any] | None = None) -> FlowRun:
+        """A run of `flow` from `snapshot` (a new one without); raises FlowError if the
+        snapshot cannot be restored."""
+        return FlowRun(flow, snapshot, today=self.clock().date())
+
+    def of(self, conversation: Conversation) -> FlowRun:
+        return self.new(self.flow_of(conversation), conversation.snapshot)
+
+
+def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
+    """The person's active conversation (of `kind`, or the one they touched last)."""
+    query = select(Conversation).where(
+        Conversation.team_id == actor.team_id,
+        Conversation.user_id == actor.user_id,
+        Conversation.status == "active",
+    )
+    if kind is not None:
+        query = query.where(Conversation.kind == kind)
+    return session.scalars(query.order_by(Conversation.updated_at.desc()).limit(1)).first()
+
+
+def owned(session: Session, actor: Actor, conversation_id: int) -> Conversation | None:
+    """The conversation, only if it is this person's in this workspace."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or (conversation.team_id, conversation.user_id) != (
+        actor.team_id,
+        actor.user_id,
+    ):
+        return None
+    return conversation
+
+
+def pressed_summary(
+    session: Session,
+    runs: Runs,
+    actor: Actor,
+    conversation_id: int,
+    version: int,
+    model: type[Posted],
+) -> tuple[Conversation, Posted | None]:
+    """The person's conversation whose summary was pressed at `version` to post it as a
+    `model`, and that row if there is one yet. Raises Stale when the press is out of
+    date, AlreadyClaimed when that is because it was posted or is being posted."""
+    conversation = owned(session, actor, conversation_id)
+    if conversation is None or POSTS[conversation.kind] is not model:
+        raise Stale
+    posted = session.scalar(select(model).where(model.conversation_id == conversation_id))
+    if conversation.state != "summary" or conversation.version != version:
+        claimed = posted is not None and posted.post_state != "unposted"
+        raise AlreadyClaimed if claimed else Stale
+    try:
+        at_summary = runs.of(conversation).state == "summary"
+    except FlowError:
+        at_summary = False
+    if not at_summary:  # its definition changed and now it has questions to answer
+        raise Stale
+    return conversation, posted
+
+
+def first_delivery(db: Database, event_id: str | None, team_id: str) -> bool:
+    """False for an event Slack delivered before (a retry): it was handled then."""
+    if not event_id:
+        return True
+    with db.session() as session:
+        return record_event(session, event_id, team_id)

@@ -1,0 +1,192 @@
+"""What the core tells people, as facts: the interface the Slack adapter implements.
+
+The core never calls it inside a unit of work: each step saves first, then tells. A
+method that posts returns what was posted or raises `PostRefused` / `PostUnknown`; one
+that only informs returns nothing and, if Slack is away, the adapter logs it (the state
+is saved, so the person can always ask to see it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from bot.core.plans import ReviewPlan
+from bot.storage.models import Partnership
+from flows import Assessment, Flow, FlowRun, Migration, Question
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    assessment: Assessment
+    channel: str | None  # where it would be posted, if known
+    plan: ReviewPlan
+    update_of: str | None = None  # the reference a re-check updates
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    assessment: Assessment
+    partnership: Partnership
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A conversation's next message: its current question, or its summary."""
+
+    team_id: str
+    channel: str
+    conversation_id: int
+    version: int
+    kind: str  # "check" or "review"
+    flow: Flow
+    run: FlowRun
+    summary: CheckSummary | ReviewSummary | None = None
+
+    @property
+    def tag(self) -> str:
+        """The same for every attempt to show this version: a retry finds the first."""
+        return f"show:{self.conversation_id}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What the message of a step just taken turns into (no buttons left on it)."""
+
+    flow: Flow
+    step: str  # "answer", "back", "cancel", "revise", "upgrade", or a note from the caller
+    run: FlowRun
+    before: Question | None  # the question the message showed
+    moved: bool = False  # carried over to new questions, and this one moved
+
+
+@dataclass(frozen=True)
+class Intro:
+    """How a conversation opens."""
+
+    kind: str  # "check", "review", "recheck" (some tips again), "recheck_all"
+    flow: Flow
+    partnership: Partnership | None = None
+    tips: Sequence[str] = ()  # the titles of the tips asked again
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What the channel is told about a checked partnership (its post and its thread)."""
+
+    flow: Flow
+    reference: str
+    answers: dict[str, Any]
+    owner_id: str
+    assessment: Assessment
+    plan: ReviewPlan
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """What a review posts in the recommendation's thread."""
+
+    flow: Flow
+    partnership: Partnership
+    reviewer_id: str
+    answers: dict[str, Any]
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class Note:
+    """What happened to a reminder: "reviewing", "reviewed", "ended", "snoozed",
+    "reminded_again" (a later message carries it) or "no_longer_ahead" (re-checked)."""
+
+    kind: str
+    by: str | None = None  # who did it
+    until: datetime | None = None  # snoozed until, in the owner's time zone
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderLine:
+    """One reminder in a reminder message (a digest carries several)."""
+
+    partnership: Partnership
+    reminder_id: int
+    due_on: date
+    number: int  # which sending of it this is (1: the first)
+    escalate: bool
+    note: Note | None = None  # what happened to it; None while it still wants an answer
+
+
+class Notifier(Protocol):
+    # Where people are.
+    def dm_of(self, user_id: str) -> str: ...
+    def time_zone(self, user_id: str) -> str | None: ...
+
+    # A conversation in the person's DM.
+    def intro(self, channel: str, intro: Intro) -> None: ...
+    def already_in_progress(self, channel: str, kind: str) -> None: ...
+    def show(self, screen: Screen) -> str | None:
+        """Post the screen; its ts, or None when it is queued to follow shortly."""
+        ...
+
+    def close(self, channel: str, ts: str, closing: Closing) -> None: ...
+    def note(self, channel: str, text: str) -> None: ...
+    def refused(self, channel: str, reason: str) -> None: ...
+    def upgraded(self, channel: str, flow: Flow, migration: Migration) -> None: ...
+    def cancelled(self, channel: str, kind: str) -> None: ...
+    def cannot_restore(self, channel: str, kind: str, cancelled: bool) -> None: ...
+    def tip_help(self, channel: str, flow: Flow, tip_id: str) -> None: ...
+    def help(self, channel: str, flow: Flow) -> None: ...
+    def nothing_in_progress(self, channel: str) -> None: ...
+    def not_yours(self, channel: str, user_id: str, why: str, **facts: Any) -> None:
+        """Only `user_id` sees it: why a press did nothing ("stale", "owner", ...)."""
+        ...
+
+    def tell(self, user_id: str, what: str, **facts: Any) -> None:
+        """A short notice in the person's DM: `what` happened ("no_channel", ...)."""
+        ...
+
+    def posted_note(self, what: str, **facts: Any) -> str:
+        """What a summary says once it is posted (or being posted): kept on it."""
+        ...
+
+    # Recommendations in their channel.
+    def post_recommendation(
+        self, channel: str, post: Recommendation, tag: str, look_first: bool
+    ) -> dict[str, str]:
+        """Post it once; where it is ({"channel", "ts"})."""
+        ...
+
+    def update_recommendation(self, channel: str, ts: str, post: Recommendation) -> None: ...
+    def fill_thread(
+        self,
+        team_id: str,
+        channel: str,
+        ts: str,
+        post: Recommendation,
+        tag: str,
+        rechecked_by: str | None = None,
+    ) -> bool:
+        """Every answer and flag in the post's thread; False if some follow later."""
+        ...
+
+    def find(self, channel: str, tag: str, thread_ts: str | None = None) -> dict[str, str] | None:
+        """Where the bot's post tagged `tag` is, if it is there; PostUnknown if Slack
+        cannot say."""
+        ...
+
+    # Reviews and their reminders.
+    def post_review(self, result: ReviewResult, tag: str, look_first: bool) -> dict[str, str]: ...
+    def offer_recheck(
+        self, user_id: str, partnership: Partnership, tips: Sequence[str]
+    ) -> None: ...
+    def in_thread(self, partnership: Partnership, what: str, **facts: Any) -> None:
+        """A short note in the recommendation's thread."""
+        ...
+
+    def post_reminders(self, channel: str, lines: Sequence[ReminderLine], tag: str) -> str:
+        """One reminder, or a digest of several; the message's ts."""
+        ...
+
+    def redraw_reminders(self, channel: str, ts: str, lines: Sequence[ReminderLine]) -> None: ...

@@ -1,0 +1,499 @@
+"""Steps of a conversation in a person's DM (checks and reviews): a press or a reply in,
+the saved step out, then the person told.
+
+Every step follows one pattern: in a single unit of work, load the person's conversation,
+check the step is still valid (their own conversation, the version on the button is the
+current one), apply it to the flow and save; only the thread whose save wins then tells
+the person, after the unit of work has committed. So a retried event, a double click or
+two racing presses change things once and post once, and an answer is saved before
+anything is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.core import lookups, reminders
+from bot.core.actors import Actor, Press
+from bot.core.errors import Refused, Stale
+from bot.core.lookups import POSTS, Runs
+from bot.core.notifier import CheckSummary, Closing, Notifier, ReviewSummary, Screen
+from bot.core.plans import review_plan
+from bot.storage.db import Database, DatabaseUnavailable, rowcount
+from bot.storage.models import Conversation, Partnership
+from bot.storage.store import being_posted, record_event
+from flows import AnswerError, FlowError, FlowRun, assess
+from flows.answers import clean
+
+log = logging.getLogger(__name__)
+Step = Callable[[FlowRun, Conversation], None]
+
+# The steps a person takes; any other `step` is a note left on a summary being closed.
+STEPS = ("answer", "back", "cancel", "revise", "upgrade")
+
+BEING_POSTED = {
+    "check": "This check is being posted to the channel right now, so it can't be changed "
+    "or discarded. I'll confirm here in a moment.",
+    "review": "This review is being posted to the recommendation's thread right now, so it "
+    "can't be changed or discarded. I'll confirm here in a moment.",
+}
+
+
+class _Unreadable(Exception):
+    """The conversation's snapshot cannot be restored (see `Steps._unreadable`)."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__(conversation.id)
+        # Read now: the rollback that follows expires the row.
+        self.id, self.kind, self.channel = (
+            conversation.id,
+            conversation.kind,
+            conversation.channel_id,
+        )
+
+
+class Steps:
+    def __init__(
+        self, db: Database, notify: Notifier, runs: Runs, default_channel: str | None
+    ) -> None:
+        self.db = db
+        self.notify = notify
+        self.runs = runs
+        self.default_channel = default_channel
+
+    # --- presses ----------------------------------------------------------------------------
+
+    def answer(self, actor: Actor, press: Press) -> None:
+        """A button or menu answer: the press's payload is the option."""
+        self._press(actor, press, "answer", lambda run, _: run.answer(press.payload))
+
+    def answer_choices(self, actor: Actor, press: Press, selected: list[str] | None) -> None:
+        """Continue on a multi-choice question: the ticked boxes (from the payload or draft)."""
+
+        def apply(run: FlowRun, conversation: Conversation) -> None:
+            # Ticks from the payload, else those remembered as they were made, else (back
+            # at a question answered before, nothing changed) the earlier answer.
+            chosen = selected
+            if chosen is None:
+                chosen = conversation.draft.get("choices")
+            if chosen is None and run.current is not None:
+                chosen = run.answers.get(run.current.id, [])
+            run.answer(list(chosen or []))
+
+        self._press(actor, press, "answer", apply)
+
+    def answer_parts(self, actor: Actor, press: Press, selected: dict[str, str] | None) -> None:
+        """Continue on a group: each part's choice from the payload, else as remembered
+        when it was made, else (back at a group answered before) the earlier answer."""
+
+        def apply(run: FlowRun, conversation: Conversation) -> None:
+            question = run.current
+            if question is None:
+                raise Stale
+            chosen = {**question.value_in(run.answers), **conversation.draft.get("parts", {})}
+            run.answer({**chosen, **(selected or {})})
+
+        self._press(actor, press, "answer", apply)
+
+    def list_done(self, actor: Actor, press: Press) -> None:
+        """Done on a question answered over several messages: keep what was sent."""
+        self._press(actor, press, "answer", lambda run, _: run.done())
+
+    def answer_date(self, actor: Actor, press: Press, day: str) -> None:
+        """A date picked in the picker of a date question."""
+        self._press(actor, press, "answer", lambda run, _: run.answer(day))
+
+    def keep(self, actor: Actor, press: Press) -> None:
+        """Re-submit the earlier answer of a question reached with Back."""
+
+        def apply(run: FlowRun, _: Conversation) -> None:
+            if run.current is None or run.current.id not in run.answers:
+                raise Stale
+            earlier = run.answers[run.current.id]
+            run.answer(earlier if isinstance(earlier, list) else str(earlier))
+
+        self._press(actor, press, "answer", apply)
+
+    def back(self, actor: Actor, press: Press) -> None:
+        self._press(actor, press, "back", lambda run, _: run.back())
+
+    def cancel(self, actor: Actor, press: Press) -> None:
+        self._press(actor, press, "cancel", lambda run, _: run.cancel())
+
+    def revise(self, actor: Actor, press: Press) -> None:
+        self._press(actor, press, "revise", lambda run, _: run.revise(press.payload))
+
+    def help(self, actor: Actor, press: Press) -> None:
+        """Help on the tip named by the press."""
+        with self.db.reading() as session:
+            conversation = lookups.owned(session, actor, press.conversation_id)
+            if conversation is None:
+                return
+            channel, flow = conversation.channel_id, self.runs.flow_of(conversation)
+        if any(tip.id == press.payload for tip in flow.tips):
+            self.notify.tip_help(channel, flow, press.payload)
+
+    def remember_choices(self, actor: Actor, press: Press | None, selected: list[str]) -> None:
+        """Ticking boxes is not an answer yet: keep the ticks until Continue."""
+        self._set_draft(actor, press, "choices", selected)
+
+    def remember_part(self, actor: Actor, press: Press | None, part_id: str, chosen: str) -> None:
+        """A choice within a group is not an answer yet: keep it until Continue."""
+        self._set_draft(actor, press, "parts", {part_id: chosen}, merge=True)
+
+    def pick_channel(self, actor: Actor, press: Press | None, channel_id: str) -> None:
+        self._set_draft(actor, press, "channel", channel_id)
+
+    def complete(self, actor: Actor, press: Press, note: str, change: Step) -> None:
+        """Apply a final step at the summary (it must call `run.finish()`), leaving `note`
+        on the summary; raises Stale if the press is out of date."""
+        self._step(
+            actor,
+            press.conversation_id,
+            note,
+            change,
+            expected_version=press.version,
+            pressed_version=press.version,
+        )
+
+    def finish(self, actor: Actor, conversation_id: int, version: int, note: str) -> None:
+        """Close a summary (pressed at `version`) that has been posted: the conversation is
+        done."""
+        # Stale: finished already (a second post attempt that found the first done).
+        with suppress(Stale):
+            self._step(
+                actor, conversation_id, note, lambda run, _: run.finish(), pressed_version=version
+            )
+
+    def upgrade(self, actor: Actor, conversation_id: int) -> None:
+        """Carry over a conversation saved under an older definition, and show it; raises
+        Stale if another step won."""
+        self._step(actor, conversation_id, "upgrade", _unchanged)
+
+    def cancel_active(self, actor: Actor) -> None:
+        """`/partnership cancel`: cancel the check the person has in progress."""
+        for _attempt in range(3):
+            try:
+                self._step(actor, None, "cancel", lambda run, _: run.cancel(), kind="check")
+                return
+            except Stale:
+                continue  # a press moved it on meanwhile: cancel where it is now
+
+    # --- replies typed in the DM ------------------------------------------------------------
+
+    def typed(self, actor: Actor, channel_id: str, text: str, event_id: str | None) -> None:
+        """A reply in the DM that is not a command word: an answer, `back`, `cancel` or
+        `done`, to the conversation the person touched last."""
+        text = clean(text)
+        word = text.strip().lower()
+        step = word if word in ("back", "cancel") else "answer"
+
+        def apply(run: FlowRun, _: Conversation) -> None:
+            if step == "back":
+                run.back()
+            elif step == "cancel":
+                run.cancel()
+            elif run.current is None:
+                raise AnswerError(
+                    "This is at its summary: use its buttons to post it, change an answer or "
+                    "discard it (or type `back`)."
+                )
+            elif word == "done" and run.current.more_messages:
+                run.done()
+            else:
+                run.answer(text)
+
+        for _attempt in range(3):
+            try:
+                outcome = self._step(actor, None, step, apply, event_id=event_id)
+            except Stale:
+                continue  # a press won the race; apply the typed text to the new state
+            if outcome == "none":
+                self.notify.nothing_in_progress(channel_id)
+            return
+
+    def help_here(self, actor: Actor, channel_id: str) -> None:
+        """`help` typed in the DM: help on the tip being asked, else on the whole check."""
+        with self.db.reading() as session:
+            conversation = lookups.active(session, actor)
+            if conversation is not None:
+                flow = self.runs.flow_of(conversation)
+                run = self.runs.new(flow, conversation.snapshot)
+        if conversation is not None and run.current is not None:
+            self.notify.tip_help(channel_id, flow, run.current.tip)
+        else:
+            self.notify.help(channel_id, self.runs.check_flow)
+
+    # --- the step machinery -----------------------------------------------------------------
+
+    def _press(self, actor: Actor, press: Press, step: str, change: Step) -> None:
+        try:
+            self._step(
+                actor,
+                press.conversation_id,
+                step,
+                change,
+                expected_version=press.version,
+                pressed_version=press.version,
+            )
+        except Stale:
+            self.stale(actor, press.conversation_id)
+
+    def _step(
+        self,
+        actor: Actor,
+        conversation_id: int | None,
+        step: str,
+        change: Step,
+        *,
+        expected_version: int | None = None,
+        pressed_version: int | None = None,
+        event_id: str | None = None,
+        kind: str | None = None,
+    ) -> str:
+        """Apply `change` to the conversation and, if this thread's save wins, tell the
+        person.
+
+        `step` names what the person did ("answer", "back", "cancel", "revise", or a note
+        to leave in place of the summary): it decides what the old message turns into.
+        Returns "done", "invalid" (the answer was refused and the person told why),
+        "none" (nothing in progress) or "duplicate" (event already handled).
+        Raises Stale when the press is out of date or another step won the race.
+        `pressed_version` is the version shown by the message `actor.pressed_ts`, if any.
+        """
+        try:
+            with self.db.session() as session:
+                if event_id and not record_event(session, event_id, actor.team_id):
+                    return "duplicate"
+                if conversation_id is None:
+                    conversation = lookups.active(session, actor, kind)
+                    if conversation is None:
+                        return "none"
+                else:
+                    conversation = lookups.owned(session, actor, conversation_id)
+                    if conversation is None or conversation.status != "active":
+                        raise Stale
+                if expected_version is not None and conversation.version != expected_version:
+                    raise Stale
+                flow = self.runs.flow_of(conversation)
+                try:
+                    run = self.runs.new(flow, conversation.snapshot)
+                except FlowError as error:
+                    raise _Unreadable(conversation) from error
+                migration = run.migration
+                if migration is not None and not migration.same_place:
+                    change = _unchanged  # the press or reply was for a question that moved
+                before = run.current
+                invalid: tuple[str, str] | None = None
+                try:
+                    if step in STEPS:  # not the closing step of the post itself
+                        self._refuse_while_posting(session, conversation)
+                    change(run, conversation)
+                except (AnswerError, FlowError, Refused) as refused:
+                    invalid = (conversation.channel_id, str(refused))
+                else:
+                    old_ts = _shown_ts(conversation, actor, pressed_version)
+                    if old_ts:
+                        conversation.closed_ts = _remember_closed(conversation.closed_ts, old_ts)
+                    conversation.snapshot = run.snapshot()
+                    conversation.state = run.state
+                    conversation.flow_version = str(flow.version)
+                    kept = {k: v for k, v in conversation.draft.items() if k == "channel"}
+                    conversation.draft = kept
+                    if run.is_finished:
+                        conversation.status = "finished"
+                        conversation.message_ts = None
+                    if run.state == "cancelled" and conversation.reminder_id:
+                        reminders.reopen(session, conversation.reminder_id, self.runs.clock())
+                    session.flush()
+                    saved = conversation.id, conversation.channel_id
+        except StaleDataError as error:
+            raise Stale from error
+        except _Unreadable as unreadable:
+            self._unreadable(unreadable, step)
+            return "invalid"
+        if invalid is not None:
+            self.notify.refused(*invalid)
+            return "invalid"
+        moved = migration is not None and not migration.same_place
+        if old_ts:
+            self.notify.close(saved[1], old_ts, Closing(flow, step, run, before, moved))
+        elif step not in STEPS:  # a closing note with no message recorded yet to carry it
+            self.notify.note(saved[1], step)
+        if migration is not None:
+            self.notify.upgraded(saved[1], flow, migration)
+        self.show(saved[0])
+        return "done"
+
+    def _unreadable(self, conversation: _Unreadable, step: str) -> None:
+        """A conversation whose snapshot cannot be restored: never a silent failure. Say
+        so, and let `cancel` close it so the person can start again."""
+        log.error("Cannot restore conversation %s", conversation.id, exc_info=True)
+        if step == "cancel":
+            with self.db.session() as session:
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation.id)
+                    .values(status="finished", state="cancelled", message_ts=None)
+                    .execution_options(synchronize_session=False)
+                )
+        self.notify.cannot_restore(conversation.channel, conversation.kind, step == "cancel")
+
+    def _refuse_while_posting(self, session: Session, conversation: Conversation) -> None:
+        """Post pressed, Slack not answered yet: a Discard or a change now would leave the
+        person believing one thing while the channel shows another."""
+        if conversation.state != "summary":
+            return
+        if being_posted(session, POSTS[conversation.kind], conversation.id, self.runs.clock()):
+            raise Refused(BEING_POSTED[conversation.kind])
+
+    def show(self, conversation_id: int) -> None:
+        """Post the conversation's current question, summary or ending as a new message."""
+        with self.db.reading() as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            flow = self.runs.flow_of(conversation)
+            channel, kind = conversation.channel_id, conversation.kind
+            run: FlowRun | None
+            try:
+                run = self.runs.new(flow, conversation.snapshot)
+            except FlowError:
+                log.exception("Cannot restore conversation %s", conversation_id)
+                run = None
+            if run is not None:
+                screen = Screen(
+                    conversation.team_id,
+                    channel,
+                    conversation_id,
+                    conversation.version,
+                    kind,
+                    flow,
+                    run,
+                    self._summary(session, conversation, run) if run.state == "summary" else None,
+                )
+        if run is None:
+            self.notify.cannot_restore(channel, kind, cancelled=False)
+            return
+        if run.state == "cancelled":
+            self.notify.cancelled(channel, kind)
+            return
+        if run.state == "done":
+            return
+        ts = self.notify.show(screen)
+        if not ts:  # queued: the step is saved, and the question follows shortly
+            return
+        try:
+            overtaken = self._record_shown(screen, ts)
+        except DatabaseUnavailable:
+            # The person sees the question; a press on it closes it all the same.
+            log.warning(
+                "Could not record that message %s shows conversation %s", ts, conversation_id
+            )
+            return
+        if overtaken is not None:
+            self.notify.close(channel, ts, Closing(flow, "overtaken", overtaken, run.current))
+
+    def _record_shown(self, screen: Screen, ts: str) -> FlowRun | None:
+        """Record that message `ts` shows the conversation at its version. None when it
+        does, or when a press closed it already; else the conversation's run now (a step
+        overtook the message while it was being posted, so it must be closed)."""
+        with self.db.session() as session:
+            # A plain UPDATE: where the message is shown is not a step, so no new version.
+            recorded = rowcount(
+                session.execute(
+                    update(Conversation)
+                    .where(
+                        Conversation.id == screen.conversation_id,
+                        Conversation.version == screen.version,
+                    )
+                    .values(message_ts=ts, message_version=screen.version)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if recorded:
+                return None
+            # A press on it closed it already (see `_shown_ts`); typed text could not.
+            moved_on = session.get_one(Conversation, screen.conversation_id)
+            if ts in (moved_on.closed_ts or "").split():
+                return None
+            return self.runs.new(screen.flow, moved_on.snapshot)
+
+    def _summary(
+        self, session: Session, conversation: Conversation, run: FlowRun
+    ) -> CheckSummary | ReviewSummary:
+        flow = self.runs.flow_of(conversation)
+        assessment = assess(flow, run.answers)
+        if conversation.kind == "review":
+            reviewed = session.get_one(Partnership, conversation.partnership_id)
+            return ReviewSummary(assessment, reviewed)
+        partnership = None
+        if conversation.partnership_id is not None:
+            partnership = session.get_one(Partnership, conversation.partnership_id)
+        return CheckSummary(
+            assessment,
+            conversation.draft.get("channel") or self.default_channel,
+            review_plan(flow, run.answers, self.runs.clock, partnership),
+            partnership.reference if partnership else None,
+        )
+
+    def _set_draft(
+        self, actor: Actor, press: Press | None, key: str, item: Any, *, merge: bool = False
+    ) -> None:
+        with self.db.session() as session:
+            if press is None:
+                conversation = lookups.active(session, actor)
+            else:
+                conversation = lookups.owned(session, actor, press.conversation_id)
+            if conversation is None or conversation.status != "active":
+                return
+            if merge:  # several parts of a group, chosen one at a time
+                item = {**conversation.draft.get(key, {}), **item}
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(draft={**conversation.draft, key: item})
+                .execution_options(synchronize_session=False)
+            )
+
+    def stale(self, actor: Actor, conversation_id: int, why: str = "stale", **facts: Any) -> None:
+        """Tell the presser, and only them, why the press did nothing: `why` ("stale",
+        "posted", ...) for their own conversation, or that it is someone else's."""
+        with self.db.reading() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None and conversation.team_id != actor.team_id:
+                conversation = None  # another workspace's: as if there were none
+            owner = conversation.user_id if conversation else actor.user_id
+            channel = conversation.channel_id if owner == actor.user_id and conversation else None
+        if owner != actor.user_id:  # someone else's message: say so, and nothing more
+            why, facts = "owner", {"owner": owner}
+        self.notify.not_yours(
+            channel or self.notify.dm_of(actor.user_id), actor.user_id, why, **facts
+        )
+
+
+CLOSED_REMEMBERED = 8  # more steps than anyone takes while one post is in flight
+
+
+def _shown_ts(conversation: Conversation, actor: Actor, pressed_version: int | None) -> str | None:
+    """The message showing the conversation as it is before this step, if known."""
+    if conversation.message_version == conversation.version:
+        return conversation.message_ts
+    if actor.pressed_ts and pressed_version == conversation.version:
+        return actor.pressed_ts  # pressed before `show` had recorded posting it
+    return None
+
+
+def _remember_closed(closed: str | None, ts: str) -> str:
+    """`closed` (recent closed messages, newest first) with `ts` added."""
+    recent = [ts, *(t for t in (closed or "").split() if t != ts)]
+    return " ".join(recent[:CLOSED_REMEMBERED])
+
+
+def _unchanged(_run: FlowRun, _conversation: Conversation) -> None:
+    """A step that changes nothing: the conversation is only carried over and shown."""

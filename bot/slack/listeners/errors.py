@@ -1,0 +1,62 @@
+"""The one place that says what went wrong: a domain error in, what the person is told out.
+
+Listeners' work runs on the app's pool after the ack (see `Work`), so Bolt's error
+handler does not see it; both end here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from bot.core.actors import Actor
+from bot.core.notifier import Notifier
+from bot.slack.mrkdwn import clip, escape
+from bot.storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+DOWN = "my database isn't answering just now, so nothing was changed"
+PRESS = f":warning: That didn't go through: {DOWN}. Please press it again in a minute."
+COMMAND = f":warning: I couldn't do that: {DOWN}. Please try again in a minute."
+# A slash command's acknowledgement cannot wait: how long it gives the database.
+ACK_PATIENCE = 1.5
+
+
+def typed(text: str) -> str:
+    """What a person is told when their typed reply could not be saved."""
+    return (
+        f":warning: I couldn't save \u201c{clip(escape(text.strip()), 80)}\u201d: {DOWN}. "
+        "Please send it again in a minute."
+    )
+
+
+@dataclass(frozen=True)
+class Work:
+    """Runs a listener's work after its ack, on the app's own pool, and says plainly what
+    did not happen if it fails: nothing was changed (the unit of work rolled back), so
+    trying again is always safe."""
+
+    pool: Executor
+    notify: Notifier
+
+    def later(self, actor: Actor | None, work: Callable[[], object], failed: str = PRESS) -> None:
+        self.pool.submit(self._run, actor, work, failed)
+
+    def _run(self, actor: Actor | None, work: Callable[[], object], failed: str) -> None:
+        try:
+            work()
+        except Exception as error:
+            self.report(error, actor, failed)
+
+    def report(self, error: Exception, actor: Actor | None, failed: str = PRESS) -> None:
+        if isinstance(error, DatabaseUnavailable) and actor is not None:
+            log.warning("The database did not answer; told %s", actor.user_id)
+            try:
+                self.notify.note(self.notify.dm_of(actor.user_id), failed)
+            except Exception:
+                log.exception("Could not tell %s", actor.user_id)
+            return
+        log.error("Unhandled error in a listener", exc_info=error)
