@@ -76,11 +76,15 @@ def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
         database_url=database_url,
         partnership_channel=PARTNERS,
     )
+    from tests.transaction_guard import guard
+
     services = build_services(settings, make_client(settings))
+    watch = guard(services)
     app = create_app(settings, services)
     with serve(app) as base_url:
         yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
     services.db.close()
+    assert not watch.violations, "\n".join(watch.violations)
 
 
 @pytest.fixture

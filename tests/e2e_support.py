@@ -28,6 +28,7 @@ from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, Proposer, is_summary, question_in
 from tests.slack_driver import BotServer, DriverResponse, SlackDriver, serve
+from tests.transaction_guard import guard
 
 TIP_TITLES = {tip.id: tip.title for tip in FLOW.tips}
 FLAG_TIP = {rule.id: rule.tip for rule in FLOW.flags}
@@ -69,12 +70,14 @@ def running_bot(
         partnership_channel=partnership_channel,
     )
     services = build_services(settings, make_client(settings))
+    watch = guard(services)
     app = create_app(settings, services)
     try:
         with serve(app) as base_url:
             yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
     finally:
         services.db.close()
+    assert not watch.violations, "\n".join(watch.violations)
 
 
 def driver_for(bot: BotServer, fake: FakeSlack) -> SlackDriver:

@@ -68,9 +68,16 @@ class Database:
         finally:
             self._local.patience = before
 
+    @property
+    def in_unit_of_work(self) -> bool:
+        """Whether this thread holds a unit of work open (nothing slow should happen then:
+        a call to Slack inside one would hold its rows, or SQLite's lock, while it waits)."""
+        return getattr(self._local, "open", 0) > 0
+
     @contextmanager
     def _unit(self, make: Callable[[], Session]) -> Iterator[Session]:
         session = self._connected(make)
+        self._local.open = getattr(self._local, "open", 0) + 1
         try:
             yield session
             session.commit()
@@ -78,6 +85,7 @@ class Database:
             session.rollback()
             raise
         finally:
+            self._local.open -= 1
             session.close()
 
     def _connected(self, make: Callable[[], Session]) -> Session:
