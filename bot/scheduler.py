@@ -78,21 +78,16 @@ class Scheduler:
         report = PassReport()
         with self.db.session() as session:
             forget_events(session, now)
-        with self.db.reading() as session:
-            channels = session.scalars(
-                select(Reminder.channel_id)
-                .join(Partnership, Partnership.id == Reminder.partnership_id)
-                .where(
-                    Reminder.state == "pending",
-                    Reminder.send_at <= now,
-                    Partnership.status == "active",
-                )
-                .distinct()
-            ).all()
-        for channel in channels:
-            if channel is not None:  # a partnership not posted yet has no channel
-                self._channel_pass(channel, now, report)
+        for channel in self.due_channels(now):
+            self._channel_pass(channel, now, report)
         return report
+
+    def due_channels(self, now: datetime) -> list[str]:
+        """The channels with reminders due by `now` (of partnerships still active)."""
+        with self.db.reading() as session:
+            channels = session.scalars(_due_channels(now)).all()
+        # A partnership not posted yet has no channel.
+        return [channel for channel in channels if channel is not None]
 
     def _channel_pass(self, channel: str, now: datetime, report: PassReport) -> None:
         """Post what is due in one channel, a message per unit of work.
@@ -286,6 +281,20 @@ def _forget_attempts(session: Session, rows: list[tuple[Reminder, Partnership]])
         delete(ReminderAttempt)
         .where(ReminderAttempt.reminder_id.in_([r.id for r, _ in rows]))
         .execution_options(synchronize_session=False)
+    )
+
+
+def _due_channels(now: datetime) -> Select[str | None]:
+    """The channels of the reminders due by `now`."""
+    return (
+        select(Reminder.channel_id)
+        .join(Partnership, Partnership.id == Reminder.partnership_id)
+        .where(
+            Reminder.state == "pending",
+            Reminder.send_at <= now,
+            Partnership.status == "active",
+        )
+        .distinct()
     )
 
 
