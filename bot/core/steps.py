@@ -29,7 +29,7 @@ from bot.core.plans import review_plan
 from bot.storage.db import Database, DatabaseUnavailable, rowcount
 from bot.storage.models import Conversation, Partnership
 from bot.storage.store import being_posted, record_event
-from flows import AnswerError, FlowError, FlowRun, assess
+from flows import AnswerError, Flow, FlowError, FlowRun, assess
 from flows.answers import clean
 
 log = logging.getLogger(__name__)
@@ -283,6 +283,7 @@ class Steps:
                 if expected_version is not None and conversation.version != expected_version:
                     raise Stale
                 flow = self.runs.flow_of(conversation)
+                conversation_kind = conversation.kind
                 try:
                     run = self.runs.new(flow, conversation.snapshot)
                 except FlowError as error:
@@ -314,6 +315,8 @@ class Steps:
                         reminders.reopen(session, conversation.reminder_id, self.runs.clock())
                     session.flush()
                     saved = conversation.id, conversation.channel_id
+                    # What comes next, from the run in memory: no second load after commit.
+                    screen = self._screen(session, conversation, flow, run)
         except StaleDataError as error:
             raise Stale from error
         except _Unreadable as unreadable:
@@ -329,7 +332,7 @@ class Steps:
             self.notify.note(saved[1], step)
         if migration is not None:
             self.notify.upgraded(saved[1], flow, migration)
-        self.show(saved[0])
+        self._present(screen, kind=conversation_kind)
         return "done"
 
     def _unreadable(self, conversation: _Unreadable, step: str) -> None:
@@ -358,30 +361,40 @@ class Steps:
         """Post the conversation's current question, summary or ending as a new message."""
         with self.db.reading() as session:
             conversation = session.get_one(Conversation, conversation_id)
-            flow = self.runs.flow_of(conversation)
-            channel, kind = conversation.channel_id, conversation.kind
-            run: FlowRun | None
+            flow, kind = self.runs.flow_of(conversation), conversation.kind
             try:
                 run = self.runs.new(flow, conversation.snapshot)
             except FlowError:
                 log.exception("Cannot restore conversation %s", conversation_id)
-                run = None
-            if run is not None:
-                screen = Screen(
-                    conversation.team_id,
-                    channel,
-                    conversation_id,
-                    conversation.version,
-                    kind,
-                    flow,
-                    run,
-                    self._summary(session, conversation, run) if run.state == "summary" else None,
-                )
-        if run is None:
-            self.notify.cannot_restore(channel, kind, cancelled=False)
+                screen = None
+            else:
+                screen = self._screen(session, conversation, flow, run)
+        if screen is None:
+            self.notify.cannot_restore(conversation.channel_id, kind, cancelled=False)
             return
+        self._present(screen, kind)
+
+    def _screen(
+        self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun
+    ) -> Screen:
+        summary = self._summary(session, conversation, run) if run.state == "summary" else None
+        return Screen(
+            conversation.team_id,
+            conversation.channel_id,
+            conversation.id,
+            conversation.version,
+            conversation.kind,
+            flow,
+            run,
+            summary,
+        )
+
+    def _present(self, screen: Screen, kind: str) -> None:
+        """Show `screen` (after the unit of work that saved it), and record which message
+        shows it with one UPDATE."""
+        run = screen.run
         if run.state == "cancelled":
-            self.notify.cancelled(channel, kind)
+            self.notify.cancelled(screen.channel, kind)
             return
         if run.state == "done":
             return
@@ -393,11 +406,14 @@ class Steps:
         except DatabaseUnavailable:
             # The person sees the question; a press on it closes it all the same.
             log.warning(
-                "Could not record that message %s shows conversation %s", ts, conversation_id
+                "Could not record that message %s shows conversation %s",
+                ts,
+                screen.conversation_id,
             )
             return
         if overtaken is not None:
-            self.notify.close(channel, ts, Closing(flow, "overtaken", overtaken, run.current))
+            closing = Closing(screen.flow, "overtaken", overtaken, run.current)
+            self.notify.close(screen.channel, ts, closing)
 
     def _record_shown(self, screen: Screen, ts: str) -> FlowRun | None:
         """Record that message `ts` shows the conversation at its version. None when it

@@ -11,17 +11,24 @@ shorter where Slack is waiting for an answer (a slash command's acknowledgement)
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,8 +36,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # instead of racing to create the same tables (any fixed number; this spells "PCHK").
 MIGRATION_LOCK = 0x5043484B
 # How long a unit of work waits for the database to come back before giving up.
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 PATIENCE = 30.0
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)  # then 4 s apart
+IDLE_BEFORE_PING = 1.0  # seconds a pooled Postgres connection sits idle before a check
 
 
 class DatabaseUnavailable(Exception):
@@ -100,7 +110,7 @@ class Database:
                 return session
             except DBAPIError as error:
                 session.close()
-                if not _is_disconnect(error):
+                if not is_disconnect(error):
                     raise
                 wait = BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 if time.monotonic() + wait > deadline:
@@ -136,12 +146,26 @@ class Database:
         self.engine.dispose()
 
 
+def retry_on_disconnect(work: Callable[[], T]) -> T:
+    """Run `work`; once more if the database connection it used had died (the database
+    restarted since it was last used). A unit of work that failed so changed nothing,
+    and the bot's work is safe to repeat (events are de-duplicated, presses carry their
+    version, posts are claimed and tagged)."""
+    try:
+        return work()
+    except DBAPIError as error:
+        if not (error.connection_invalidated and is_disconnect(error)):
+            raise
+        log.warning("The database connection had gone; trying again on a new one")
+        return work()
+
+
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE touched (typed: execute() returns a plain Result)."""
     return cast(CursorResult[Any], result).rowcount
 
 
-def _is_disconnect(error: DBAPIError) -> bool:
+def is_disconnect(error: DBAPIError) -> bool:
     """A server that is not there (refused, reset, shutting down), not a bad statement.
     SQLite is a local file with no outages of this kind: its errors are never retried."""
     if error.connection_invalidated:
@@ -150,9 +174,37 @@ def _is_disconnect(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError | InterfaceError) and "sqlite" not in dialect
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle a while: a database that
+    restarted is noticed (the pool then opens a new connection, waiting for it in
+    `Database._connected`), while a busy bot, whose connections are idle for
+    milliseconds, pays no `SELECT 1` per unit of work as `pool_pre_ping` would. A restart
+    in between fails that unit of work with a disconnect; the pool drops its old
+    connections, and the work is run again (`retry_on_disconnect`)."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_BEFORE_PING:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception as error:
+            raise DisconnectionError(str(error)) from error
+        finally:
+            with suppress(Exception):
+                cursor.close()
+
+
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600)
+        _ping_when_idle(engine)
+        return engine
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -161,6 +213,9 @@ def _make_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL never corrupts the file; it only skips an fsync per commit (a
+        # power cut, not a crash, may lose the last commits).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

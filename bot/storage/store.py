@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,16 @@ POST_CLAIM_TIMEOUT = timedelta(seconds=75)
 
 
 def record_event(session: Session, event_id: str, team_id: str) -> bool:
-    """Remember an Events API delivery; False if it was handled before (a Slack retry)."""
-    try:
-        with session.begin_nested():
-            session.add(ProcessedEvent(event_id=event_id, team_id=team_id))
-    except IntegrityError:
-        return False
-    return True
+    """Remember an Events API delivery; False if it was handled before (a Slack retry).
+    One INSERT that does nothing on a duplicate: no savepoint, no exception to catch."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedEvent)
+        .values(event_id=event_id, team_id=team_id)
+        .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+        .returning(ProcessedEvent.event_id)
+    )
+    return session.execute(statement).first() is not None
 
 
 def forget_events(session: Session, now: datetime) -> int:
