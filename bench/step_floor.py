@@ -33,13 +33,16 @@ import time
 import urllib.request
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.http_load import TimedDriver, _cpu_seconds, _free_port  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
@@ -99,8 +102,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, choices=(1, 2))
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    with tempfile.TemporaryDirectory() as tmp, _database(args.database_url, tmp) as url:
         runs = [measure("floor: bare Bolt", args, None)]
         runs.append(measure("bot, 1 process", args, [url]))
         if args.processes == 2:
@@ -183,6 +185,25 @@ def measure(label: str, args: argparse.Namespace, databases: Sequence[str] | Non
                 process.wait(timeout=10)
     print(f"{label}: {run.count} steps in {run.elapsed:.1f} s", flush=True)
     return run
+
+
+@contextmanager
+def _database(url: str | None, tmp: str) -> Iterator[str]:
+    """A fresh SQLite file, or a schema of its own in the Postgres at `url`, dropped after."""
+    if url is None:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        separator = "&" if "?" in url else "?"
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _start(api_url: str, database_url: str | None) -> tuple[int, subprocess.Popen[bytes]]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,7 +26,7 @@ from bot.core.errors import Refused, Stale
 from bot.core.lookups import POSTS, Runs
 from bot.core.notifier import CheckSummary, Closing, Notifier, ReviewSummary, Screen
 from bot.core.plans import review_plan
-from bot.storage.db import Database, DatabaseUnavailable, rowcount
+from bot.storage.db import Database, DatabaseUnavailable
 from bot.storage.models import Conversation, Partnership
 from bot.storage.store import being_posted, record_event
 from flows import AnswerError, Flow, FlowError, FlowRun, assess
@@ -419,26 +419,27 @@ class Steps:
         """Record that message `ts` shows the conversation at its version. None when it
         does, or when a press closed it already; else the conversation's run now (a step
         overtook the message while it was being posted, so it must be closed)."""
-        with self.db.session() as session:
+        with self.db.statements() as connection:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
-            recorded = rowcount(
-                session.execute(
-                    update(Conversation)
-                    .where(
-                        Conversation.id == screen.conversation_id,
-                        Conversation.version == screen.version,
-                    )
-                    .values(message_ts=ts, message_version=screen.version)
-                    .execution_options(synchronize_session=False)
+            recorded = connection.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == screen.conversation_id,
+                    Conversation.version == screen.version,
                 )
-            )
+                .values(message_ts=ts, message_version=screen.version)
+            ).rowcount
             if recorded:
                 return None
             # A press on it closed it already (see `_shown_ts`); typed text could not.
-            moved_on = session.get_one(Conversation, screen.conversation_id)
-            if ts in (moved_on.closed_ts or "").split():
-                return None
-            return self.runs.new(screen.flow, moved_on.snapshot)
+            closed_ts, snapshot = connection.execute(
+                select(Conversation.closed_ts, Conversation.snapshot).where(
+                    Conversation.id == screen.conversation_id
+                )
+            ).one()
+        if ts in (closed_ts or "").split():
+            return None
+        return self.runs.new(screen.flow, snapshot)
 
     def _summary(
         self, session: Session, conversation: Conversation, run: FlowRun

@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -38,6 +38,7 @@ MIGRATION_LOCK = 0x5043484B
 # How long a unit of work waits for the database to come back before giving up.
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+U = TypeVar("U", Session, Connection)
 PATIENCE = 30.0
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)  # then 4 s apart
 IDLE_BEFORE_PING = 1.0  # seconds a pooled Postgres connection sits idle before a check
@@ -69,6 +70,19 @@ class Database:
             yield session
 
     @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """A unit of work of plain statements, without the ORM's session: for the hot
+        path's one-row updates. Commits on success, rolls back on any exception."""
+        connection = self._connected(self.engine.connect)
+        self._local.open = getattr(self._local, "open", 0) + 1
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            self._local.open -= 1
+            connection.close()
+
+    @contextmanager
     def patience(self, seconds: float) -> Iterator[None]:
         """Units of work on this thread give up sooner (Slack is waiting for an answer)."""
         before = getattr(self._local, "patience", None)
@@ -98,18 +112,21 @@ class Database:
             self._local.open -= 1
             session.close()
 
-    def _connected(self, make: Callable[[], Session]) -> Session:
-        """A session holding a connection (its transaction begun), waiting for one if the
+    def _connected(self, make: Callable[[], U]) -> U:
+        """A session or connection holding a database connection, waiting for one if the
         database is not answering."""
         patience = getattr(self._local, "patience", None) or self._patience
         deadline = time.monotonic() + patience
         for attempt in range(1_000_000):
-            session = make()
+            made = None
             try:
-                session.connection()
-                return session
+                made = make()
+                if isinstance(made, Session):
+                    made.connection()
+                return made
             except DBAPIError as error:
-                session.close()
+                if made is not None:
+                    made.close()
                 if not is_disconnect(error):
                     raise
                 wait = BACKOFF[min(attempt, len(BACKOFF) - 1)]
