@@ -11,13 +11,11 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core import lookups, reminder_board, reminders
+from bot.core import lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
-from bot.core.errors import PostRefused, PostUnknown, Stale
+from bot.core.errors import PostRefused, Stale
 from bot.core.notifier import Note, Recommendation
 from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
 from bot.core.references import parse_reference
@@ -52,30 +50,29 @@ class Recommendations:
             return
         owner_tz = self.notify.time_zone(actor.user_id)  # for the first review's date
         try:
-            claimed = self._claim(actor, press, owner_tz)
+            claimed = posting.claim(
+                self.steps, actor, press, lambda: self._claim(actor, press, owner_tz), "posted"
+            )
         except NoChannel:
             self.notify.tell(actor.user_id, "no_channel")
             return
-        except Stale:  # discarded or changed since this summary was shown
-            self.steps.stale(actor, press.conversation_id)
-            return
-        except (AlreadyClaimed, IntegrityError, StaleDataError):
-            self.steps.stale(actor, press.conversation_id, "posted")
+        if claimed is None:
             return
         partnership_id, target, post, retaken = claimed
-        try:
-            posted = self.notify.post_recommendation(
-                target, post, tag=_tag(partnership_id), look_first=retaken
-            )
-        except PostRefused as refused:
+
+        def refused(error: PostRefused) -> None:
             self._release(partnership_id)
-            self.notify.tell(actor.user_id, "post_failed", target=target, reason=refused.reason)
-            return
-        except PostUnknown:
-            # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
-            log.warning("Posting P-%s: no answer from Slack; it will be looked for", partnership_id)
-            return
-        self._complete(partnership_id, posted, owner_tz, post, actor)
+            self.notify.tell(actor.user_id, "post_failed", target=target, reason=error.reason)
+
+        posted = posting.post(
+            lambda: self.notify.post_recommendation(
+                target, post, tag=_tag(partnership_id), look_first=retaken
+            ),
+            refused,
+            f"Posting P-{partnership_id}",
+        )
+        if posted is not None:
+            self._complete(partnership_id, posted, owner_tz, post, actor)
 
     def _complete(
         self,
@@ -136,21 +133,21 @@ class Recommendations:
                     runs[partnership.id] = self.runs.of(conversation)
                 except FlowError:
                     continue
-        for partnership in stuck:
-            run = runs.get(partnership.id)
-            target = partnership.post_target
-            if run is None or not target:
-                continue
-            try:
-                found = self.notify.find(target, _tag(partnership.id))
-            except PostUnknown:
-                continue  # next time
-            if found is not None:
-                post = self._recommendation(partnership, run.answers, partnership.owner_id)
-                self._complete(partnership.id, found, partnership.owner_tz, post)
-                continue
+
+        def find(partnership: Partnership) -> dict[str, str] | None:
+            return self.notify.find(partnership.post_target or "", _tag(partnership.id))
+
+        def complete(partnership: Partnership, found: dict[str, str]) -> None:
+            answers = runs[partnership.id].answers
+            post = self._recommendation(partnership, answers, partnership.owner_id)
+            self._complete(partnership.id, found, partnership.owner_tz, post)
+
+        def release(partnership: Partnership) -> None:
             self._release(partnership.id)
             self.notify.tell(partnership.owner_id, "post_interrupted", name=partnership.name)
+
+        settling = [p for p in stuck if p.id in runs and p.post_target]
+        posting.settle(settling, find, complete, release)
 
     # --- re-checking a posted partnership -------------------------------------------------
 

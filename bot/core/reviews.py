@@ -10,16 +10,15 @@ is no such partnership they can see.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Container
 from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core import lookups, reminder_board, reminders
+from bot.core import lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
-from bot.core.errors import PostRefused, PostUnknown, Stale
+from bot.core.errors import PostRefused
 from bot.core.notifier import Note, ReminderLine, ReviewResult
 from bot.core.plans import GOES_AHEAD
 from bot.core.recommendations import assessment_record
@@ -38,6 +37,14 @@ ADAPT_TIPS = {
     "form": ("selective", "flexible"),
     "partners": ("selective", "engaged"),
 }
+
+
+class _NotNow(Exception):
+    """A press on a reminder that does nothing now, and why (see `Notifier.not_yours`)."""
+
+    def __init__(self, why: str, facts: dict[str, str] | None = None, **more: str) -> None:
+        super().__init__(why)
+        self.why, self.facts = why, {**(facts or {}), **more}
 
 
 class Ended(Exception):
@@ -95,109 +102,97 @@ class Reviews:
 
     def start_from_reminder(self, actor: Actor, reminder_id: str, channel: str) -> None:
         """Start review: the presser reviews it in their DM; the reminder says who is on it."""
-        if not self._may_act_on_reminder(actor, reminder_id):
-            return self.notify.not_yours(channel, actor.user_id, "members_only")
-        with self.db.session() as session:
-            found = self._reminder(session, actor, reminder_id)
-            if found is None:
-                gone = self._gone(None)
-            else:
-                reminder, partnership = found
-                busy = self._busy_with_another(session, actor, partnership.id)
-                reviewing_self = reminder.state == "reviewing" and reminder.reviewer_id == (
-                    actor.user_id
+
+        def claim(session: Session, reminder: Reminder, partnership: Partnership) -> Note:
+            if (busy := self._busy_with_another(session, actor, partnership.id)) is not None:
+                raise _NotNow("busy", text=busy)
+            mine = reminder.state == "reviewing" and reminder.reviewer_id == actor.user_id
+            if not mine and not rowcount(
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.id == reminder.id, Reminder.state == "pending")
+                    .values(state="reviewing", reviewer_id=actor.user_id)
+                    .execution_options(synchronize_session=False)
                 )
-                claimed = busy is None and (
-                    reviewing_self
-                    or rowcount(
-                        session.execute(
-                            update(Reminder)
-                            .where(Reminder.id == reminder.id, Reminder.state == "pending")
-                            .values(state="reviewing", reviewer_id=actor.user_id)
-                            .execution_options(synchronize_session=False)
-                        )
-                    )
-                )
-                if busy is not None:
-                    gone = ("busy", {"text": busy})
-                elif not claimed:
-                    gone = self._gone(reminder)
-                else:
-                    gone = None
-                    redraw = self._lines(session, reminder, Note("reviewing", by=actor.user_id))
-        if gone is not None:
-            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
-        self._redraw(redraw)
-        self.starting.review(actor, partnership, reminder.id)
-        return None
+            ):
+                raise _NotNow(*self._gone(reminder))
+            return Note("reviewing", by=actor.user_id)
+
+        found = self._on_reminder(actor, reminder_id, channel, None, claim)
+        if found is not None:
+            self.starting.review(actor, found[1], found[0].id)
 
     def snooze(self, actor: Actor, reminder_id: str, channel: str, period: str) -> None:
-        if not self._may_act_on_reminder(actor, reminder_id):
-            return self.notify.not_yours(channel, actor.user_id, "members_only")
-        with self.db.session() as session:
-            found = self._reminder(session, actor, reminder_id)
-            if found is None or found[0].state != "pending":
-                gone = self._gone(found[0] if found else None)
-            else:
-                gone = None
-                reminder, partnership = found
-                reminders.snooze(reminder, partnership, self.runs.clock(), period)
-                local = reminder.send_at.astimezone(schedule.zone(partnership.owner_tz))
-                session.flush()
-                redraw = self._lines(session, reminder, Note("snoozed", actor.user_id, local))
-        if gone is not None:
-            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
-        self._redraw(redraw)
-        return None
+        def snoozed(_session: Session, reminder: Reminder, partnership: Partnership) -> Note:
+            reminders.snooze(reminder, partnership, self.runs.clock(), period)
+            local = reminder.send_at.astimezone(schedule.zone(partnership.owner_tz))
+            return Note("snoozed", actor.user_id, local)
+
+        self._on_reminder(actor, reminder_id, channel, ("pending",), snoozed)
 
     def end(self, actor: Actor, reminder_id: str, channel: str) -> None:
+        def ended(session: Session, _reminder: Reminder, partnership: Partnership) -> Note:
+            reminders.end(session, partnership)
+            return Note("ended", by=actor.user_id)
+
+        found = self._on_reminder(actor, reminder_id, channel, reminders.OPEN, ended)
+        if found is not None:
+            self.notify.in_thread(found[1], "ended", by=actor.user_id)
+
+    def _on_reminder(
+        self,
+        actor: Actor,
+        reminder_id: str,
+        channel: str,
+        states: Container[str] | None,
+        act: Callable[[Session, Reminder, Partnership], Note],
+    ) -> tuple[Reminder, Partnership] | None:
+        """A press on a reminder in the channel: if the presser may act on it and it is in
+        one of `states` (any, for None), `act` on it in one unit of work, then redraw its
+        message. None, the presser told why, when it did nothing."""
         if not self._may_act_on_reminder(actor, reminder_id):
-            return self.notify.not_yours(channel, actor.user_id, "members_only")
-        with self.db.session() as session:
-            found = self._reminder(session, actor, reminder_id)
-            if found is None or found[0].state not in reminders.OPEN:
-                gone = self._gone(found[0] if found else None)
-            else:
-                gone = None
-                reminder, partnership = found
-                reminders.end(session, partnership)
+            self.notify.not_yours(channel, actor.user_id, "members_only")
+            return None
+        try:
+            with self.db.session() as session:
+                found = self._reminder(session, actor, reminder_id)
+                if found is None or (states is not None and found[0].state not in states):
+                    raise _NotNow(*self._gone(found[0] if found else None))
+                note = act(session, *found)
                 session.flush()
-                redraw = self._lines(session, reminder, Note("ended", by=actor.user_id))
-        if gone is not None:
-            return self.notify.not_yours(channel, actor.user_id, gone[0], **gone[1])
+                redraw = self._lines(session, found[0], note)
+        except _NotNow as not_now:
+            self.notify.not_yours(channel, actor.user_id, not_now.why, **not_now.facts)
+            return None
         self._redraw(redraw)
-        if partnership.channel_id and partnership.message_ts:
-            self.notify.in_thread(partnership, "ended", by=actor.user_id)
-        return None
+        return found
 
     # --- submitting ----------------------------------------------------------------------
 
     def submit(self, actor: Actor, press: Press) -> None:
         """Post the review's result to the recommendation's thread, once; schedule what's next."""
         try:
-            claimed = self._claim(actor, press)
-        except Stale:  # discarded or changed since this summary was shown
-            self.steps.stale(actor, press.conversation_id)
-            return
-        except (AlreadyClaimed, IntegrityError, StaleDataError):
-            self.steps.stale(actor, press.conversation_id, "submitted")
-            return
+            claimed = posting.claim(
+                self.steps, actor, press, lambda: self._claim(actor, press), "submitted"
+            )
         except Ended as ended:
             self.steps.stale(actor, press.conversation_id, "ended", reference=str(ended))
             return
+        if claimed is None:
+            return
         review_id, result, retaken = claimed
-        try:
-            posted = self.notify.post_review(result, tag=_tag(review_id), look_first=retaken)
-        except PostRefused:
-            with self.db.session() as session:
-                session.get_one(Review, review_id).post_state = "unposted"
+
+        def refused(_error: PostRefused) -> None:
+            self._release(review_id)
             self.notify.tell(actor.user_id, "submit_failed")
-            return
-        except PostUnknown:
-            # Posted or not, nobody can tell now: the claim stays, and `recover` finds out.
-            log.warning("Review %s: no answer from Slack; it will be looked for", review_id)
-            return
-        self._complete(review_id, posted["ts"], actor)
+
+        posted = posting.post(
+            lambda: self.notify.post_review(result, tag=_tag(review_id), look_first=retaken),
+            refused,
+            f"Review {review_id}",
+        )
+        if posted is not None:
+            self._complete(review_id, posted["ts"], actor)
 
     def _complete(self, review_id: int, ts: str, pressed_by: Actor | None = None) -> None:
         """The review's result is in the thread: record it, close the review's summary (the
@@ -229,23 +224,30 @@ class Reviews:
                     Review.post_claimed_at < self.runs.clock() - POST_CLAIM_TIMEOUT,
                 )
             ).all()
-        for review, partnership in stuck:
-            if not (partnership.channel_id and partnership.message_ts):
-                continue
-            try:
-                found = self.notify.find(
-                    partnership.channel_id, _tag(review.id), partnership.message_ts
-                )
-            except PostUnknown:
-                continue  # next time
-            if found is not None:
-                self._complete(review.id, found["ts"])
-                continue
-            with self.db.session() as session:
-                session.get_one(Review, review.id).post_state = "unposted"
+
+        def find(row: tuple[Review, Partnership]) -> dict[str, str] | None:
+            review, partnership = row
+            return self.notify.find(
+                partnership.channel_id or "", _tag(review.id), partnership.message_ts
+            )
+
+        def release(row: tuple[Review, Partnership]) -> None:
+            review, partnership = row
+            self._release(review.id)
             self.notify.tell(
                 review.reviewer_id, "review_interrupted", reference=partnership.reference
             )
+
+        posting.settle(
+            [(r, p) for r, p in stuck if p.channel_id and p.message_ts],
+            find,
+            lambda row, found: self._complete(row[0].id, found["ts"]),
+            release,
+        )
+
+    def _release(self, review_id: int) -> None:
+        with self.db.session() as session:
+            session.get_one(Review, review_id).post_state = "unposted"
 
     def start_recheck(self, actor: Actor, partnership_id: str) -> None:
         """Re-check the tips an adapted partnership changed (from the offer after a review)."""

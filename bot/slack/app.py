@@ -136,7 +136,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
             holidays=holiday_calendar(settings.review_holidays),
         ),
         outbox=outbox,
-        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify),
+        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify, database),
     )
 
 

@@ -69,6 +69,20 @@ class Database:
         with self._unit(lambda: self._sessions(bind=self._readers)) as session:
             yield session
 
+    def retry_on_disconnect(self, work: Callable[[], T]) -> T:
+        """Run `work`; once more, on new connections, if a connection it used had died (the
+        database restarted since it was last used). A unit of work that failed so changed
+        nothing, and the bot's work is safe to repeat (events are de-duplicated, presses
+        carry their version, posts are claimed and tagged)."""
+        try:
+            return work()
+        except DBAPIError as error:
+            if not is_disconnect(error):
+                raise
+            log.warning("The database connection had gone; trying again on a new one")
+            self.engine.dispose()  # every pooled connection is as old as the dead one
+            return work()
+
     @contextmanager
     def statements(self) -> Iterator[Connection]:
         """A unit of work of plain statements, without the ORM's session: for the hot
@@ -163,20 +177,6 @@ class Database:
         self.engine.dispose()
 
 
-def retry_on_disconnect(work: Callable[[], T]) -> T:
-    """Run `work`; once more if the database connection it used had died (the database
-    restarted since it was last used). A unit of work that failed so changed nothing,
-    and the bot's work is safe to repeat (events are de-duplicated, presses carry their
-    version, posts are claimed and tagged)."""
-    try:
-        return work()
-    except DBAPIError as error:
-        if not (error.connection_invalidated and is_disconnect(error)):
-            raise
-        log.warning("The database connection had gone; trying again on a new one")
-        return work()
-
-
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE touched (typed: execute() returns a plain Result)."""
     return cast(CursorResult[Any], result).rowcount
@@ -196,8 +196,8 @@ def _ping_when_idle(engine: Engine) -> None:
     restarted is noticed (the pool then opens a new connection, waiting for it in
     `Database._connected`), while a busy bot, whose connections are idle for
     milliseconds, pays no `SELECT 1` per unit of work as `pool_pre_ping` would. A restart
-    in between fails that unit of work with a disconnect; the pool drops its old
-    connections, and the work is run again (`retry_on_disconnect`)."""
+    in between fails that unit of work with a disconnect, and the work is run again on
+    new connections (`Database.retry_on_disconnect`)."""
 
     @event.listens_for(engine, "checkin")
     def _idle_since(_dbapi_connection: Any, record: Any) -> None:

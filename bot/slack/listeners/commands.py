@@ -15,7 +15,7 @@ from bot.slack import blocks
 from bot.slack.listeners import errors
 from bot.slack.mrkdwn import clip, escape
 from bot.slack.subcommands import BY_WORD, usage
-from bot.storage.db import DatabaseUnavailable, retry_on_disconnect
+from bot.storage.db import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.slack.app import Services
@@ -80,7 +80,7 @@ def register(app: App, services: Services) -> None:
             return
         try:
             with services.db.patience(errors.ACK_PATIENCE):
-                answer = retry_on_disconnect(lambda: reply(actor, rest))
+                answer = services.db.retry_on_disconnect(lambda: reply(actor, rest))
             ack(**answer)
         except DatabaseUnavailable:
             ack(text=errors.COMMAND)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.core.actors import Actor
 from bot.core.notifier import Notifier
 from bot.slack.mrkdwn import clip, escape
-from bot.storage.db import DatabaseUnavailable
+from bot.storage.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class Work:
 
     pool: Executor
     notify: Notifier
+    db: Database
 
     def later(self, actor: Actor | None, work: Callable[[], object], failed: str = PRESS) -> None:
         self.pool.submit(self._run, actor, work, failed)
