@@ -82,7 +82,12 @@ class Conversation(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
-        Index("ix_conversations_user", "team_id", "user_id"),
+        # `/partnership list` and the App Home: a person's latest checks, newest first,
+        # read straight off the index however many they have.
+        Index("ix_conversations_user_checks", "team_id", "user_id", "kind", "id"),
+        # A person's active conversation, whatever the query plan (a prepared statement's
+        # generic plan cannot use the partial index above).
+        Index("ix_conversations_user_status", "team_id", "user_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +141,13 @@ class Partnership(PostedOnce, Base):
     __table_args__ = (
         UniqueConstraint("team_id", "ref", name="uq_partnerships_team_ref"),
         Index("ix_partnerships_owner", "team_id", "owner_id"),
+        # Posts left in flight, looked for at every scheduler pass (Recommendations.recover).
+        Index(
+            "ix_partnerships_posting",
+            "post_claimed_at",
+            sqlite_where=text("post_state = 'posting'"),
+            postgresql_where=text("post_state = 'posting'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,8 +212,10 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         UniqueConstraint("partnership_id", "due_on", name="uq_reminders_partnership_due"),
-        # The scheduler's only query: what is pending and due by now.
-        Index("ix_reminders_due", "state", "send_at"),
+        # The channels with something pending and due by now, from the index alone.
+        Index("ix_reminders_due", "state", "send_at", "channel_id"),
+        # What is due in one channel: the rows a pass locks, and whether any are left.
+        Index("ix_reminders_channel_due", "channel_id", "state", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +274,15 @@ class Review(PostedOnce, Base):
     """A finished review: its answers, flags and decision, and where its result was posted."""
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        # Results left in flight, looked for at every scheduler pass (Reviews.recover).
+        Index(
+            "ix_reviews_posting",
+            "post_claimed_at",
+            sqlite_where=text("post_state = 'posting'"),
+            postgresql_where=text("post_state = 'posting'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
