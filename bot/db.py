@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,6 +102,9 @@ class Database:
         """Bring the schema to the newest migration (safe to run at every start, and from
         several instances at once: on Postgres they queue on an advisory lock; on SQLite
         the transaction's write lock does the same)."""
+        from alembic import command  # only here: most units of work never migrate
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:

@@ -7,9 +7,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -20,7 +19,6 @@ from slack_sdk.http_retry.builtin_handlers import (
 from flows import load_flow
 from flows.schedule import holiday_calendar
 
-from . import listeners
 from .access import ChannelMembers
 from .conversations import Conversations
 from .db import Database
@@ -30,6 +28,9 @@ from .recommendations import Recommendations
 from .reviews import Reviews
 from .scheduler import Scheduler
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ def _not_token_unused(record: logging.LogRecord) -> bool:
 
 
 def create_app(settings: Settings, services: Services | None = None) -> App:
+    # Bolt and the listeners only here: `reminders run-due` builds the services alone.
+    from slack_bolt import App
+
+    from . import listeners
+
     client = make_client(settings)
     bolt_log = logging.getLogger("slack_bolt")
     if _not_token_unused not in bolt_log.filters:
