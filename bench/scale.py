@@ -29,6 +29,7 @@ statement may switch to after five runs).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -108,6 +109,7 @@ def run(url: str, schema: str, args: argparse.Namespace, fill: bool) -> None:
         print(f"filled in {time.perf_counter() - started:.1f} s", flush=True)
     print(sizes(url), flush=True)
 
+    load_before = os.getloadavg()[0]
     with FakeSlack(team_id=TEAM) as fake:
         fake.add_user(HEAVY, tz="Europe/London", real_name="Heavy User", name="heavy")
         for channel in due_channels():
@@ -125,6 +127,10 @@ def run(url: str, schema: str, args: argparse.Namespace, fill: bool) -> None:
     print()
     print(f"{args.rows:,} partnerships and reminders; U0HEAVY has {args.heavy:,} partnerships")
     print(f"and {2 * EXTRA:,} more conversations. Times in ms.")
+    print(
+        f"Machine: {os.cpu_count()} cores; load average {load_before:.1f} when timing began, "
+        f"{os.getloadavg()[0]:.1f} at the end."
+    )
     print()
     print("| operation | runs | median | p95 | max | CPU here, median |")
     print("|---|---|---|---|---|---|")
