@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="partnerships and reminders")
     parser.add_argument("--heavy", type=int, default=5_000, help="U0HEAVY's partnerships")
     parser.add_argument("--repeat", type=int, default=30, help="timed runs of each query")
-    parser.add_argument("--passes", type=int, default=3, help="timed scheduler passes")
+    parser.add_argument("--passes", type=int, default=5, help="timed scheduler passes")
     parser.add_argument("--schema", help="use (or make and fill) this schema")
     parser.add_argument("--keep", action="store_true", help="do not drop the schema at the end")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
