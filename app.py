@@ -16,13 +16,8 @@ import urllib.error
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot import logs
-from bot.settings import ConfigError, Settings
-from flows import FlowDefinitionError
+from bot.settings import DEFAULT_API_URL, ConfigError, Settings
 
 log = logging.getLogger("partnership-check")
 HOME = Path(__file__).resolve().parent  # .env and the default database live here
@@ -44,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    settings: Settings | None = None
     try:
         settings = Settings.from_env(home=HOME)
         logs.configure(settings.log_level)
@@ -57,29 +53,47 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reminders":
             return run_due(settings, args.as_of)
         return serve(settings)
-    except (ConfigError, FlowDefinitionError) as error:
-        print(f"Cannot start: {error}", file=sys.stderr)
+    except Exception as error:
+        if not _explained(error, settings):
+            raise
         return 2
-    except (BoltError, SlackApiError) as error:
+
+
+def _explained(error: Exception, settings: Settings | None) -> bool:
+    """Say plainly what stopped the bot, if it is something the person can put right."""
+    if isinstance(error, ConfigError) or _is(error, "flows.errors", "FlowDefinitionError"):
+        print(f"Cannot start: {error}", file=sys.stderr)
+    elif _is(error, "slack_bolt.error", "BoltError") or _is(
+        error, "slack_sdk.errors", "SlackApiError"
+    ):
         print(f"Slack refused to start the bot: {error}", file=sys.stderr)
         print(
             "Check SLACK_BOT_TOKEN (and SLACK_APP_TOKEN for Socket Mode) are this app's "
             "current tokens; reinstalling the app issues new ones.",
             file=sys.stderr,
         )
-        return 2
-    except SQLAlchemyError as error:
+    elif _is(error, "sqlalchemy.exc", "SQLAlchemyError"):
         print(f"Cannot use the database ({type(error).__name__}): {error}", file=sys.stderr)
         print("Check DATABASE_URL in the environment or .env.", file=sys.stderr)
-        return 2
-    except (urllib.error.URLError, TimeoutError) as error:
+    elif isinstance(error, urllib.error.URLError | TimeoutError):
         reason = getattr(error, "reason", error)
+        api_url = settings.api_url if settings else DEFAULT_API_URL
         print(
-            f"Cannot reach Slack at {settings.api_url} ({reason}). Check this machine's "
+            f"Cannot reach Slack at {api_url} ({reason}). Check this machine's "
             "network and proxy settings (or SLACK_API_URL).",
             file=sys.stderr,
         )
-        return 2
+    else:
+        return False
+    return True
+
+
+def _is(error: Exception, module: str, name: str) -> bool:
+    """Whether `error` is a `module.name`, without importing `module` to find out: an
+    error cannot come from a module that was never imported, and a command that needs no
+    Slack (or no database) should not load its packages only to name their errors."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(error, getattr(loaded, name))
 
 
 def run_due(settings: Settings, as_of: datetime | None) -> int:

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
-from flows.schedule import holiday_calendar
-
 DEFAULT_DATABASE_URL = "sqlite:///partnership-check.sqlite3"
 DEFAULT_DATABASE_FILE = "partnership-check.sqlite3"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -118,13 +116,16 @@ class Settings:
                 )
 
         holidays = env.get("REVIEW_HOLIDAYS")
-        try:
-            holiday_calendar(holidays)
-        except ValueError as unknown:
-            problems.append(
-                f"REVIEW_HOLIDAYS must be a country code, optionally with a region, like GB-ENG, "
-                f"GB-SCT, GB-WLS, GB-NIR or IE: {unknown}."
-            )
+        if holidays:  # none at all needs no calendar (nor the package behind it)
+            from flows.schedule import holiday_calendar
+
+            try:
+                holiday_calendar(holidays)
+            except ValueError as unknown:
+                problems.append(
+                    "REVIEW_HOLIDAYS must be a country code, optionally with a region, like "
+                    f"GB-ENG, GB-SCT, GB-WLS, GB-NIR or IE: {unknown}."
+                )
 
         api_url = env.get("SLACK_API_URL", DEFAULT_API_URL)
         if not api_url.startswith(("http://", "https://")):

@@ -18,8 +18,6 @@ from collections.abc import Container, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as public_holidays
-
 CADENCES = ("quarterly", "six_monthly", "annual", "end_of_project")
 _INTERVAL_MONTHS = {"quarterly": 3, "six_monthly": 6, "annual": 12}
 
@@ -147,6 +145,8 @@ def holiday_calendar(region: str | None) -> Container[dt.date]:
     """
     if not region:
         return NO_HOLIDAYS
+    import holidays as public_holidays  # only where a region is set: it is slow to import
+
     country, _, subdivision = region.upper().partition("-")
     try:
         return public_holidays.country_holidays(country, subdiv=subdivision or None)

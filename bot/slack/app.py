@@ -7,9 +7,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -24,7 +23,6 @@ from bot.core.scheduler import Scheduler
 from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.settings import Settings
-from bot.slack import listeners
 from bot.slack.access import ChannelMembers
 from bot.slack.listeners.errors import Work
 from bot.slack.messenger import Messenger, outcome_unknown
@@ -33,6 +31,9 @@ from bot.slack.presenter import SlackNotifier
 from bot.storage.db import Database
 from flows import load_flow
 from flows.schedule import holiday_calendar
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,11 @@ def _not_token_unused(record: logging.LogRecord) -> bool:
 
 
 def create_app(settings: Settings, services: Services | None = None) -> App:
+    # Bolt and the listeners only here: `reminders run-due` builds the services alone.
+    from slack_bolt import App
+
+    from bot.slack import listeners
+
     client = make_client(settings)
     bolt_log = logging.getLogger("slack_bolt")
     if _not_token_unused not in bolt_log.filters:

@@ -19,8 +19,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import (
     DBAPIError,
@@ -153,6 +151,9 @@ class Database:
         """Bring the schema to the newest migration (safe to run at every start, and from
         several instances at once: on Postgres they queue on an advisory lock; on SQLite
         the transaction's write lock does the same)."""
+        from alembic import command  # only here: most units of work never migrate
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from slack_bolt import App, BoltContext
-
-from bot.slack.listeners import actions, commands, events
-from bot.slack.listeners.payload import read_payload
-
 if TYPE_CHECKING:
+    from slack_bolt import App
+
     from bot.slack.app import Services
 
 
 def register(app: App, services: Services) -> None:
+    # Imported here: the command line's other commands never load Bolt.
+    from slack_bolt import BoltContext
+
+    from bot.slack.listeners import actions, commands, events
+    from bot.slack.listeners.payload import read_payload
+
     app.middleware(read_payload)
     commands.register(app, services)
     actions.register(app, services)

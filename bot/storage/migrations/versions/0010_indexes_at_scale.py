@@ -3,7 +3,7 @@ and active conversation, posts left in flight
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-29 10:00:00
+Create Date: 2026-11-28 13:00:00
 
 Plain CREATE INDEX: on Postgres each one holds off writes to its table while it is built
 (a few seconds for a million rows), inside the one transaction `Database.upgrade` runs.
