@@ -85,6 +85,15 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A post's thread: where replies to it go."""
+
+    team_id: str
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     """What a review posts in the recommendation's thread."""
 
@@ -160,15 +169,10 @@ class Notifier(Protocol):
 
     def update_recommendation(self, channel: str, ts: str, post: Recommendation) -> None: ...
     def fill_thread(
-        self,
-        team_id: str,
-        channel: str,
-        ts: str,
-        post: Recommendation,
-        tag: str,
-        rechecked_by: str | None = None,
+        self, at: Thread, post: Recommendation, tag: str, by: str | None = None
     ) -> bool:
-        """Every answer and flag in the post's thread; False if some follow later."""
+        """Every answer and flag in the post's thread (after a note of who re-checked it,
+        `by`, for a re-check); False if some follow later."""
         ...
 
     def find(self, channel: str, tag: str, thread_ts: str | None = None) -> dict[str, str] | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from bot.core import lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
-from bot.core.notifier import Note, Recommendation
+from bot.core.notifier import Note, Recommendation, Thread
 from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
@@ -102,9 +102,8 @@ class Recommendations:
             conversation = session.get_one(Conversation, partnership.conversation_id)
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
             conversation_id, version = conversation.id, conversation.version
-        on_time = self.notify.fill_thread(
-            actor.team_id, posted["channel"], posted["ts"], post, tag=_tag(partnership_id)
-        )
+        at = Thread(actor.team_id, posted["channel"], posted["ts"])
+        on_time = self.notify.fill_thread(at, post, tag=_tag(partnership_id))
         note = self.notify.posted_note(
             "recommendation",
             channel=posted["channel"],
@@ -241,14 +240,9 @@ class Recommendations:
         if not (channel and thread):
             self.notify.tell(actor.user_id, "recheck_no_post", reference=post.reference)
             return
-        on_time = self.notify.fill_thread(
-            actor.team_id,
-            channel,
-            thread,
-            post,
-            tag=f"recheck:{press.conversation_id}",
-            rechecked_by=actor.user_id,
-        )
+        at = Thread(actor.team_id, channel, thread)
+        tag = f"recheck:{press.conversation_id}"
+        on_time = self.notify.fill_thread(at, post, tag=tag, by=actor.user_id)
         self.notify.tell(
             actor.user_id, "rechecked", reference=post.reference, channel=channel, on_time=on_time
         )

@@ -23,6 +23,7 @@ from bot.core.notifier import (
     ReminderLine,
     ReviewResult,
     Screen,
+    Thread,
 )
 from bot.slack import blocks, recommendation_blocks, review_blocks
 from bot.slack.blocks import Message
@@ -265,23 +266,17 @@ class SlackNotifier:
         self.slack.update(channel, ts, _channel_post(post))
 
     def fill_thread(
-        self,
-        team_id: str,
-        channel: str,
-        ts: str,
-        post: Recommendation,
-        tag: str,
-        rechecked_by: str | None = None,
+        self, at: Thread, post: Recommendation, tag: str, by: str | None = None
     ) -> bool:
         replies = recommendation_blocks.thread_details(post.flow, post.answers, post.assessment)
         tags = [f"{tag}:details:{n}" for n in range(len(replies))]
-        if rechecked_by is not None:
-            replies = [_recheck_note(post, rechecked_by), *replies]
+        if by is not None:
+            replies = [_recheck_note(post, by), *replies]
             tags = [f"{tag}:{n}" for n in range(len(replies))]
         on_time = True
         for reply, reply_tag in zip(replies, tags, strict=True):
-            if not self.slack.say(channel, reply, thread_ts=ts, tag=reply_tag):
-                self.outbox.add(team_id, channel, reply, reply_tag, ts)
+            if not self.slack.say(at.channel, reply, thread_ts=at.ts, tag=reply_tag):
+                self.outbox.add(at.team_id, at.channel, reply, reply_tag, at.ts)
                 on_time = False
         return on_time
 
