@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # After the first failure, tries again after these; the last repeats. Gives up after a day.
 BACKOFF = (timedelta(seconds=15), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
 GIVE_UP_AFTER = timedelta(days=1)
+# A row being posted is claimed this long: longer than any post and its look can take.
+LEASE = timedelta(minutes=2)
 BATCH = 50
 
 
@@ -63,9 +65,13 @@ class Outbox:
             )
 
     def drain(self) -> int:
-        """Post what is due; how many were posted. Each row is locked while it is posted,
-        so two processes draining at once post it once."""
-        posted = 0
+        """Post what is due; how many were posted.
+
+        The due rows are claimed first (their next try moved a lease ahead, in a unit of
+        work of its own), then posted with no unit of work open, then each is recorded or
+        given its next try. Two processes draining at once post a row once; one that
+        stops half-way leaves its claims to lapse, and the next try looks for the post by
+        its tag before posting it again."""
         now = self.clock()
         with self.db.session() as session:
             due = session.scalars(
@@ -76,19 +82,20 @@ class Outbox:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in due:
-                message = Message(row.message["text"], row.message["blocks"])
-                try:
-                    # The failure that put it here may have been a lost answer: look first.
-                    found = self.slack.post(
-                        row.channel_id,
-                        message,
-                        thread_ts=row.thread_ts,
-                        tag=row.tag,
-                        look_first=True,
-                    )
-                except (SlackApiError, SlackUnreachable) as error:
-                    self._later(session, row, now, error)
-                    continue
+                row.next_at = now + LEASE
+        posted = 0
+        for row in due:
+            message = Message(row.message["text"], row.message["blocks"])
+            try:
+                # The failure that put it here may have been a lost answer: look first.
+                found = self.slack.post(
+                    row.channel_id, message, thread_ts=row.thread_ts, tag=row.tag, look_first=True
+                )
+            except (SlackApiError, SlackUnreachable) as error:
+                with self.db.session() as session:
+                    self._later(session.get_one(OutboxMessage, row.id), now, error)
+                continue
+            with self.db.session() as session:
                 if row.conversation_id is not None:
                     session.execute(
                         update(Conversation)
@@ -100,10 +107,11 @@ class Outbox:
                         .execution_options(synchronize_session=False)
                     )
                 session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
-                posted += 1
+            posted += 1
         return posted
 
-    def _later(self, session: object, row: OutboxMessage, now: datetime, error: Exception) -> None:
+    @staticmethod
+    def _later(row: OutboxMessage, now: datetime, error: Exception) -> None:
         row.attempts += 1
         if now - row.created_at > GIVE_UP_AFTER:
             log.error("Gave up posting %s in %s after a day: %s", row.tag, row.channel_id, error)
