@@ -99,7 +99,7 @@ def _is(error: Exception, module: str, name: str) -> bool:
 def run_due(settings: Settings, as_of: datetime | None) -> int:
     if not settings.bot_token:
         raise ConfigError("Posting reminders needs SLACK_BOT_TOKEN (in the environment or .env).")
-    from bot.slack.app import build_services, make_client
+    from bot.slack.services import build_services, make_client
 
     services = build_services(settings, make_client(settings))
     report = services.scheduler.run_due(as_of)
@@ -115,7 +115,8 @@ def run_due(settings: Settings, as_of: datetime | None) -> int:
 def serve(settings: Settings) -> int:
     mode = settings.require_mode()
     from bot.core.scheduler import SchedulerThread
-    from bot.slack.app import build_services, create_app, make_client
+    from bot.slack.app import create_app
+    from bot.slack.services import build_services, make_client
 
     services = build_services(settings, make_client(settings))
     app = create_app(settings, services)

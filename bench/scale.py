@@ -51,7 +51,7 @@ from bot.core.actors import Actor
 from bot.core.listing import recent_checks
 from bot.settings import Settings
 from bot.slack import blocks
-from bot.slack.app import Services, build_services, make_client
+from bot.slack.services import Services, build_services, make_client
 from bot.storage.db import Database
 from tests.fakeslack import FakeSlack
 

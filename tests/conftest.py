@@ -67,7 +67,8 @@ def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
     Its services are exposed too, so tests can run a reminder pass at a chosen time.
     """
     from bot.settings import Settings
-    from bot.slack.app import build_services, create_app, make_client
+    from bot.slack.app import create_app
+    from bot.slack.services import build_services, make_client
 
     settings = Settings(
         bot_token=BOT_TOKEN,

@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.settings import Settings
-from bot.slack.app import build_services, create_app, make_client
+from bot.slack.app import create_app
+from bot.slack.services import build_services, make_client
 from bot.storage.db import Database
 from bot.storage.models import Conversation
 from flows import FlowRun, display_answer

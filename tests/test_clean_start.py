@@ -188,7 +188,7 @@ def _canonical(name: str) -> str:
 def test_the_packaged_flows_declare_every_role_the_bot_needs() -> None:
     """The bot checks these at start (build_services), so a renamed question in a
     definition stops it there with a message naming the role, not halfway through."""
-    from bot.slack.app import NEEDED_ROLES
+    from bot.slack.services import NEEDED_ROLES
     from flows import load_flow
 
     for name, roles in NEEDED_ROLES.items():

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.scheduler import Scheduler
-from bot.slack.app import make_client, utc_now
 from bot.slack.messenger import Messenger
 from bot.slack.outbox import Outbox
 from bot.slack.presenter import SlackNotifier
+from bot.slack.services import make_client, utc_now
 from bot.storage.db import Database
 from tests.conftest import PARTNERS
 from tests.e2e_support import BOTH_DATABASES, at_once

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.actors import Actor
-from bot.slack.app import Services, build_services, make_client
+from bot.slack.services import Services, build_services, make_client
 from tests.conftest import ALICE, TEAM_ID
 from tests.slack_driver import BotServer
 from tests.transaction_guard import guard

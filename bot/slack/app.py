@@ -1,144 +1,15 @@
-"""Building the bot: one WebClient (pointed at SLACK_API_URL), the flows, the services,
-and the Bolt app with its listeners."""
+"""The Bolt app: the services' listeners behind Slack's signature check."""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
-
-from bot.core.lookups import Runs
-from bot.core.recommendations import Recommendations
-from bot.core.reviews import Reviews
-from bot.core.scheduler import Scheduler
-from bot.core.starting import Starting
-from bot.core.steps import Steps
 from bot.settings import Settings
-from bot.slack.access import ChannelMembers
-from bot.slack.listeners.errors import Work
-from bot.slack.messenger import Messenger, outcome_unknown
-from bot.slack.outbox import Outbox
-from bot.slack.presenter import SlackNotifier
-from bot.storage.db import Database
-from flows import load_flow
-from flows.schedule import holiday_calendar
+from bot.slack.services import Services, build_services, make_client
 
 if TYPE_CHECKING:
     from slack_bolt import App
-
-log = logging.getLogger(__name__)
-
-
-# The answers the bot acts on, by role, in each flow it runs (see flows.definition.ROLES).
-NEEDED_ROLES = {
-    "check": (
-        "name",
-        "organisations",
-        "problem",
-        "form",
-        "review_cadence",
-        "first_review_date",
-        "full_benefit",
-    ),
-    "review": ("decision", "adapts"),
-}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything the listeners and the command line act through."""
-
-    db: Database
-    runs: Runs  # the flows, and the clock every service reads the date from
-    notify: SlackNotifier
-    steps: Steps
-    starting: Starting
-    recommendations: Recommendations
-    reviews: Reviews
-    scheduler: Scheduler
-    outbox: Outbox
-    work: Work  # listeners' work, after the ack
-
-
-class RetryUnlessItMayHavePosted(ConnectionErrorRetryHandler):
-    """Retries a dropped connection only where repeating the request cannot post twice:
-    any request that changes nothing (reads, updates), or any that never reached Slack (a
-    refused connection). A post whose outcome is unknown is left to Messenger.post, which
-    looks for it before posting again."""
-
-    POSTS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
-
-    def _can_retry(
-        self, *, state: Any, request: Any, response: Any = None, error: Any = None
-    ) -> bool:
-        if not super()._can_retry(state=state, request=request, response=response, error=error):
-            return False
-        method = request.url.rstrip("/").rsplit("/", 1)[-1]
-        return method not in self.POSTS or not outcome_unknown(error)
-
-
-def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebClient:
-    """A Web API client that retries dropped connections where that is safe and, unless
-    told not to, waits out Slack's 429s (Retry-After), so a busy channel delays a post
-    instead of losing it. The scheduler waits them out itself, outside its database
-    transaction."""
-    handlers: list[RetryHandler] = [RetryUnlessItMayHavePosted(max_retry_count=2)]
-    if wait_out_rate_limits:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return WebClient(
-        token=settings.bot_token,
-        base_url=settings.api_url,
-        timeout=15,
-        retry_handlers=handlers,
-    )
-
-
-def build_services(settings: Settings, client: WebClient, db: Database | None = None) -> Services:
-    """The services on a migrated database. Raises FlowDefinitionError for a bad flow file:
-    better at start than halfway through somebody's check."""
-    flows = {name: load_flow(name) for name in ("check", "review")}
-    for name, roles in NEEDED_ROLES.items():
-        flows[name].require(roles)
-    database = db or Database(settings.database_url)
-    database.upgrade()
-    messenger = Messenger(client)
-    outbox = Outbox(database, messenger, clock=utc_now)
-    notify = SlackNotifier(messenger, outbox)
-    runs = Runs(flows, clock=utc_now)
-    steps = Steps(database, notify, runs, settings.partnership_channel)
-    starting = Starting(steps)
-    # The scheduler's own client waits out no 429: it does that itself, between units of work.
-    scheduler_notify = SlackNotifier(Messenger(make_client(settings, False)), outbox)
-    return Services(
-        db=database,
-        runs=runs,
-        notify=notify,
-        steps=steps,
-        starting=starting,
-        recommendations=Recommendations(steps, starting),
-        reviews=Reviews(steps, starting, ChannelMembers(messenger)),
-        scheduler=Scheduler(
-            database,
-            scheduler_notify,
-            clock=lambda: runs.clock(),
-            holidays=holiday_calendar(settings.review_holidays),
-        ),
-        outbox=outbox,
-        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify, database),
-    )
 
 
 def _not_token_unused(record: logging.LogRecord) -> bool:

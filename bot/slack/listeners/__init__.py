@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.slack.app import Services
+    from bot.slack.services import Services
 
 
 def register(app: App, services: Services) -> None:

@@ -14,7 +14,7 @@ from bot.slack.blocks import PART_BLOCK, ActionId
 from bot.slack.listeners.payload import as_dict, as_text, option_values
 
 if TYPE_CHECKING:
-    from bot.slack.app import Services
+    from bot.slack.services import Services
 
 # What a press does: given who pressed, the action, the payload and the context.
 Handler = Callable[[Actor, dict[str, Any], dict[str, Any], BoltContext], None]

@@ -18,7 +18,7 @@ from bot.slack.subcommands import BY_WORD, usage
 from bot.storage.db import DatabaseUnavailable
 
 if TYPE_CHECKING:
-    from bot.slack.app import Services
+    from bot.slack.services import Services
 
 
 # What the acknowledgement says (Slack shows it at once), and the work done after it.

@@ -18,7 +18,7 @@ from bot.storage.db import DatabaseUnavailable
 from flows.answers import clean
 
 if TYPE_CHECKING:
-    from bot.slack.app import Services
+    from bot.slack.services import Services
 
 # Words typed in the DM that are commands, not answers.
 NEW, HELP, RESUME = ("new", "start"), ("help",), ("resume", "continue")
