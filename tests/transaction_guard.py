@@ -5,9 +5,8 @@ of work, it would hold the rows it locked, or SQLite's single write lock, for th
 `guard(services)` wraps every Web API client the services use; a call made while the
 calling thread has a unit of work open is recorded, and the fixtures fail the test.
 
-Known exception, by design for now: the reminder scheduler posts while holding its rows
-locked (SELECT ... FOR UPDATE SKIP LOCKED), which is what keeps two processes from
-posting the same reminder, even when one is killed mid-post; it is listed in `ALLOWED`.
+There are no exceptions: the reminder scheduler and the outbox drain claim what they
+post in one unit of work, post with none open, and record the post in another.
 """
 
 from __future__ import annotations
@@ -17,12 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.storage.db import Database
-
-# (file, function) of the callers allowed to post under their row lock.
-ALLOWED = {
-    ("bot/core/scheduler.py", "_post_next"),
-    ("bot/core/scheduler.py", "_posted_before"),
-}
 
 
 class TransactionGuard:
@@ -36,21 +29,13 @@ class TransactionGuard:
             return
 
         def api_call(api_method: str, *args: Any, **kwargs: Any) -> Any:
-            if self.db.in_unit_of_work and not self._allowed():
+            if self.db.in_unit_of_work:
                 stack = "".join(traceback.format_stack(limit=12))
                 self.violations.append(f"{api_method} inside a unit of work:\n{stack}")
             return call(api_method, *args, **kwargs)
 
         api_call.guarded = True  # type: ignore[attr-defined]
         client.api_call = api_call
-
-    @staticmethod
-    def _allowed() -> bool:
-        return any(
-            frame.filename.replace("\\", "/").endswith(path) and frame.name == function
-            for frame in traceback.extract_stack()
-            for path, function in ALLOWED
-        )
 
 
 def guard(services: Any) -> TransactionGuard:

@@ -1,28 +1,32 @@
 """The reminder scheduler: one pass posts every review reminder that is due, exactly once.
 
 A pass finds the channels with due reminders (read off an index on state and send time,
-whatever the number of partnerships not due), then per channel locks the due rows with
-SELECT ... FOR UPDATE SKIP LOCKED, posts one message, records it and commits. Several
-schedulers on one Postgres database therefore never post the same reminder twice, and
-one killed mid-pass leaves its rows unlocked and unchanged for the next pass. (SQLite has
-one writer at a time, so there the lock is the whole database, held only while posting.)
-Posting keeps to about one message a second per channel across every process (the
-channel's last post is a locked row, `ChannelPace`), and a 429 is waited out for its
-Retry-After between units of work, never while holding the lock.
+whatever the number of partnerships not due). Per channel, in one unit of work, it locks
+the due rows (SELECT ... FOR UPDATE SKIP LOCKED), leaves out those another pass is
+posting, takes the channel's next slot and writes down the post it is about to make (an
+attempt, with its tag and the pass's name), and commits. Then it posts, with no unit of
+work open, and records the post in another. A pass's name is an advisory lock it holds
+while it runs (Postgres), so an attempt whose pass was killed is told from one in flight:
+the next pass looks for its post by the tag and records it, or posts it if it is not
+there. Several schedulers on one database therefore never post a reminder twice. (On
+SQLite an attempt is in flight for as long as any post can take.) Posting keeps to about
+one message a second per channel across every process (`ChannelPace`), and a 429 is
+waited out for its Retry-After between units of work.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Container, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Container, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +35,7 @@ from bot.core.errors import PostRefused, PostUnknown
 from bot.core.notifier import Note, Notifier, ReminderLine
 from bot.storage.db import Database, DatabaseUnavailable
 from bot.storage.models import ChannelPace, Partnership, Reminder, ReminderAttempt
-from bot.storage.store import forget_events
+from bot.storage.store import POST_CLAIM_TIMEOUT, forget_events
 from flows import schedule
 
 log = logging.getLogger(__name__)
@@ -76,9 +80,28 @@ class Scheduler:
         report = PassReport()
         with self.db.session() as session:
             forget_events(session, now)
-        for channel in self.due_channels(now):
-            self._channel_pass(channel, now, report)
+        with self._running() as owner:
+            for channel in self.due_channels(now):
+                self._channel_pass(channel, now, report, owner)
         return report
+
+    @contextmanager
+    def _running(self) -> Iterator[str]:
+        """This pass's name on its attempts. On Postgres the pass holds an advisory lock
+        of that name while it runs (on a connection with no transaction open), so another
+        pass can tell a live owner from one that was killed: the lock ends with it."""
+        owner = str(secrets.randbits(62))
+        if self.db.engine.dialect.name != "postgresql":
+            yield owner
+            return
+        holder = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": int(owner)})
+            yield owner
+        finally:
+            with suppress(Exception):  # a dead connection has let go of its lock already
+                holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(owner)})
+            holder.close()
 
     def due_channels(self, now: datetime) -> list[str]:
         """The channels with reminders due by `now` (of partnerships still active)."""
@@ -87,7 +110,7 @@ class Scheduler:
         # A partnership not posted yet has no channel.
         return [channel for channel in channels if channel is not None]
 
-    def _channel_pass(self, channel: str, now: datetime, report: PassReport) -> None:
+    def _channel_pass(self, channel: str, now: datetime, report: PassReport, owner: str) -> None:
         """Post what is due in one channel, a message per unit of work.
 
         Nothing waits inside a transaction: the pause between posts and any Retry-After
@@ -98,11 +121,13 @@ class Scheduler:
         while True:
             if posted and not self._still_due(channel, now):
                 return
-            outcome, retry_after, redraws = self._post_next(channel, now, report)
+            outcome, retry_after, redraws = self._post_next(channel, now, report, owner)
             for old_ts, lines in redraws:  # earlier messages whose reminders moved on
                 self.notify.redraw_reminders(channel, old_ts, lines)
             if outcome == "idle":
                 return
+            if outcome == "again":  # attempts a stopped pass left were settled
+                continue
             if outcome == "paced":  # the channel had a post under a second ago
                 self.pause(retry_after)
                 continue
@@ -126,14 +151,15 @@ class Scheduler:
             return [f"P-{ref}" for ref in refs]
 
     def _post_next(
-        self, channel: str, now: datetime, report: PassReport
+        self, channel: str, now: datetime, report: PassReport, owner: str
     ) -> tuple[str, float, list[tuple[str, list[ReminderLine]]]]:
-        """Lock the channel's due reminders, post one message for some of them, record it.
+        """Claim some of the channel's due reminders, post one message for them with no
+        unit of work open, and record it.
 
         Returns ("idle", 0) when nothing is left to post, ("posted", 0) after a post,
         ("paced", seconds) when the channel's last post (by any process) was too recent,
         or ("rate_limited", seconds) when Slack answered 429 with that Retry-After; and the
-        earlier reminder messages to redraw once this is committed.
+        earlier reminder messages to redraw.
         """
         with self.db.session() as session:
             due = session.execute(
@@ -152,83 +178,128 @@ class Scheduler:
                     report.deferred += 1
                 else:
                     ready.append((reminder, partnership))
-            if not ready:
-                return "idle", 0, []
-            rows = ready[:MAX_PER_DIGEST] if len(ready) >= DIGEST_FROM else ready[:1]
-            lines = [
-                ReminderLine(p, r.id, r.due_on, r.sends + 1, schedule.is_escalation(r.sends + 1))
-                for r, p in rows
-            ]
-            if (found := self._posted_before(session, channel, ready)) is not None:
-                rows, ts = found  # an earlier pass posted these and stopped before recording
-            else:
+            tried = self._attempts(session, ready)
+            left = [a for a in tried if not self._in_flight(session, a)]
+            busy = {a.reminder_id for a in tried}
+            ready = [(r, p) for r, p in ready if r.id not in busy]
+            if not left:
+                if not ready:
+                    return "idle", 0, []
+                rows = ready[:MAX_PER_DIGEST] if len(ready) >= DIGEST_FROM else ready[:1]
                 wait = self._claim_slot(session, channel)
                 if wait > 0:
                     return "paced", wait, []
                 tag = f"reminders:{'-'.join(str(r.id) for r, _ in rows)}:{uuid.uuid4().hex[:8]}"
-                self._attempting(session, rows, tag)
-                try:
-                    ts = self.notify.post_reminders(channel, lines, tag=tag)
-                except PostRefused as refused:
-                    _forget_attempts(session, rows)  # refused: nothing was posted
-                    if refused.retry_after is not None:
-                        return "rate_limited", refused.retry_after, []
-                    log.warning("Could not post a reminder in %s: %s", channel, refused.reason)
-                    report.failed.extend(p.reference for _, p in rows)
-                    return "idle", 0, []  # stays due: the next pass tries again
-                except PostUnknown:
-                    # Posted or not, nobody can tell now: the attempt stays for the next pass.
-                    report.failed.extend(p.reference for _, p in rows)
-                    return "idle", 0, []
-            _forget_attempts(session, rows)
-            redraws = self._record(session, channel, rows, ts, now)
-            report.posted += len(rows)
-            report.digests += len(rows) > 1
-            return "posted", 0, redraws
+                session.add_all(
+                    ReminderAttempt(
+                        reminder_id=r.id, send=r.sends + 1, tag=tag, at=self.wall(), owner=owner
+                    )
+                    for r, _ in rows
+                )
+        if left:  # posts a stopped pass may have made: look before anything is posted
+            return self._settle(channel, left, now, report)
+        lines = [
+            ReminderLine(p, r.id, r.due_on, r.sends + 1, schedule.is_escalation(r.sends + 1))
+            for r, p in rows
+        ]
+        try:
+            ts = self.notify.post_reminders(channel, lines, tag=tag)
+        except PostRefused as refused:
+            self._forget(rows)  # refused: nothing was posted
+            if refused.retry_after is not None:
+                return "rate_limited", refused.retry_after, []
+            log.warning("Could not post a reminder in %s: %s", channel, refused.reason)
+            report.failed.extend(p.reference for _, p in rows)
+            return "idle", 0, []  # stays due: the next pass tries again
+        except PostUnknown:
+            # Posted or not, nobody can tell now: the attempt stays for the next pass.
+            report.failed.extend(p.reference for _, p in rows)
+            return "idle", 0, []
+        return "posted", 0, self._posted(channel, rows, ts, now, report)
 
-    def _posted_before(
-        self, session: Session, channel: str, ready: list[tuple[Reminder, Partnership]]
-    ) -> tuple[list[tuple[Reminder, Partnership]], str] | None:
-        """Reminders an earlier pass posted and never recorded (it was killed, or Slack's
-        answer was lost): the ones it tried, and the post found in the channel by its tag.
-        None when there is none; an attempt that never reached the channel is forgotten."""
-        wanted = {(r.id, r.sends + 1): (r, p) for r, p in ready}
-        attempts = session.scalars(
-            select(ReminderAttempt).where(ReminderAttempt.reminder_id.in_([r.id for r, _ in ready]))
-        ).all()
-        tried = [a for a in attempts if (a.reminder_id, a.send) in wanted]
-        for tag in dict.fromkeys(a.tag for a in tried):
+    def _settle(
+        self, channel: str, left: list[ReminderAttempt], now: datetime, report: PassReport
+    ) -> tuple[str, float, list[tuple[str, list[ReminderLine]]]]:
+        """Attempts a stopped pass left: found in the channel by their tag, recorded as
+        posted; not there, forgotten, so the reminders are posted afresh."""
+        settled = False
+        for tag in dict.fromkeys(a.tag for a in left):
             try:
                 found = self.notify.find(channel, tag)
             except PostUnknown:
                 continue  # cannot tell now: posting again would risk a second copy
-            rows = [wanted[(a.reminder_id, a.send)] for a in tried if a.tag == tag]
+            settled = True
+            with self.db.session() as session:
+                rows = [
+                    (r, p)
+                    for r, p in session.execute(
+                        select(Reminder, Partnership)
+                        .join(Partnership, Partnership.id == Reminder.partnership_id)
+                        .where(Reminder.id.in_([a.reminder_id for a in left if a.tag == tag]))
+                    ).all()
+                ]
             if found is not None:
-                return rows, found["ts"]
-            _forget_attempts(session, rows)
-        return None
+                return "posted", 0, self._posted(channel, rows, found["ts"], now, report)
+            self._forget(rows)
+        # Carry on with what is left to post, unless Slack could not say (then next pass).
+        return ("again" if settled else "idle"), 0, []
 
-    def _attempting(
-        self, session: Session, rows: list[tuple[Reminder, Partnership]], tag: str
-    ) -> None:
-        """Write down the post about to be made, where a killed process cannot undo it: on
-        Postgres in a transaction of its own (this one holds the rows and may be rolled
-        back by a kill). SQLite has one writer, so there it stays in this transaction and
-        a process killed after Slack took a post may post that reminder again."""
-        attempts = [
-            ReminderAttempt(reminder_id=r.id, send=r.sends + 1, tag=tag, at=self.wall())
-            for r, _ in rows
-        ]
-        if session.get_bind().dialect.name != "postgresql":
-            session.add_all(attempts)
-            return
-        with self.db.session() as own:
-            own.add_all(attempts)
+    def _posted(
+        self,
+        channel: str,
+        rows: list[tuple[Reminder, Partnership]],
+        ts: str,
+        now: datetime,
+        report: PassReport,
+    ) -> list[tuple[str, list[ReminderLine]]]:
+        """Record the post `ts` of `rows`; the reminder messages to redraw: the earlier
+        ones that carried them, and this one if a reminder changed while it was posted
+        (ended or snoozed meanwhile: its buttons must not look open)."""
+        with self.db.session() as session:
+            rows = [
+                (session.get_one(Reminder, r.id), session.get_one(Partnership, p.id))
+                for r, p in rows
+            ]
+            _forget_attempts(session, rows)
+            redraws = self._record(session, channel, rows, ts, now)
+            session.flush()
+            lines = reminder_board.lines(session, channel, ts)
+            if any(line.note is not None for line in lines):
+                redraws.append((ts, lines))
+        report.posted += len(rows)
+        report.digests += len(rows) > 1
+        return redraws
+
+    def _forget(self, rows: list[tuple[Reminder, Partnership]]) -> None:
+        with self.db.session() as session:
+            _forget_attempts(session, rows)
+
+    @staticmethod
+    def _attempts(
+        session: Session, ready: list[tuple[Reminder, Partnership]]
+    ) -> list[ReminderAttempt]:
+        """The attempts written for these reminders' next post, by any pass."""
+        wanted = {(r.id, r.sends + 1) for r, _ in ready}
+        attempts = session.scalars(
+            select(ReminderAttempt).where(ReminderAttempt.reminder_id.in_([r.id for r, _ in ready]))
+        ).all()
+        return [a for a in attempts if (a.reminder_id, a.send) in wanted]
+
+    def _in_flight(self, session: Session, attempt: ReminderAttempt) -> bool:
+        """Whether the pass that wrote `attempt` still runs (so its post is in flight).
+        On Postgres: its advisory lock is still held. On SQLite: it is younger than any
+        post can take."""
+        if session.get_bind().dialect.name != "postgresql" or not attempt.owner:
+            return self.wall() - attempt.at < POST_CLAIM_TIMEOUT
+        key = int(attempt.owner)
+        if not session.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
+            return True
+        session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        return False
 
     def _claim_slot(self, session: Session, channel: str) -> float:
-        """Take the channel's next posting slot: 0 when it is free now (the row stays
-        locked, so another process waits until this post is recorded), else how many
-        seconds until it is."""
+        """Take the channel's next posting slot: 0 when it is free now, else how many
+        seconds until it is (whichever process posted last)."""
         pace = session.get(ChannelPace, channel, with_for_update=True)
         if pace is None:
             with suppress(IntegrityError), session.begin_nested():

@@ -234,20 +234,20 @@ class Reminder(Base):
 
 class ReminderAttempt(Base):
     """A reminder post about to be made (its send number and the tag it is posted with),
-    written before posting in a transaction of its own and removed once the post is
-    recorded. If the poster is killed after Slack took the post but before recording it,
-    the next pass finds this row, looks for the tag in the channel, and records the post
-    it finds instead of posting again."""
+    committed before posting and removed once the post is recorded. While its `owner`
+    (the pass posting it) runs, other passes leave the reminder alone; if the owner
+    stopped after Slack took the post but before recording it, the next pass looks for
+    the tag in the channel and records the post it finds instead of posting again."""
 
     __tablename__ = "reminder_attempts"
 
-    # No foreign key: inserting one would wait on the reminder row the posting pass holds
-    # locked, from the other transaction this row is written in.
+    # No foreign key: an attempt is the pass's bookkeeping, removed with its post.
     # The tag is part of the key: a new attempt never waits on the removal of an old one.
     reminder_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     send: Mapped[int] = mapped_column(Integer, primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
     at: Mapped[datetime] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(32))
 
 
 class OutboxMessage(Base):
