@@ -16,7 +16,6 @@ with `wait_for(...)` rather than asserting immediately.
 from __future__ import annotations
 
 import base64
-import copy
 import itertools
 import json
 import re
@@ -122,10 +121,14 @@ class _BlockKitChecker:
     """
 
     def __init__(self) -> None:
-        self.errors: list[str] = []
+        self.problems: list[tuple[str, str]] = []  # (JSON pointer, message)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"[ERROR] {message} [json-pointer:{pointer}]" for pointer, message in self.problems]
 
     def fail(self, pointer: str, message: str) -> None:
-        self.errors.append(f"[ERROR] {message} [json-pointer:{pointer}]")
+        self.problems.append((pointer, message))
 
     def blocks(self, blocks: Any, pointer: str, limit: int) -> None:
         if not isinstance(blocks, list):
@@ -166,13 +169,34 @@ class _BlockKitChecker:
         if not isinstance(block, dict):
             self.fail(pointer, "must provide an object")
             return
-        if self._sdk(Block.parse, block, pointer, base=Block) is None:
-            return
+        verdict = _block_verdict(block)
+        for suffix, message in verdict.before_id_check:
+            self.fail(pointer + suffix, message)
+        if verdict.parsed:
+            block_id = block.get("block_id")
+            if block_id is not None:
+                if verdict.valid_id and block_id in block_ids:
+                    self.fail(f"{pointer}/block_id", f"duplicate block_id {block_id!r}")
+                block_ids.add(str(block_id))
+        for suffix, message in verdict.after_id_check:
+            self.fail(pointer + suffix, message)
+
+    def judge_block(self, block: dict[str, Any]) -> _BlockVerdict:
+        """Everything about one block on its own (pointers relative to it): whether it
+        parses, whether its block_id is valid, and its problems before and after the
+        place where the duplicate-block_id check goes (which needs the other blocks)."""
+        if self._sdk(Block.parse, block, "", base=Block) is None:
+            return _BlockVerdict(False, False, tuple(self.problems), ())
+        valid_id = False
         block_id = block.get("block_id")
         if block_id is not None:
-            if self.string(block_id, f"{pointer}/block_id", 255) and block_id in block_ids:
-                self.fail(f"{pointer}/block_id", f"duplicate block_id {block_id!r}")
-            block_ids.add(str(block_id))
+            valid_id = self.string(block_id, "/block_id", 255)
+        before = tuple(self.problems)
+        self.problems = []
+        self.block_content(block, "")
+        return _BlockVerdict(True, valid_id, before, tuple(self.problems))
+
+    def block_content(self, block: dict[str, Any], pointer: str) -> None:
         kind = block["type"]
         if kind == "section":
             if "text" in block:
@@ -352,6 +376,42 @@ class _BlockKitChecker:
         return parsed
 
 
+@dataclass(frozen=True)
+class _BlockVerdict:
+    parsed: bool
+    valid_id: bool
+    before_id_check: tuple[tuple[str, str], ...]
+    after_id_check: tuple[tuple[str, str], ...]
+
+
+# A block's verdict by its JSON (sorted keys): the same block is judged once per process.
+# Checking is a pure function of the block, and the bot sends the same blocks again and
+# again (each test's fresh database numbers its checks from 1), so this spares most of
+# slack_sdk's parsing without letting anything through that it would refuse.
+_VERDICTS: dict[str, _BlockVerdict] = {}
+_VERDICTS_KEPT = 50_000
+
+
+def _block_verdict(block: dict[str, Any]) -> _BlockVerdict:
+    try:
+        key = json.dumps(block, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON (a test's own object): judge it, keep nothing
+        return _BlockKitChecker().judge_block(block)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        verdict = _BlockKitChecker().judge_block(block)
+        if len(_VERDICTS) >= _VERDICTS_KEPT:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdict
+    return verdict
+
+
+def _clone(value: T) -> T:
+    """A deep copy of JSON-shaped data (all the fake keeps), several times faster than
+    `copy.deepcopy`: callers get their own copy and can never change the fake's state."""
+    return json.loads(json.dumps(value))  # type: ignore[no-any-return]
+
+
 def block_kit_errors(blocks: Any, limit: int = MAX_MESSAGE_BLOCKS) -> list[str]:
     """Every problem Slack would report for a message's `blocks` ([] when valid)."""
     checker = _BlockKitChecker()
@@ -403,6 +463,17 @@ class FakeSlack:
         self._channels: dict[str, Channel] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        # (channel, thread_ts or None) -> ts of its messages, oldest first: a channel's top
+        # level or one thread is read without looking at any other message.
+        self._places: dict[tuple[str, str | None], list[str]] = {}
+        # (channel, ts) -> the message as JSON (no reply_count), made when first read and
+        # dropped when it changes: each read is one json.loads, not a deep copy.
+        self._frozen: dict[tuple[str, str], str] = {}
+        # channel -> a condition notified only when something shown in that channel
+        # changes, for `wait_for(..., channel=...)`: a person waiting for their DM is not
+        # woken by everybody else's.
+        self._channel_changed: dict[str, threading.Condition] = {}
+        self._calls_by_method: dict[str, list[Call]] = {}
         self._deleted: list[dict[str, Any]] = []
         self._ephemerals: list[dict[str, Any]] = []
         self._home_views: dict[str, dict[str, Any]] = {}
@@ -639,21 +710,37 @@ class FakeSlack:
 
     # ---- inspection ------------------------------------------------------------------
 
-    def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
-        """Current top-level messages of `channel` (or replies in `thread_ts`), oldest first.
+    def messages(
+        self,
+        channel: str,
+        thread_ts: str | None = None,
+        bot_only: bool = False,
+        after: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Current top-level messages of `channel` (or replies in `thread_ts`), oldest first;
+        only the bot's with `bot_only`, and only those after the first `after`.
 
         Each is a dict with channel, ts, user, text, blocks, thread_ts (None for
         top-level), reply_count, bot_id (the bot's own), edited and history (earlier
         versions, after chat.update). Blocks carry the block_ids Slack fills in.
         """
         with self._changed:
-            ch = self._resolve_channel(channel)
-            found = [
-                m
-                for (cid, _), m in self._messages.items()
-                if cid == ch.id and m["thread_ts"] == thread_ts
-            ]
-            return [self._public(m) for m in sorted(found, key=lambda m: _ts_key(m["ts"]))]
+            return [self._public(m) for m in self._in_place(channel, thread_ts, bot_only)[after:]]
+
+    def count_messages(
+        self, channel: str, thread_ts: str | None = None, bot_only: bool = False
+    ) -> int:
+        """How many messages `messages(...)` would return (copies nothing): a mark to read
+        or wait for only the newer ones with `after`."""
+        with self._changed:
+            return len(self._in_place(channel, thread_ts, bot_only))
+
+    def _in_place(
+        self, channel: str, thread_ts: str | None, bot_only: bool
+    ) -> list[dict[str, Any]]:
+        cid = self._resolve_channel(channel).id
+        found = [self._messages[(cid, ts)] for ts in self._places.get((cid, thread_ts), [])]
+        return [m for m in found if m["user"] == self.bot_user_id] if bot_only else found
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The current version of one message, or None if it does not exist (any more)."""
@@ -664,7 +751,7 @@ class FakeSlack:
     def deleted_messages(self) -> list[dict[str, Any]]:
         """Messages removed by chat.delete or a response_url delete_original."""
         with self._changed:
-            return copy.deepcopy(self._deleted)
+            return _clone(self._deleted)
 
     def broadcast_mentions(self) -> list[dict[str, Any]]:
         """The bot's messages that would ping a whole channel (<!channel>, <!here>, ...).
@@ -674,7 +761,7 @@ class FakeSlack:
         """
         with self._changed:
             return [
-                self._public(m)
+                _clone(m) if m.get("ephemeral") else self._public(m)
                 for m in list(self._messages.values()) + self._ephemerals
                 if m["user"] == self.bot_user_id
                 and _BROADCAST.search(json.dumps([m["text"], m["blocks"]]))
@@ -689,7 +776,7 @@ class FakeSlack:
     def user(self, user_id: str) -> dict[str, Any]:
         """A user as added (id, name, real_name, tz, is_bot); KeyError if unknown."""
         with self._changed:
-            return copy.deepcopy(self._users[user_id])
+            return _clone(self._users[user_id])
 
     def channel_info(self, channel: str) -> dict[str, Any]:
         """A conversation as conversations.info describes it; SlackError if unknown."""
@@ -711,7 +798,7 @@ class FakeSlack:
         """Ephemeral messages shown to `user` (and still shown), oldest first."""
         with self._changed:
             return [
-                copy.deepcopy(e)
+                _clone(e)
                 for e in self._ephemerals
                 if e["recipient"] == user and (channel is None or e["channel"] == channel)
             ]
@@ -719,31 +806,33 @@ class FakeSlack:
     def ephemeral(self, ts: str) -> dict[str, Any] | None:
         """One ephemeral message by its message_ts, while it is still shown."""
         with self._changed:
-            return next((copy.deepcopy(e) for e in self._ephemerals if e["ts"] == ts), None)
+            return next((_clone(e) for e in self._ephemerals if e["ts"] == ts), None)
 
     def home_view(self, user: str) -> dict[str, Any] | None:
         """The Home tab last published for `user` (with id and hash), or None."""
         with self._changed:
-            return copy.deepcopy(self._home_views.get(user))
+            return _clone(self._home_views.get(user))
 
     def modals(self, user: str) -> list[dict[str, Any]]:
         """The modal stack open for `user`, bottom first ([] when none is open)."""
         with self._changed:
-            return copy.deepcopy(self._modals.get(user, []))
+            return _clone(self._modals.get(user, []))
 
     def view(self, view_id: str) -> dict[str, Any] | None:
         """An open modal or a Home tab by its view ID, or None."""
         with self._changed:
             found = self._find_view(view_id)
-            return copy.deepcopy(found[1]) if found else None
+            return _clone(found[1]) if found else None
 
     def scheduled(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._changed:
-            return [copy.deepcopy(s) for s in self._scheduled if channel in (None, s["channel"])]
+            return [_clone(s) for s in self._scheduled if channel in (None, s["channel"])]
 
-    def calls_to(self, method: str) -> list[Call]:
+    def calls_to(self, method: str, after: int = 0) -> list[Call]:
+        """The calls of `method`, oldest first (from the `after`-th on: a mark taken with
+        `len(calls_to(method))` reads only the newer ones)."""
         with self._changed:
-            return [c for c in self.calls if c.method == method]
+            return self._calls_by_method.get(method, [])[after:]
 
     @property
     def errors(self) -> list[Call]:
@@ -751,16 +840,31 @@ class FakeSlack:
         with self._changed:
             return [c for c in self.calls if not c.ok and not c.injected]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, message: str = "") -> T:
+    def wait_for(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 30.0,
+        message: str = "",
+        channel: str | None = None,
+    ) -> T:
         """Wait until `predicate()` is truthy and return its value.
 
         The predicate runs under the fake's lock whenever the fake's state changes (and
         every 50 ms, for conditions on the bot's own database). A KeyError or IndexError
         inside it counts as "not yet". On timeout, raises AssertionError with a dump of
         the workspace and the bot's recent calls, including every rejected one.
+
+        With `channel`, for a predicate that reads only what is shown in that channel
+        (its messages, threads and ephemerals), it runs only when that channel changes:
+        each person waiting on their own DM is woken by their own messages alone.
         """
         deadline = time.monotonic() + timeout
         with self._changed:
+            changed, poll = self._changed, 0.05
+            if channel is not None:
+                cid = self._resolve_channel(channel).id
+                changed = self._channel_changed.setdefault(cid, threading.Condition(self._lock))
+                poll = 0.5  # a safety net only: every change there notifies
             while True:
                 try:
                     result = predicate()
@@ -773,7 +877,7 @@ class FakeSlack:
                     raise AssertionError(
                         f"{message or 'condition'} not met within {timeout}s\n{self.dump()}"
                     )
-                self._changed.wait(min(remaining, 0.05))
+                changed.wait(min(remaining, poll))
 
     def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         """Wait until the bot made no call (API or response_url) for `quiet` seconds.
@@ -827,8 +931,11 @@ class FakeSlack:
         self, method: str, authorization: str | None, args: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._changed:
-            call = Call(method=method, args=copy.deepcopy(args or {}), time=time.time())
+            # The parsed arguments are this call's own (nothing else holds them, and the
+            # methods below copy what they keep), so the record needs no copy of them.
+            call = Call(method=method, args=args if args is not None else {}, time=time.time())
             self.calls.append(call)
+            self._calls_by_method.setdefault(method, []).append(call)
             try:
                 injected = self._injected.get(method) or []
                 chosen = next(
@@ -840,7 +947,7 @@ class FakeSlack:
                 else:
                     status, headers = 200, {}
                     body = self._dispatch(method, authorization, args)
-                call.status, call.response = status, copy.deepcopy(body)
+                call.status, call.response = status, body  # built for this call alone
                 drop = next((d for d in self._drops if d[0] == method and d[1](args or {})), None)
                 if drop is not None and body.get("ok"):
                     self._drops.remove(drop)
@@ -861,6 +968,7 @@ class FakeSlack:
             handler = self._methods.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
+            args = dict(args)  # the record keeps what was sent, token and all
             token = args.pop("token", None)
             if authorization:
                 scheme, _, token = authorization.partition(" ")
@@ -884,7 +992,7 @@ class FakeSlack:
         with self._changed:
             self._last_activity = time.monotonic()
             context = self._response_urls.get(rid)
-            record = {"id": rid, "time": time.time(), "body": copy.deepcopy(payload)}
+            record = {"id": rid, "time": time.time(), "body": _clone(payload)}
             record.update(context or {})
             try:
                 if context is None:
@@ -905,6 +1013,7 @@ class FakeSlack:
         if payload.get("delete_original") and original:
             if context["ephemeral"]:
                 self._ephemerals = [e for e in self._ephemerals if e["ts"] != original]
+                self._touch(context["channel"])
             else:
                 self._delete(context["channel"], original)
             return
@@ -914,6 +1023,7 @@ class FakeSlack:
                 for e in self._ephemerals:
                     if e["ts"] == original:
                         e.update(text=text, blocks=blocks)
+                self._touch(context["channel"])
             else:
                 message = self._messages.get((context["channel"], original))
                 if message is None:
@@ -955,6 +1065,7 @@ class FakeSlack:
         message = self._store(channel.id, self.bot_user_id, text, blocks, thread_ts)
         if metadata is not None:
             message["metadata"] = metadata
+            self._frozen.pop((channel.id, message["ts"]), None)
         return {"channel": channel.id, "ts": message["ts"], "message": self._wire(message)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1102,22 +1213,17 @@ class FakeSlack:
         """A channel's top-level messages, newest first (Slack's order), as the bot may
         read them: it must be in the channel; metadata only when asked for."""
         channel = self._readable_channel(args.get("channel"))
-        found = [m for (cid, _), m in self._messages.items() if cid == channel.id]
-        top = sorted((m for m in found if m["thread_ts"] is None), key=lambda m: _ts_key(m["ts"]))
+        top = [self._messages[(channel.id, ts)] for ts in self._places.get((channel.id, None), [])]
         return self._page(list(reversed(top)), args)
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent, then its replies, oldest first."""
         channel = self._readable_channel(args.get("channel"))
         parent = self._thread_parent(channel.id, str(args.get("ts") or ""))
-        replies = sorted(
-            (
-                m
-                for (cid, _), m in self._messages.items()
-                if cid == channel.id and m["thread_ts"] == parent["ts"]
-            ),
-            key=lambda m: _ts_key(m["ts"]),
-        )
+        replies = [
+            self._messages[(channel.id, ts)]
+            for ts in self._places.get((channel.id, parent["ts"]), [])
+        ]
         return self._page([parent, *replies], args)
 
     def _readable_channel(self, ref: Any) -> Channel:
@@ -1181,7 +1287,7 @@ class FakeSlack:
             raise SlackError("hash_conflict")
         view_id = current["id"] if current else f"V{next(self._ids):08d}"
         self._home_views[user] = self._stored_view(view, view_id)
-        return {"view": copy.deepcopy(self._home_views[user])}
+        return {"view": _clone(self._home_views[user])}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = self._triggers.get(str(args.get("trigger_id")))
@@ -1195,7 +1301,7 @@ class FakeSlack:
         trigger["used"] = True
         stored = self._stored_view(view, f"V{next(self._ids):08d}")
         self._modals.setdefault(trigger["user"], []).append(stored)
-        return {"view": copy.deepcopy(stored)}
+        return {"view": _clone(stored)}
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         found = self._find_view(args.get("view_id"), args.get("external_id"))
@@ -1206,7 +1312,7 @@ class FakeSlack:
         if args.get("hash") and current["hash"] != args["hash"]:
             raise SlackError("hash_conflict")
         self.replace_view(current["id"], view)
-        return {"view": copy.deepcopy(self._find_view(current["id"])[1])}  # type: ignore[index]
+        return {"view": _clone(self._find_view(current["id"])[1])}  # type: ignore[index]
 
     # ---- view state shared with the driver (modal submission results) ---------------------
 
@@ -1302,9 +1408,11 @@ class FakeSlack:
     def _blocks(self, raw: Any, limit: int) -> list[dict[str, Any]]:
         if isinstance(raw, str):
             try:
-                raw = json.loads(raw) if raw else []
+                raw = json.loads(raw) if raw else []  # new objects: the fake's own
             except json.JSONDecodeError:
                 raise SlackError("invalid_blocks_format") from None
+        else:
+            raw = _clone(raw)  # a list inside the call's arguments, which its record keeps
         if not isinstance(raw, list):
             raise SlackError("invalid_blocks_format")
         errors = block_kit_errors(raw, limit)
@@ -1313,8 +1421,8 @@ class FakeSlack:
         return self._with_block_ids(raw)
 
     def _with_block_ids(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Fill in missing block_ids as Slack does, so actions can name their block."""
-        blocks = copy.deepcopy(blocks)
+        """Fill in missing block_ids as Slack does, so actions can name their block (in
+        place: `blocks` are the fake's own copy)."""
         taken = {b.get("block_id") for b in blocks}
         for block in blocks:
             while "block_id" not in block:
@@ -1338,7 +1446,7 @@ class FakeSlack:
         return view
 
     def _stored_view(self, view: dict[str, Any], view_id: str) -> dict[str, Any]:
-        stored = copy.deepcopy(view)
+        stored = _clone(view)
         stored["blocks"] = self._with_block_ids(stored["blocks"])
         stored.update(
             id=view_id,
@@ -1382,7 +1490,8 @@ class FakeSlack:
         if user == self.bot_user_id:
             message.update(bot_id=self.bot_id, app_id=self.app_id)
         self._messages[(channel_id, message["ts"])] = message
-        self._changed.notify_all()
+        self._places.setdefault((channel_id, thread_ts), []).append(message["ts"])
+        self._touch(channel_id)
         return message
 
     def _edit(self, message: dict[str, Any], text: str, blocks: list[Any]) -> None:
@@ -1390,12 +1499,17 @@ class FakeSlack:
         message.update(
             text=text, blocks=blocks, edited={"user": self.bot_user_id, "ts": self._next_ts()}
         )
+        self._frozen.pop((message["channel"], message["ts"]), None)
+        self._touch(message["channel"])
 
     def _delete(self, channel_id: str, ts: str) -> None:
         message = self._messages.pop((channel_id, ts), None)
         if message is None:
             raise SlackError("message_not_found")
+        self._places[(channel_id, message["thread_ts"])].remove(ts)
+        self._frozen.pop((channel_id, ts), None)
         self._deleted.append(message)
+        self._touch(channel_id)
 
     def _add_ephemeral(
         self, channel_id: str, user: str, text: str, blocks: list[Any], thread_ts: Any
@@ -1412,21 +1526,34 @@ class FakeSlack:
             "thread_ts": thread_ts or None,
         }
         self._ephemerals.append(ephemeral)
+        self._touch(channel_id)
         return ephemeral
 
+    def _touch(self, channel_id: str) -> None:
+        """Wake whoever waits on any change, and whoever waits on this channel."""
+        self._changed.notify_all()
+        waiting = self._channel_changed.get(channel_id)
+        if waiting is not None:
+            waiting.notify_all()
+
+    def _copy(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a stored message, from its JSON made once per version."""
+        key = (message["channel"], message["ts"])
+        frozen = self._frozen.get(key)
+        if frozen is None:
+            frozen = self._frozen[key] = json.dumps(message)
+        return json.loads(frozen)  # type: ignore[no-any-return]
+
     def _public(self, message: dict[str, Any]) -> dict[str, Any]:
-        public = copy.deepcopy(message)
-        if message["thread_ts"] is None and not message.get("ephemeral"):
-            public["reply_count"] = sum(
-                1
-                for (cid, _), m in self._messages.items()
-                if cid == message["channel"] and m["thread_ts"] == message["ts"]
-            )
+        public = self._copy(message)
+        if message["thread_ts"] is None:
+            public["reply_count"] = len(self._places.get((message["channel"], message["ts"]), []))
         return public
 
     def _wire(self, message: dict[str, Any]) -> dict[str, Any]:
         """A message as Slack's API and payloads show it (no fake bookkeeping)."""
-        wire = {k: copy.deepcopy(v) for k, v in message.items() if k not in ("channel", "history")}
+        wire = self._copy(message)
+        del wire["channel"], wire["history"]
         wire["team"] = self.team_id
         if wire["thread_ts"] is None:
             del wire["thread_ts"]
@@ -1457,7 +1584,7 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
         or not isinstance(raw["event_payload"], dict)
     ):
         raise SlackError("invalid_metadata_format")
-    return copy.deepcopy(raw)
+    return _clone(raw)
 
 
 def _ts_key(ts: str) -> tuple[int, int]:
