@@ -5,9 +5,15 @@ The bot under test talks to this fake over real HTTP through its ordinary `WebCl
 wire (slack_sdk serialisation, retry handlers, threads) is exercised. The fake rejects
 what Slack rejects: malformed Block Kit (slack_sdk's own validators plus the documented
 limits slack_sdk does not check), blocks without a text fallback, unknown channels,
-channels the bot is not in, unknown threads, expired trigger IDs; it answers 429 or any
-error on demand. It keeps the workspace state (messages, threads, ephemerals, Home tabs,
-modals) so tests assert on what a user would actually see, not on mock call arguments.
+channels the bot is not in, unknown threads; it answers 429 or any error on demand. It
+keeps the workspace state (messages, threads, ephemerals, Home tabs) so tests assert on
+what a user would actually see, not on mock call arguments.
+
+It serves the Web API methods the bot calls (and Bolt's auth.test and Socket Mode's
+apps.connections.open) and no others: `SERVED` lists them, and test_fakeslack checks it
+against the bot's code. Any other method, and a response_url (the bot never answers
+through one), is refused and counted in `errors`, so a bot that starts using one fails
+its tests until the fake serves it, as strictly as the rest.
 
 The bot does its work after acknowledging Slack's request, so tests wait for effects
 with `wait_for(...)` rather than asserting immediately.
@@ -39,8 +45,25 @@ from slack_sdk.models.views import View
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
-SCHEDULE_HORIZON_SECONDS = 120 * 24 * 3600
-TRIGGER_TTL_SECONDS = 3.0
+
+# The Web API methods the fake serves: those the bot calls, Bolt's auth.test at start and
+# Socket Mode's apps.connections.open (test_fakeslack checks this against the bot's code).
+SERVED = frozenset(
+    {
+        "apps.connections.open",
+        "auth.test",
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "conversations.open",
+        "conversations.list",
+        "conversations.members",
+        "conversations.history",
+        "conversations.replies",
+        "users.info",
+        "views.publish",
+    }
+)
 
 T = TypeVar("T")
 # Special mentions that notify everyone in a channel, as they appear in message text.
@@ -455,7 +478,6 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
-        self.trigger_ttl = TRIGGER_TTL_SECONDS
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._ids = itertools.count(1)
@@ -474,19 +496,13 @@ class FakeSlack:
         # woken by everybody else's.
         self._channel_changed: dict[str, threading.Condition] = {}
         self._calls_by_method: dict[str, list[Call]] = {}
-        self._deleted: list[dict[str, Any]] = []
         self._ephemerals: list[dict[str, Any]] = []
         self._home_views: dict[str, dict[str, Any]] = {}
-        self._modals: dict[str, list[dict[str, Any]]] = {}
-        self._scheduled: list[dict[str, Any]] = []
-        self._triggers: dict[str, dict[str, Any]] = {}
-        self._response_urls: dict[str, dict[str, Any]] = {}
         self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str], Any]]] = {}
         # Calls Slack carries out but whose answer never reaches the bot (see `answer_lost`).
         self._drops: list[tuple[str, Callable[[dict[str, Any]], bool], threading.Event]] = []
         self._last_activity = time.monotonic()
         self.calls: list[Call] = []
-        self.responses: list[dict[str, Any]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.add_user(bot_user_id, real_name="Partnership bot", name="partnership-bot", is_bot=True)
@@ -495,21 +511,16 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
-            "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.scheduleMessage": self._chat_schedule_message,
-            "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.list": self._conversations_list,
-            "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
-            "views.open": self._views_open,
-            "views.update": self._views_update,
         }
+        assert set(self._methods) == SERVED
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -677,26 +688,17 @@ class FakeSlack:
 
     # ---- handles the driver issues with each simulated user action ----------------------
 
-    def new_trigger_id(self, user: str) -> str:
-        """A trigger_id for `user`, valid for one views.open within `trigger_ttl` seconds."""
+    def new_trigger_id(self) -> str:
+        """A trigger_id as Slack puts in a command or action (the bot opens no modal, so
+        the fake serves nothing that takes one)."""
         with self._changed:
-            trigger_id = f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):06x}"
-            self._triggers[trigger_id] = {"user": user, "issued": time.monotonic(), "used": False}
-            return trigger_id
+            return f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):06x}"
 
-    def new_response_url(
-        self, user: str, channel: str, message_ts: str | None = None, ephemeral: bool = False
-    ) -> str:
-        """A response_url for an action by `user` in `channel` (on message `message_ts`)."""
+    def new_response_url(self) -> str:
+        """A response_url as Slack puts in a command or action. The bot never answers
+        through one: a request to it is refused and counted in `errors`."""
         with self._changed:
-            rid = f"R{next(self._ids):08d}"
-            self._response_urls[rid] = {
-                "user": user,
-                "channel": channel,
-                "message_ts": message_ts,
-                "ephemeral": ephemeral,
-            }
-            return f"{self.base_url}/response/{rid}"
+            return f"{self.base_url}/response/R{next(self._ids):08d}"
 
     def add_user_message(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
@@ -747,11 +749,6 @@ class FakeSlack:
         with self._changed:
             found = self._messages.get((self._resolve_channel(channel).id, ts))
             return self._public(found) if found else None
-
-    def deleted_messages(self) -> list[dict[str, Any]]:
-        """Messages removed by chat.delete or a response_url delete_original."""
-        with self._changed:
-            return _clone(self._deleted)
 
     def broadcast_mentions(self) -> list[dict[str, Any]]:
         """The bot's messages that would ping a whole channel (<!channel>, <!here>, ...).
@@ -813,21 +810,6 @@ class FakeSlack:
         with self._changed:
             return _clone(self._home_views.get(user))
 
-    def modals(self, user: str) -> list[dict[str, Any]]:
-        """The modal stack open for `user`, bottom first ([] when none is open)."""
-        with self._changed:
-            return _clone(self._modals.get(user, []))
-
-    def view(self, view_id: str) -> dict[str, Any] | None:
-        """An open modal or a Home tab by its view ID, or None."""
-        with self._changed:
-            found = self._find_view(view_id)
-            return _clone(found[1]) if found else None
-
-    def scheduled(self, channel: str | None = None) -> list[dict[str, Any]]:
-        with self._changed:
-            return [_clone(s) for s in self._scheduled if channel in (None, s["channel"])]
-
     def calls_to(self, method: str, after: int = 0) -> list[Call]:
         """The calls of `method`, oldest first (from the `after`-th on: a mark taken with
         `len(calls_to(method))` reads only the newer ones)."""
@@ -880,7 +862,7 @@ class FakeSlack:
                 changed.wait(min(remaining, poll))
 
     def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
-        """Wait until the bot made no call (API or response_url) for `quiet` seconds.
+        """Wait until the bot made no call for `quiet` seconds.
 
         For asserting that something did NOT happen (no second post after a retried
         event): wait for the bot to go quiet, then look. Calls are handled under the
@@ -911,13 +893,8 @@ class FakeSlack:
                 f"  [{e['channel']} to {e['recipient']}] {_short(e['text'])}"
                 for e in self._ephemerals
             ]
-            lines.append("--- home tabs / modals ---")
+            lines.append("--- home tabs ---")
             lines += [f"  home {u}: {len(v['blocks'])} blocks" for u, v in self._home_views.items()]
-            lines += [
-                f"  modal {u}: {_short(v.get('title', {}).get('text', ''))}"
-                for u, stack in self._modals.items()
-                for v in stack
-            ]
             lines.append("--- last calls ---")
             lines += [
                 f"  {c.method} {c.status} {'ok' if c.ok else c.error} {_short(json.dumps(c.args))}"
@@ -959,6 +936,16 @@ class FakeSlack:
                 self._last_activity = time.monotonic()
                 self._changed.notify_all()
 
+    def refuse(self, path: str) -> dict[str, Any]:
+        """A request to anything but the Web API (a response_url, say): recorded as a
+        rejected call, so it shows in `errors`, and answered 404."""
+        with self._changed:
+            body = {"ok": False, "error": "not_found"}
+            self.calls.append(Call(path, {}, time.time(), status=404, response=body))
+            self._last_activity = time.monotonic()
+            self._changed.notify_all()
+            return body
+
     def _dispatch(
         self, method: str, authorization: str | None, args: dict[str, Any] | None
     ) -> dict[str, Any]:
@@ -986,56 +973,6 @@ class FakeSlack:
             return {"ok": True, **handler(args)}
         except SlackError as e:
             return e.body()
-
-    def handle_response_url(self, rid: str, payload: Any) -> tuple[int, dict[str, Any]]:
-        """Slack's response_url: ephemeral or in-channel replies, replace or delete original."""
-        with self._changed:
-            self._last_activity = time.monotonic()
-            context = self._response_urls.get(rid)
-            record = {"id": rid, "time": time.time(), "body": _clone(payload)}
-            record.update(context or {})
-            try:
-                if context is None:
-                    raise SlackError("no_active_hooks")
-                if not isinstance(payload, dict):
-                    raise SlackError("invalid_payload")
-                self._respond(context, payload)
-                status, body = 200, {"ok": True}
-            except SlackError as e:
-                status, body = (404 if e.error == "no_active_hooks" else 400), e.body()
-            record.update(status=status, response=body)
-            self.responses.append(record)
-            self._changed.notify_all()
-            return status, body
-
-    def _respond(self, context: dict[str, Any], payload: dict[str, Any]) -> None:
-        original = context["message_ts"]
-        if payload.get("delete_original") and original:
-            if context["ephemeral"]:
-                self._ephemerals = [e for e in self._ephemerals if e["ts"] != original]
-                self._touch(context["channel"])
-            else:
-                self._delete(context["channel"], original)
-            return
-        text, blocks = self._content(payload, MAX_MESSAGE_BLOCKS)
-        if payload.get("replace_original") and original:
-            if context["ephemeral"]:
-                for e in self._ephemerals:
-                    if e["ts"] == original:
-                        e.update(text=text, blocks=blocks)
-                self._touch(context["channel"])
-            else:
-                message = self._messages.get((context["channel"], original))
-                if message is None:
-                    raise SlackError("message_not_found")
-                self._edit(message, text, blocks)
-        elif payload.get("response_type") == "in_channel":
-            thread_ts = payload.get("thread_ts") or None
-            if thread_ts is not None:
-                self._thread_parent(context["channel"], str(thread_ts))
-            self._store(context["channel"], self.bot_user_id, text, blocks, thread_ts)
-        else:
-            self._add_ephemeral(context["channel"], context["user"], text, blocks, None)
 
     # ---- API methods ---------------------------------------------------------------
 
@@ -1092,17 +1029,6 @@ class FakeSlack:
             "message": self._wire(message),
         }
 
-    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args.get("channel"))
-        ts = str(args.get("ts"))
-        message = self._messages.get((channel.id, ts))
-        if message is None:
-            raise SlackError("message_not_found")
-        if message["user"] != self.bot_user_id:
-            raise SlackError("cant_delete_message")
-        self._delete(channel.id, ts)
-        return {"channel": channel.id, "ts": ts}
-
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._writable_channel(args.get("channel"))
         user = args.get("user")
@@ -1114,47 +1040,6 @@ class FakeSlack:
         text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
         ephemeral = self._add_ephemeral(channel.id, user, text, blocks, args.get("thread_ts"))
         return {"message_ts": ephemeral["ts"]}
-
-    def _chat_schedule_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._writable_channel(args.get("channel"))
-        try:
-            post_at = int(args.get("post_at"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise SlackError("invalid_time") from None
-        now = time.time()
-        if post_at < now:
-            raise SlackError("time_in_past")
-        if post_at > now + SCHEDULE_HORIZON_SECONDS:
-            raise SlackError("time_too_far")
-        text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
-        thread_ts = args.get("thread_ts") or None
-        if thread_ts is not None:
-            self._thread_parent(channel.id, str(thread_ts))
-        scheduled = {
-            "id": f"Q{next(self._ids):08d}",
-            "channel": channel.id,
-            "post_at": post_at,
-            "text": text,
-            "blocks": blocks,
-            "thread_ts": thread_ts,
-        }
-        self._scheduled.append(scheduled)
-        return {
-            "channel": channel.id,
-            "scheduled_message_id": scheduled["id"],
-            "post_at": post_at,
-            "message": {"type": "message", "text": text, "blocks": blocks, "bot_id": self.bot_id},
-        }
-
-    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args.get("channel"))
-        message = self._messages.get((channel.id, str(args.get("message_ts"))))
-        if message is None:
-            raise SlackError("message_not_found")
-        link = f"{self.base_url}/archives/{channel.id}/p{message['ts'].replace('.', '')}"
-        if message["thread_ts"]:
-            link += f"?thread_ts={message['thread_ts']}&cid={channel.id}"
-        return {"channel": channel.id, "permalink": link}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(args.get("users") or "").split(",") if u]
@@ -1170,12 +1055,6 @@ class FakeSlack:
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         types = set(str(args.get("types") or "public_channel").split(","))
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 1000)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         visible = [
             c
             for c in self._channels.values()
@@ -1183,9 +1062,7 @@ class FakeSlack:
             or (not c.is_im and not c.is_private and "public_channel" in types)
             or (not c.is_im and c.is_private and c.bot_member and "private_channel" in types)
         ]
-        page = visible[offset : offset + limit]
-        more = offset + limit < len(visible)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        page, next_cursor = _paged(visible, args, 1000)
         return {
             "channels": [self._channel_info(c) for c in page],
             "response_metadata": {"next_cursor": next_cursor},
@@ -1197,16 +1074,8 @@ class FakeSlack:
         channel = self._resolve_channel(args.get("channel"))
         if channel.is_private and not channel.bot_member:
             raise SlackError("channel_not_found")
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 1000)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         members = sorted(channel.members | ({self.bot_user_id} if channel.bot_member else set()))
-        page = members[offset : offset + limit]
-        more = offset + limit < len(members)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        page, next_cursor = _paged(members, args, 1000)
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1233,29 +1102,19 @@ class FakeSlack:
         return channel
 
     def _page(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 999)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found, next_cursor = _paged(messages, args, 999)
         page = []
-        for message in messages[offset : offset + limit]:
+        for message in found:
             wire = self._wire(message)
             if not with_metadata:
                 wire.pop("metadata", None)
             page.append(wire)
-        more = offset + limit < len(messages)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
         return {
             "messages": page,
-            "has_more": more,
+            "has_more": bool(next_cursor),
             "response_metadata": {"next_cursor": next_cursor},
         }
-
-    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": self._channel_info(self._resolve_channel(args.get("channel")))}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._users.get(str(args.get("user")))
@@ -1288,55 +1147,6 @@ class FakeSlack:
         view_id = current["id"] if current else f"V{next(self._ids):08d}"
         self._home_views[user] = self._stored_view(view, view_id)
         return {"view": _clone(self._home_views[user])}
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        trigger = self._triggers.get(str(args.get("trigger_id")))
-        if trigger is None:
-            raise SlackError("invalid_trigger_id")
-        if trigger["used"]:
-            raise SlackError("exchanged_trigger_id")
-        if time.monotonic() - trigger["issued"] > self.trigger_ttl:
-            raise SlackError("expired_trigger_id")
-        view = self._view_arg(args, "modal")
-        trigger["used"] = True
-        stored = self._stored_view(view, f"V{next(self._ids):08d}")
-        self._modals.setdefault(trigger["user"], []).append(stored)
-        return {"view": _clone(stored)}
-
-    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._find_view(args.get("view_id"), args.get("external_id"))
-        if found is None:
-            raise SlackError("not_found")
-        current = found[1]
-        view = self._view_arg(args, current["type"])
-        if args.get("hash") and current["hash"] != args["hash"]:
-            raise SlackError("hash_conflict")
-        self.replace_view(current["id"], view)
-        return {"view": _clone(self._find_view(current["id"])[1])}  # type: ignore[index]
-
-    # ---- view state shared with the driver (modal submission results) ---------------------
-
-    def replace_view(self, view_id: str, view: dict[str, Any]) -> None:
-        """Replace an open view in place (views.update, response_action "update")."""
-        with self._changed:
-            found = self._find_view(view_id)
-            assert found is not None, f"no open view {view_id}"
-            user, current = found
-            stored = self._stored_view(view, view_id)
-            if current["type"] == "home":
-                self._home_views[user] = stored
-            else:
-                stack = self._modals[user]
-                stack[[v["id"] for v in stack].index(view_id)] = stored
-            self._changed.notify_all()
-
-    def close_views(self, user: str, view_id: str | None = None) -> None:
-        """Close `view_id` and the modals pushed above it (or all of the user's modals)."""
-        with self._changed:
-            stack = self._modals.get(user, [])
-            ids = [v["id"] for v in stack]
-            self._modals[user] = stack[: ids.index(view_id)] if view_id in ids else []
-            self._changed.notify_all()
 
     # ---- helpers (called with the lock held) --------------------------------------------
 
@@ -1458,18 +1268,6 @@ class FakeSlack:
         )
         return stored
 
-    def _find_view(
-        self, view_id: str | None, external_id: str | None = None
-    ) -> tuple[str, dict[str, Any]] | None:
-        candidates = [(u, v) for u, v in self._home_views.items()]
-        candidates += [(u, v) for u, stack in self._modals.items() for v in stack]
-        for user, view in candidates:
-            if (view_id and view["id"] == view_id) or (
-                external_id and view.get("external_id") == external_id
-            ):
-                return user, view
-        return None
-
     def _next_ts(self) -> str:
         self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
@@ -1501,15 +1299,6 @@ class FakeSlack:
         )
         self._frozen.pop((message["channel"], message["ts"]), None)
         self._touch(message["channel"])
-
-    def _delete(self, channel_id: str, ts: str) -> None:
-        message = self._messages.pop((channel_id, ts), None)
-        if message is None:
-            raise SlackError("message_not_found")
-        self._places[(channel_id, message["thread_ts"])].remove(ts)
-        self._frozen.pop((channel_id, ts), None)
-        self._deleted.append(message)
-        self._touch(channel_id)
 
     def _add_ephemeral(
         self, channel_id: str, user: str, text: str, blocks: list[Any], thread_ts: Any
@@ -1587,6 +1376,20 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
     return _clone(raw)
 
 
+def _paged(items: list[T], args: dict[str, Any], max_limit: int) -> tuple[list[T], str]:
+    """The page of `items` that `limit` and `cursor` ask for, and the next page's cursor
+    ("" after the last), as Slack pages a list."""
+    try:
+        limit = min(max(int(args.get("limit") or 100), 1), max_limit)
+        cursor = args.get("cursor") or ""
+        offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    more = offset + limit < len(items)
+    next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+    return items[offset : offset + limit], next_cursor
+
+
 def _ts_key(ts: str) -> tuple[int, int]:
     seconds, _, micros = ts.partition(".")
     return int(seconds), int(micros or 0)
@@ -1598,7 +1401,7 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Routes `/api/<method>` and `/response/<id>`; argument parsing as Slack accepts it."""
+    """Routes `/api/<method>` (arguments parsed as Slack accepts them); refuses the rest."""
 
     fake: FakeSlack
     protocol_version = "HTTP/1.1"
@@ -1634,17 +1437,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._send(status, body, headers)
-        elif url.path.startswith("/response/"):
-            try:
-                payload = json.loads(raw or b"null")
-            except json.JSONDecodeError:
-                payload = None
-            status, body = self.fake.handle_response_url(
-                url.path.removeprefix("/response/"), payload
-            )
-            self._send(status, body, {})
         else:
-            self._send(404, {"ok": False, "error": "not_found"}, {})
+            self._send(404, self.fake.refuse(url.path), {})
 
     @staticmethod
     def _args(query: str, raw: bytes, content_type: str) -> dict[str, Any] | None:
