@@ -136,55 +136,26 @@ class Journey(Proposer):
             message = self.answer(message, answers[question.id])
         raise AssertionError("the check never got there")
 
-    # The Proposer reads the whole DM (deep copies) on every change in the fake; with many
-    # steps and several people at once that dominates the run time. These read only the
-    # bot's new messages: the DM posts are found in the fake's call log.
-
-    def _posted(self) -> list[str]:
-        """The ts of every message the bot posted in the DM, oldest first."""
-        dm = self.dm
-        return [
-            call.response["ts"]
-            for call in list(self.fake.calls)
-            if call.method == "chat.postMessage"
-            and call.ok
-            and call.response.get("channel") == dm
-            and not call.args.get("thread_ts")
-        ]
-
-    def _since(self, after: int) -> list[dict[str, Any]]:
-        found = (self.fake.message(self.dm, ts) for ts in self._posted()[after:])
-        return [message for message in found if message is not None]
-
-    def count(self) -> int:
-        """How many messages the bot has posted in the DM (a mark for `new_messages`)."""
-        return len(self._posted())
-
     def new_messages(self, after: int) -> list[dict[str, Any]]:
-        return self._since(after)
-
-    def wait_for_prompt(self, after: int = 0) -> dict[str, Any]:
-        def prompt() -> dict[str, Any] | None:
-            for ts in reversed(self._posted()[after:]):
-                message = self.fake.message(self.dm, ts)
-                if message and (question_in(message) or is_summary(message)):
-                    return message
-            return None
-
-        return self.fake.wait_for(prompt, message=f"a question or summary for {self.user}")
+        """The bot's DM messages after mark `after` (from `count()`)."""
+        return self.bot_messages(after)
 
     def wait_notice(self, after: int, containing: str) -> dict[str, Any]:
         """The first bot message after `after` whose text contains `containing`."""
 
+        dm = self.dm
+
         def found() -> dict[str, Any] | None:
-            for message in self._since(after):
+            for message in self.fake.messages(dm, bot_only=True, after=after):
                 if containing in message["text"] or any(
                     containing in t for t in mrkdwn_texts(message["blocks"])
                 ):
                     return message
             return None
 
-        return self.fake.wait_for(found, message=f"a DM to {self.user} saying {containing!r}")
+        return self.fake.wait_for(
+            found, channel=dm, message=f"a DM to {self.user} saying {containing!r}"
+        )
 
     def wait_ephemeral(self, after: int = 0) -> dict[str, Any]:
         return self.fake.wait_for(
@@ -200,22 +171,25 @@ class Journey(Proposer):
 
     def post(self, summary: dict[str, Any], channel: str = PARTNERS) -> dict[str, Any]:
         """Press Post on `summary` and return the channel message once its thread is there."""
-        before = len(self.fake.messages(channel))
+        before = self.fake.count_messages(channel)
         response = self.slack.press(self.user, summary, action_id="post")
         assert response.status == 200
         posted = self.fake.wait_for(
-            lambda: self.fake.messages(channel)[before:], message=f"a post in {channel}"
+            lambda: self.fake.messages(channel, after=before),
+            channel=channel,
+            message=f"a post in {channel}",
         )[0]
         self.fake.wait_for(
-            lambda: self.posted_note(), message=f"{self.user} told where it was posted"
+            lambda: self.posted_note(),
+            channel=self.dm,
+            message=f"{self.user} told where it was posted",
         )
         return self.fake.message(channel, posted["ts"]) or posted
 
     def posted_note(self) -> dict[str, Any] | None:
         """The DM message that says where the check was posted (the closed summary)."""
-        for ts in reversed(self._posted()):
-            message = self.fake.message(self.dm, ts)
-            if message and any("Posted to" in t for t in mrkdwn_texts(message["blocks"])):
+        for message in reversed(self.bot_messages()):
+            if any("Posted to" in t for t in mrkdwn_texts(message["blocks"])):
                 return message
         return None
 
@@ -557,13 +531,13 @@ def press_payload(
             "channel_id": message["channel"],
             "is_ephemeral": False,
         },
-        "trigger_id": fake.new_trigger_id(user),
+        "trigger_id": fake.new_trigger_id(),
         "team": {"id": slack.team_id, "domain": "fake"},
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": message["channel"], "name": "directmessage"},
         "state": {"values": {}},
-        "response_url": fake.new_response_url(user, message["channel"], message["ts"]),
+        "response_url": fake.new_response_url(),
         "actions": [action],
         "message": current,
     }

@@ -5,9 +5,15 @@ The bot under test talks to this fake over real HTTP through its ordinary `WebCl
 wire (slack_sdk serialisation, retry handlers, threads) is exercised. The fake rejects
 what Slack rejects: malformed Block Kit (slack_sdk's own validators plus the documented
 limits slack_sdk does not check), blocks without a text fallback, unknown channels,
-channels the bot is not in, unknown threads, expired trigger IDs; it answers 429 or any
-error on demand. It keeps the workspace state (messages, threads, ephemerals, Home tabs,
-modals) so tests assert on what a user would actually see, not on mock call arguments.
+channels the bot is not in, unknown threads; it answers 429 or any error on demand. It
+keeps the workspace state (messages, threads, ephemerals, Home tabs) so tests assert on
+what a user would actually see, not on mock call arguments.
+
+It serves the Web API methods the bot calls (and Bolt's auth.test and Socket Mode's
+apps.connections.open) and no others: `SERVED` lists them, and test_fakeslack checks it
+against the bot's code. Any other method, and a response_url (the bot never answers
+through one), is refused and counted in `errors`, so a bot that starts using one fails
+its tests until the fake serves it, as strictly as the rest.
 
 The bot does its work after acknowledging Slack's request, so tests wait for effects
 with `wait_for(...)` rather than asserting immediately.
@@ -16,7 +22,6 @@ with `wait_for(...)` rather than asserting immediately.
 from __future__ import annotations
 
 import base64
-import copy
 import itertools
 import json
 import re
@@ -40,8 +45,25 @@ from slack_sdk.models.views import View
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
-SCHEDULE_HORIZON_SECONDS = 120 * 24 * 3600
-TRIGGER_TTL_SECONDS = 3.0
+
+# The Web API methods the fake serves: those the bot calls, Bolt's auth.test at start and
+# Socket Mode's apps.connections.open (test_fakeslack checks this against the bot's code).
+SERVED = frozenset(
+    {
+        "apps.connections.open",
+        "auth.test",
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "conversations.open",
+        "conversations.list",
+        "conversations.members",
+        "conversations.history",
+        "conversations.replies",
+        "users.info",
+        "views.publish",
+    }
+)
 
 T = TypeVar("T")
 # Special mentions that notify everyone in a channel, as they appear in message text.
@@ -122,10 +144,14 @@ class _BlockKitChecker:
     """
 
     def __init__(self) -> None:
-        self.errors: list[str] = []
+        self.problems: list[tuple[str, str]] = []  # (JSON pointer, message)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"[ERROR] {message} [json-pointer:{pointer}]" for pointer, message in self.problems]
 
     def fail(self, pointer: str, message: str) -> None:
-        self.errors.append(f"[ERROR] {message} [json-pointer:{pointer}]")
+        self.problems.append((pointer, message))
 
     def blocks(self, blocks: Any, pointer: str, limit: int) -> None:
         if not isinstance(blocks, list):
@@ -166,13 +192,34 @@ class _BlockKitChecker:
         if not isinstance(block, dict):
             self.fail(pointer, "must provide an object")
             return
-        if self._sdk(Block.parse, block, pointer, base=Block) is None:
-            return
+        verdict = _block_verdict(block)
+        for suffix, message in verdict.before_id_check:
+            self.fail(pointer + suffix, message)
+        if verdict.parsed:
+            block_id = block.get("block_id")
+            if block_id is not None:
+                if verdict.valid_id and block_id in block_ids:
+                    self.fail(f"{pointer}/block_id", f"duplicate block_id {block_id!r}")
+                block_ids.add(str(block_id))
+        for suffix, message in verdict.after_id_check:
+            self.fail(pointer + suffix, message)
+
+    def judge_block(self, block: dict[str, Any]) -> _BlockVerdict:
+        """Everything about one block on its own (pointers relative to it): whether it
+        parses, whether its block_id is valid, and its problems before and after the
+        place where the duplicate-block_id check goes (which needs the other blocks)."""
+        if self._sdk(Block.parse, block, "", base=Block) is None:
+            return _BlockVerdict(False, False, tuple(self.problems), ())
+        valid_id = False
         block_id = block.get("block_id")
         if block_id is not None:
-            if self.string(block_id, f"{pointer}/block_id", 255) and block_id in block_ids:
-                self.fail(f"{pointer}/block_id", f"duplicate block_id {block_id!r}")
-            block_ids.add(str(block_id))
+            valid_id = self.string(block_id, "/block_id", 255)
+        before = tuple(self.problems)
+        self.problems = []
+        self.block_content(block, "")
+        return _BlockVerdict(True, valid_id, before, tuple(self.problems))
+
+    def block_content(self, block: dict[str, Any], pointer: str) -> None:
         kind = block["type"]
         if kind == "section":
             if "text" in block:
@@ -352,6 +399,42 @@ class _BlockKitChecker:
         return parsed
 
 
+@dataclass(frozen=True)
+class _BlockVerdict:
+    parsed: bool
+    valid_id: bool
+    before_id_check: tuple[tuple[str, str], ...]
+    after_id_check: tuple[tuple[str, str], ...]
+
+
+# A block's verdict by its JSON (sorted keys): the same block is judged once per process.
+# Checking is a pure function of the block, and the bot sends the same blocks again and
+# again (each test's fresh database numbers its checks from 1), so this spares most of
+# slack_sdk's parsing without letting anything through that it would refuse.
+_VERDICTS: dict[str, _BlockVerdict] = {}
+_VERDICTS_KEPT = 50_000
+
+
+def _block_verdict(block: dict[str, Any]) -> _BlockVerdict:
+    try:
+        key = json.dumps(block, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON (a test's own object): judge it, keep nothing
+        return _BlockKitChecker().judge_block(block)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        verdict = _BlockKitChecker().judge_block(block)
+        if len(_VERDICTS) >= _VERDICTS_KEPT:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdict
+    return verdict
+
+
+def _clone(value: T) -> T:
+    """A deep copy of JSON-shaped data (all the fake keeps), several times faster than
+    `copy.deepcopy`: callers get their own copy and can never change the fake's state."""
+    return json.loads(json.dumps(value))  # type: ignore[no-any-return]
+
+
 def block_kit_errors(blocks: Any, limit: int = MAX_MESSAGE_BLOCKS) -> list[str]:
     """Every problem Slack would report for a message's `blocks` ([] when valid)."""
     checker = _BlockKitChecker()
@@ -395,7 +478,6 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
-        self.trigger_ttl = TRIGGER_TTL_SECONDS
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._ids = itertools.count(1)
@@ -403,19 +485,24 @@ class FakeSlack:
         self._channels: dict[str, Channel] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
-        self._deleted: list[dict[str, Any]] = []
+        # (channel, thread_ts or None) -> ts of its messages, oldest first: a channel's top
+        # level or one thread is read without looking at any other message.
+        self._places: dict[tuple[str, str | None], list[str]] = {}
+        # (channel, ts) -> the message as JSON (no reply_count), made when first read and
+        # dropped when it changes: each read is one json.loads, not a deep copy.
+        self._frozen: dict[tuple[str, str], str] = {}
+        # channel -> a condition notified only when something shown in that channel
+        # changes, for `wait_for(..., channel=...)`: a person waiting for their DM is not
+        # woken by everybody else's.
+        self._channel_changed: dict[str, threading.Condition] = {}
+        self._calls_by_method: dict[str, list[Call]] = {}
         self._ephemerals: list[dict[str, Any]] = []
         self._home_views: dict[str, dict[str, Any]] = {}
-        self._modals: dict[str, list[dict[str, Any]]] = {}
-        self._scheduled: list[dict[str, Any]] = []
-        self._triggers: dict[str, dict[str, Any]] = {}
-        self._response_urls: dict[str, dict[str, Any]] = {}
         self._injected: dict[str, list[tuple[int, dict[str, Any], dict[str, str], Any]]] = {}
         # Calls Slack carries out but whose answer never reaches the bot (see `answer_lost`).
         self._drops: list[tuple[str, Callable[[dict[str, Any]], bool], threading.Event]] = []
         self._last_activity = time.monotonic()
         self.calls: list[Call] = []
-        self.responses: list[dict[str, Any]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.add_user(bot_user_id, real_name="Partnership bot", name="partnership-bot", is_bot=True)
@@ -424,21 +511,16 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
-            "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.scheduleMessage": self._chat_schedule_message,
-            "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.list": self._conversations_list,
-            "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
-            "views.open": self._views_open,
-            "views.update": self._views_update,
         }
+        assert set(self._methods) == SERVED
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -606,26 +688,17 @@ class FakeSlack:
 
     # ---- handles the driver issues with each simulated user action ----------------------
 
-    def new_trigger_id(self, user: str) -> str:
-        """A trigger_id for `user`, valid for one views.open within `trigger_ttl` seconds."""
+    def new_trigger_id(self) -> str:
+        """A trigger_id as Slack puts in a command or action (the bot opens no modal, so
+        the fake serves nothing that takes one)."""
         with self._changed:
-            trigger_id = f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):06x}"
-            self._triggers[trigger_id] = {"user": user, "issued": time.monotonic(), "used": False}
-            return trigger_id
+            return f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):06x}"
 
-    def new_response_url(
-        self, user: str, channel: str, message_ts: str | None = None, ephemeral: bool = False
-    ) -> str:
-        """A response_url for an action by `user` in `channel` (on message `message_ts`)."""
+    def new_response_url(self) -> str:
+        """A response_url as Slack puts in a command or action. The bot never answers
+        through one: a request to it is refused and counted in `errors`."""
         with self._changed:
-            rid = f"R{next(self._ids):08d}"
-            self._response_urls[rid] = {
-                "user": user,
-                "channel": channel,
-                "message_ts": message_ts,
-                "ephemeral": ephemeral,
-            }
-            return f"{self.base_url}/response/{rid}"
+            return f"{self.base_url}/response/R{next(self._ids):08d}"
 
     def add_user_message(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
@@ -639,32 +712,43 @@ class FakeSlack:
 
     # ---- inspection ------------------------------------------------------------------
 
-    def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
-        """Current top-level messages of `channel` (or replies in `thread_ts`), oldest first.
+    def messages(
+        self,
+        channel: str,
+        thread_ts: str | None = None,
+        bot_only: bool = False,
+        after: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Current top-level messages of `channel` (or replies in `thread_ts`), oldest first;
+        only the bot's with `bot_only`, and only those after the first `after`.
 
         Each is a dict with channel, ts, user, text, blocks, thread_ts (None for
         top-level), reply_count, bot_id (the bot's own), edited and history (earlier
         versions, after chat.update). Blocks carry the block_ids Slack fills in.
         """
         with self._changed:
-            ch = self._resolve_channel(channel)
-            found = [
-                m
-                for (cid, _), m in self._messages.items()
-                if cid == ch.id and m["thread_ts"] == thread_ts
-            ]
-            return [self._public(m) for m in sorted(found, key=lambda m: _ts_key(m["ts"]))]
+            return [self._public(m) for m in self._in_place(channel, thread_ts, bot_only)[after:]]
+
+    def count_messages(
+        self, channel: str, thread_ts: str | None = None, bot_only: bool = False
+    ) -> int:
+        """How many messages `messages(...)` would return (copies nothing): a mark to read
+        or wait for only the newer ones with `after`."""
+        with self._changed:
+            return len(self._in_place(channel, thread_ts, bot_only))
+
+    def _in_place(
+        self, channel: str, thread_ts: str | None, bot_only: bool
+    ) -> list[dict[str, Any]]:
+        cid = self._resolve_channel(channel).id
+        found = [self._messages[(cid, ts)] for ts in self._places.get((cid, thread_ts), [])]
+        return [m for m in found if m["user"] == self.bot_user_id] if bot_only else found
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The current version of one message, or None if it does not exist (any more)."""
         with self._changed:
             found = self._messages.get((self._resolve_channel(channel).id, ts))
             return self._public(found) if found else None
-
-    def deleted_messages(self) -> list[dict[str, Any]]:
-        """Messages removed by chat.delete or a response_url delete_original."""
-        with self._changed:
-            return copy.deepcopy(self._deleted)
 
     def broadcast_mentions(self) -> list[dict[str, Any]]:
         """The bot's messages that would ping a whole channel (<!channel>, <!here>, ...).
@@ -674,7 +758,7 @@ class FakeSlack:
         """
         with self._changed:
             return [
-                self._public(m)
+                _clone(m) if m.get("ephemeral") else self._public(m)
                 for m in list(self._messages.values()) + self._ephemerals
                 if m["user"] == self.bot_user_id
                 and _BROADCAST.search(json.dumps([m["text"], m["blocks"]]))
@@ -689,7 +773,7 @@ class FakeSlack:
     def user(self, user_id: str) -> dict[str, Any]:
         """A user as added (id, name, real_name, tz, is_bot); KeyError if unknown."""
         with self._changed:
-            return copy.deepcopy(self._users[user_id])
+            return _clone(self._users[user_id])
 
     def channel_info(self, channel: str) -> dict[str, Any]:
         """A conversation as conversations.info describes it; SlackError if unknown."""
@@ -711,7 +795,7 @@ class FakeSlack:
         """Ephemeral messages shown to `user` (and still shown), oldest first."""
         with self._changed:
             return [
-                copy.deepcopy(e)
+                _clone(e)
                 for e in self._ephemerals
                 if e["recipient"] == user and (channel is None or e["channel"] == channel)
             ]
@@ -719,31 +803,18 @@ class FakeSlack:
     def ephemeral(self, ts: str) -> dict[str, Any] | None:
         """One ephemeral message by its message_ts, while it is still shown."""
         with self._changed:
-            return next((copy.deepcopy(e) for e in self._ephemerals if e["ts"] == ts), None)
+            return next((_clone(e) for e in self._ephemerals if e["ts"] == ts), None)
 
     def home_view(self, user: str) -> dict[str, Any] | None:
         """The Home tab last published for `user` (with id and hash), or None."""
         with self._changed:
-            return copy.deepcopy(self._home_views.get(user))
+            return _clone(self._home_views.get(user))
 
-    def modals(self, user: str) -> list[dict[str, Any]]:
-        """The modal stack open for `user`, bottom first ([] when none is open)."""
+    def calls_to(self, method: str, after: int = 0) -> list[Call]:
+        """The calls of `method`, oldest first (from the `after`-th on: a mark taken with
+        `len(calls_to(method))` reads only the newer ones)."""
         with self._changed:
-            return copy.deepcopy(self._modals.get(user, []))
-
-    def view(self, view_id: str) -> dict[str, Any] | None:
-        """An open modal or a Home tab by its view ID, or None."""
-        with self._changed:
-            found = self._find_view(view_id)
-            return copy.deepcopy(found[1]) if found else None
-
-    def scheduled(self, channel: str | None = None) -> list[dict[str, Any]]:
-        with self._changed:
-            return [copy.deepcopy(s) for s in self._scheduled if channel in (None, s["channel"])]
-
-    def calls_to(self, method: str) -> list[Call]:
-        with self._changed:
-            return [c for c in self.calls if c.method == method]
+            return self._calls_by_method.get(method, [])[after:]
 
     @property
     def errors(self) -> list[Call]:
@@ -751,16 +822,31 @@ class FakeSlack:
         with self._changed:
             return [c for c in self.calls if not c.ok and not c.injected]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, message: str = "") -> T:
+    def wait_for(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 30.0,
+        message: str = "",
+        channel: str | None = None,
+    ) -> T:
         """Wait until `predicate()` is truthy and return its value.
 
         The predicate runs under the fake's lock whenever the fake's state changes (and
         every 50 ms, for conditions on the bot's own database). A KeyError or IndexError
         inside it counts as "not yet". On timeout, raises AssertionError with a dump of
         the workspace and the bot's recent calls, including every rejected one.
+
+        With `channel`, for a predicate that reads only what is shown in that channel
+        (its messages, threads and ephemerals), it runs only when that channel changes:
+        each person waiting on their own DM is woken by their own messages alone.
         """
         deadline = time.monotonic() + timeout
         with self._changed:
+            changed, poll = self._changed, 0.05
+            if channel is not None:
+                cid = self._resolve_channel(channel).id
+                changed = self._channel_changed.setdefault(cid, threading.Condition(self._lock))
+                poll = 0.5  # a safety net only: every change there notifies
             while True:
                 try:
                     result = predicate()
@@ -773,10 +859,10 @@ class FakeSlack:
                     raise AssertionError(
                         f"{message or 'condition'} not met within {timeout}s\n{self.dump()}"
                     )
-                self._changed.wait(min(remaining, 0.05))
+                changed.wait(min(remaining, poll))
 
     def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
-        """Wait until the bot made no call (API or response_url) for `quiet` seconds.
+        """Wait until the bot made no call for `quiet` seconds.
 
         For asserting that something did NOT happen (no second post after a retried
         event): wait for the bot to go quiet, then look. Calls are handled under the
@@ -807,13 +893,8 @@ class FakeSlack:
                 f"  [{e['channel']} to {e['recipient']}] {_short(e['text'])}"
                 for e in self._ephemerals
             ]
-            lines.append("--- home tabs / modals ---")
+            lines.append("--- home tabs ---")
             lines += [f"  home {u}: {len(v['blocks'])} blocks" for u, v in self._home_views.items()]
-            lines += [
-                f"  modal {u}: {_short(v.get('title', {}).get('text', ''))}"
-                for u, stack in self._modals.items()
-                for v in stack
-            ]
             lines.append("--- last calls ---")
             lines += [
                 f"  {c.method} {c.status} {'ok' if c.ok else c.error} {_short(json.dumps(c.args))}"
@@ -827,8 +908,11 @@ class FakeSlack:
         self, method: str, authorization: str | None, args: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._changed:
-            call = Call(method=method, args=copy.deepcopy(args or {}), time=time.time())
+            # The parsed arguments are this call's own (nothing else holds them, and the
+            # methods below copy what they keep), so the record needs no copy of them.
+            call = Call(method=method, args=args if args is not None else {}, time=time.time())
             self.calls.append(call)
+            self._calls_by_method.setdefault(method, []).append(call)
             try:
                 injected = self._injected.get(method) or []
                 chosen = next(
@@ -840,7 +924,7 @@ class FakeSlack:
                 else:
                     status, headers = 200, {}
                     body = self._dispatch(method, authorization, args)
-                call.status, call.response = status, copy.deepcopy(body)
+                call.status, call.response = status, body  # built for this call alone
                 drop = next((d for d in self._drops if d[0] == method and d[1](args or {})), None)
                 if drop is not None and body.get("ok"):
                     self._drops.remove(drop)
@@ -852,6 +936,16 @@ class FakeSlack:
                 self._last_activity = time.monotonic()
                 self._changed.notify_all()
 
+    def refuse(self, path: str) -> dict[str, Any]:
+        """A request to anything but the Web API (a response_url, say): recorded as a
+        rejected call, so it shows in `errors`, and answered 404."""
+        with self._changed:
+            body = {"ok": False, "error": "not_found"}
+            self.calls.append(Call(path, {}, time.time(), status=404, response=body))
+            self._last_activity = time.monotonic()
+            self._changed.notify_all()
+            return body
+
     def _dispatch(
         self, method: str, authorization: str | None, args: dict[str, Any] | None
     ) -> dict[str, Any]:
@@ -861,6 +955,7 @@ class FakeSlack:
             handler = self._methods.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
+            args = dict(args)  # the record keeps what was sent, token and all
             token = args.pop("token", None)
             if authorization:
                 scheme, _, token = authorization.partition(" ")
@@ -878,54 +973,6 @@ class FakeSlack:
             return {"ok": True, **handler(args)}
         except SlackError as e:
             return e.body()
-
-    def handle_response_url(self, rid: str, payload: Any) -> tuple[int, dict[str, Any]]:
-        """Slack's response_url: ephemeral or in-channel replies, replace or delete original."""
-        with self._changed:
-            self._last_activity = time.monotonic()
-            context = self._response_urls.get(rid)
-            record = {"id": rid, "time": time.time(), "body": copy.deepcopy(payload)}
-            record.update(context or {})
-            try:
-                if context is None:
-                    raise SlackError("no_active_hooks")
-                if not isinstance(payload, dict):
-                    raise SlackError("invalid_payload")
-                self._respond(context, payload)
-                status, body = 200, {"ok": True}
-            except SlackError as e:
-                status, body = (404 if e.error == "no_active_hooks" else 400), e.body()
-            record.update(status=status, response=body)
-            self.responses.append(record)
-            self._changed.notify_all()
-            return status, body
-
-    def _respond(self, context: dict[str, Any], payload: dict[str, Any]) -> None:
-        original = context["message_ts"]
-        if payload.get("delete_original") and original:
-            if context["ephemeral"]:
-                self._ephemerals = [e for e in self._ephemerals if e["ts"] != original]
-            else:
-                self._delete(context["channel"], original)
-            return
-        text, blocks = self._content(payload, MAX_MESSAGE_BLOCKS)
-        if payload.get("replace_original") and original:
-            if context["ephemeral"]:
-                for e in self._ephemerals:
-                    if e["ts"] == original:
-                        e.update(text=text, blocks=blocks)
-            else:
-                message = self._messages.get((context["channel"], original))
-                if message is None:
-                    raise SlackError("message_not_found")
-                self._edit(message, text, blocks)
-        elif payload.get("response_type") == "in_channel":
-            thread_ts = payload.get("thread_ts") or None
-            if thread_ts is not None:
-                self._thread_parent(context["channel"], str(thread_ts))
-            self._store(context["channel"], self.bot_user_id, text, blocks, thread_ts)
-        else:
-            self._add_ephemeral(context["channel"], context["user"], text, blocks, None)
 
     # ---- API methods ---------------------------------------------------------------
 
@@ -955,6 +1002,7 @@ class FakeSlack:
         message = self._store(channel.id, self.bot_user_id, text, blocks, thread_ts)
         if metadata is not None:
             message["metadata"] = metadata
+            self._frozen.pop((channel.id, message["ts"]), None)
         return {"channel": channel.id, "ts": message["ts"], "message": self._wire(message)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -981,17 +1029,6 @@ class FakeSlack:
             "message": self._wire(message),
         }
 
-    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args.get("channel"))
-        ts = str(args.get("ts"))
-        message = self._messages.get((channel.id, ts))
-        if message is None:
-            raise SlackError("message_not_found")
-        if message["user"] != self.bot_user_id:
-            raise SlackError("cant_delete_message")
-        self._delete(channel.id, ts)
-        return {"channel": channel.id, "ts": ts}
-
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._writable_channel(args.get("channel"))
         user = args.get("user")
@@ -1003,47 +1040,6 @@ class FakeSlack:
         text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
         ephemeral = self._add_ephemeral(channel.id, user, text, blocks, args.get("thread_ts"))
         return {"message_ts": ephemeral["ts"]}
-
-    def _chat_schedule_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._writable_channel(args.get("channel"))
-        try:
-            post_at = int(args.get("post_at"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise SlackError("invalid_time") from None
-        now = time.time()
-        if post_at < now:
-            raise SlackError("time_in_past")
-        if post_at > now + SCHEDULE_HORIZON_SECONDS:
-            raise SlackError("time_too_far")
-        text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
-        thread_ts = args.get("thread_ts") or None
-        if thread_ts is not None:
-            self._thread_parent(channel.id, str(thread_ts))
-        scheduled = {
-            "id": f"Q{next(self._ids):08d}",
-            "channel": channel.id,
-            "post_at": post_at,
-            "text": text,
-            "blocks": blocks,
-            "thread_ts": thread_ts,
-        }
-        self._scheduled.append(scheduled)
-        return {
-            "channel": channel.id,
-            "scheduled_message_id": scheduled["id"],
-            "post_at": post_at,
-            "message": {"type": "message", "text": text, "blocks": blocks, "bot_id": self.bot_id},
-        }
-
-    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args.get("channel"))
-        message = self._messages.get((channel.id, str(args.get("message_ts"))))
-        if message is None:
-            raise SlackError("message_not_found")
-        link = f"{self.base_url}/archives/{channel.id}/p{message['ts'].replace('.', '')}"
-        if message["thread_ts"]:
-            link += f"?thread_ts={message['thread_ts']}&cid={channel.id}"
-        return {"channel": channel.id, "permalink": link}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(args.get("users") or "").split(",") if u]
@@ -1059,12 +1055,6 @@ class FakeSlack:
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         types = set(str(args.get("types") or "public_channel").split(","))
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 1000)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         visible = [
             c
             for c in self._channels.values()
@@ -1072,9 +1062,7 @@ class FakeSlack:
             or (not c.is_im and not c.is_private and "public_channel" in types)
             or (not c.is_im and c.is_private and c.bot_member and "private_channel" in types)
         ]
-        page = visible[offset : offset + limit]
-        more = offset + limit < len(visible)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        page, next_cursor = _paged(visible, args, 1000)
         return {
             "channels": [self._channel_info(c) for c in page],
             "response_metadata": {"next_cursor": next_cursor},
@@ -1086,38 +1074,25 @@ class FakeSlack:
         channel = self._resolve_channel(args.get("channel"))
         if channel.is_private and not channel.bot_member:
             raise SlackError("channel_not_found")
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 1000)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         members = sorted(channel.members | ({self.bot_user_id} if channel.bot_member else set()))
-        page = members[offset : offset + limit]
-        more = offset + limit < len(members)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+        page, next_cursor = _paged(members, args, 1000)
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel's top-level messages, newest first (Slack's order), as the bot may
         read them: it must be in the channel; metadata only when asked for."""
         channel = self._readable_channel(args.get("channel"))
-        found = [m for (cid, _), m in self._messages.items() if cid == channel.id]
-        top = sorted((m for m in found if m["thread_ts"] is None), key=lambda m: _ts_key(m["ts"]))
+        top = [self._messages[(channel.id, ts)] for ts in self._places.get((channel.id, None), [])]
         return self._page(list(reversed(top)), args)
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent, then its replies, oldest first."""
         channel = self._readable_channel(args.get("channel"))
         parent = self._thread_parent(channel.id, str(args.get("ts") or ""))
-        replies = sorted(
-            (
-                m
-                for (cid, _), m in self._messages.items()
-                if cid == channel.id and m["thread_ts"] == parent["ts"]
-            ),
-            key=lambda m: _ts_key(m["ts"]),
-        )
+        replies = [
+            self._messages[(channel.id, ts)]
+            for ts in self._places.get((channel.id, parent["ts"]), [])
+        ]
         return self._page([parent, *replies], args)
 
     def _readable_channel(self, ref: Any) -> Channel:
@@ -1127,29 +1102,19 @@ class FakeSlack:
         return channel
 
     def _page(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            limit = min(max(int(args.get("limit") or 100), 1), 999)
-            cursor = args.get("cursor") or ""
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
-        except ValueError:
-            raise SlackError("invalid_cursor") from None
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found, next_cursor = _paged(messages, args, 999)
         page = []
-        for message in messages[offset : offset + limit]:
+        for message in found:
             wire = self._wire(message)
             if not with_metadata:
                 wire.pop("metadata", None)
             page.append(wire)
-        more = offset + limit < len(messages)
-        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
         return {
             "messages": page,
-            "has_more": more,
+            "has_more": bool(next_cursor),
             "response_metadata": {"next_cursor": next_cursor},
         }
-
-    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": self._channel_info(self._resolve_channel(args.get("channel")))}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._users.get(str(args.get("user")))
@@ -1181,56 +1146,7 @@ class FakeSlack:
             raise SlackError("hash_conflict")
         view_id = current["id"] if current else f"V{next(self._ids):08d}"
         self._home_views[user] = self._stored_view(view, view_id)
-        return {"view": copy.deepcopy(self._home_views[user])}
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        trigger = self._triggers.get(str(args.get("trigger_id")))
-        if trigger is None:
-            raise SlackError("invalid_trigger_id")
-        if trigger["used"]:
-            raise SlackError("exchanged_trigger_id")
-        if time.monotonic() - trigger["issued"] > self.trigger_ttl:
-            raise SlackError("expired_trigger_id")
-        view = self._view_arg(args, "modal")
-        trigger["used"] = True
-        stored = self._stored_view(view, f"V{next(self._ids):08d}")
-        self._modals.setdefault(trigger["user"], []).append(stored)
-        return {"view": copy.deepcopy(stored)}
-
-    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._find_view(args.get("view_id"), args.get("external_id"))
-        if found is None:
-            raise SlackError("not_found")
-        current = found[1]
-        view = self._view_arg(args, current["type"])
-        if args.get("hash") and current["hash"] != args["hash"]:
-            raise SlackError("hash_conflict")
-        self.replace_view(current["id"], view)
-        return {"view": copy.deepcopy(self._find_view(current["id"])[1])}  # type: ignore[index]
-
-    # ---- view state shared with the driver (modal submission results) ---------------------
-
-    def replace_view(self, view_id: str, view: dict[str, Any]) -> None:
-        """Replace an open view in place (views.update, response_action "update")."""
-        with self._changed:
-            found = self._find_view(view_id)
-            assert found is not None, f"no open view {view_id}"
-            user, current = found
-            stored = self._stored_view(view, view_id)
-            if current["type"] == "home":
-                self._home_views[user] = stored
-            else:
-                stack = self._modals[user]
-                stack[[v["id"] for v in stack].index(view_id)] = stored
-            self._changed.notify_all()
-
-    def close_views(self, user: str, view_id: str | None = None) -> None:
-        """Close `view_id` and the modals pushed above it (or all of the user's modals)."""
-        with self._changed:
-            stack = self._modals.get(user, [])
-            ids = [v["id"] for v in stack]
-            self._modals[user] = stack[: ids.index(view_id)] if view_id in ids else []
-            self._changed.notify_all()
+        return {"view": _clone(self._home_views[user])}
 
     # ---- helpers (called with the lock held) --------------------------------------------
 
@@ -1302,9 +1218,11 @@ class FakeSlack:
     def _blocks(self, raw: Any, limit: int) -> list[dict[str, Any]]:
         if isinstance(raw, str):
             try:
-                raw = json.loads(raw) if raw else []
+                raw = json.loads(raw) if raw else []  # new objects: the fake's own
             except json.JSONDecodeError:
                 raise SlackError("invalid_blocks_format") from None
+        else:
+            raw = _clone(raw)  # a list inside the call's arguments, which its record keeps
         if not isinstance(raw, list):
             raise SlackError("invalid_blocks_format")
         errors = block_kit_errors(raw, limit)
@@ -1313,8 +1231,8 @@ class FakeSlack:
         return self._with_block_ids(raw)
 
     def _with_block_ids(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Fill in missing block_ids as Slack does, so actions can name their block."""
-        blocks = copy.deepcopy(blocks)
+        """Fill in missing block_ids as Slack does, so actions can name their block (in
+        place: `blocks` are the fake's own copy)."""
         taken = {b.get("block_id") for b in blocks}
         for block in blocks:
             while "block_id" not in block:
@@ -1338,7 +1256,7 @@ class FakeSlack:
         return view
 
     def _stored_view(self, view: dict[str, Any], view_id: str) -> dict[str, Any]:
-        stored = copy.deepcopy(view)
+        stored = _clone(view)
         stored["blocks"] = self._with_block_ids(stored["blocks"])
         stored.update(
             id=view_id,
@@ -1349,18 +1267,6 @@ class FakeSlack:
             state={"values": {}},
         )
         return stored
-
-    def _find_view(
-        self, view_id: str | None, external_id: str | None = None
-    ) -> tuple[str, dict[str, Any]] | None:
-        candidates = [(u, v) for u, v in self._home_views.items()]
-        candidates += [(u, v) for u, stack in self._modals.items() for v in stack]
-        for user, view in candidates:
-            if (view_id and view["id"] == view_id) or (
-                external_id and view.get("external_id") == external_id
-            ):
-                return user, view
-        return None
 
     def _next_ts(self) -> str:
         self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
@@ -1382,7 +1288,8 @@ class FakeSlack:
         if user == self.bot_user_id:
             message.update(bot_id=self.bot_id, app_id=self.app_id)
         self._messages[(channel_id, message["ts"])] = message
-        self._changed.notify_all()
+        self._places.setdefault((channel_id, thread_ts), []).append(message["ts"])
+        self._touch(channel_id)
         return message
 
     def _edit(self, message: dict[str, Any], text: str, blocks: list[Any]) -> None:
@@ -1390,12 +1297,8 @@ class FakeSlack:
         message.update(
             text=text, blocks=blocks, edited={"user": self.bot_user_id, "ts": self._next_ts()}
         )
-
-    def _delete(self, channel_id: str, ts: str) -> None:
-        message = self._messages.pop((channel_id, ts), None)
-        if message is None:
-            raise SlackError("message_not_found")
-        self._deleted.append(message)
+        self._frozen.pop((message["channel"], message["ts"]), None)
+        self._touch(message["channel"])
 
     def _add_ephemeral(
         self, channel_id: str, user: str, text: str, blocks: list[Any], thread_ts: Any
@@ -1412,21 +1315,34 @@ class FakeSlack:
             "thread_ts": thread_ts or None,
         }
         self._ephemerals.append(ephemeral)
+        self._touch(channel_id)
         return ephemeral
 
+    def _touch(self, channel_id: str) -> None:
+        """Wake whoever waits on any change, and whoever waits on this channel."""
+        self._changed.notify_all()
+        waiting = self._channel_changed.get(channel_id)
+        if waiting is not None:
+            waiting.notify_all()
+
+    def _copy(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a stored message, from its JSON made once per version."""
+        key = (message["channel"], message["ts"])
+        frozen = self._frozen.get(key)
+        if frozen is None:
+            frozen = self._frozen[key] = json.dumps(message)
+        return json.loads(frozen)  # type: ignore[no-any-return]
+
     def _public(self, message: dict[str, Any]) -> dict[str, Any]:
-        public = copy.deepcopy(message)
-        if message["thread_ts"] is None and not message.get("ephemeral"):
-            public["reply_count"] = sum(
-                1
-                for (cid, _), m in self._messages.items()
-                if cid == message["channel"] and m["thread_ts"] == message["ts"]
-            )
+        public = self._copy(message)
+        if message["thread_ts"] is None:
+            public["reply_count"] = len(self._places.get((message["channel"], message["ts"]), []))
         return public
 
     def _wire(self, message: dict[str, Any]) -> dict[str, Any]:
         """A message as Slack's API and payloads show it (no fake bookkeeping)."""
-        wire = {k: copy.deepcopy(v) for k, v in message.items() if k not in ("channel", "history")}
+        wire = self._copy(message)
+        del wire["channel"], wire["history"]
         wire["team"] = self.team_id
         if wire["thread_ts"] is None:
             del wire["thread_ts"]
@@ -1457,7 +1373,21 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
         or not isinstance(raw["event_payload"], dict)
     ):
         raise SlackError("invalid_metadata_format")
-    return copy.deepcopy(raw)
+    return _clone(raw)
+
+
+def _paged(items: list[T], args: dict[str, Any], max_limit: int) -> tuple[list[T], str]:
+    """The page of `items` that `limit` and `cursor` ask for, and the next page's cursor
+    ("" after the last), as Slack pages a list."""
+    try:
+        limit = min(max(int(args.get("limit") or 100), 1), max_limit)
+        cursor = args.get("cursor") or ""
+        offset = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    more = offset + limit < len(items)
+    next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+    return items[offset : offset + limit], next_cursor
 
 
 def _ts_key(ts: str) -> tuple[int, int]:
@@ -1471,7 +1401,7 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Routes `/api/<method>` and `/response/<id>`; argument parsing as Slack accepts it."""
+    """Routes `/api/<method>` (arguments parsed as Slack accepts them); refuses the rest."""
 
     fake: FakeSlack
     protocol_version = "HTTP/1.1"
@@ -1507,17 +1437,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._send(status, body, headers)
-        elif url.path.startswith("/response/"):
-            try:
-                payload = json.loads(raw or b"null")
-            except json.JSONDecodeError:
-                payload = None
-            status, body = self.fake.handle_response_url(
-                url.path.removeprefix("/response/"), payload
-            )
-            self._send(status, body, {})
         else:
-            self._send(404, {"ok": False, "error": "not_found"}, {})
+            self._send(404, self.fake.refuse(url.path), {})
 
     @staticmethod
     def _args(query: str, raw: bytes, content_type: str) -> dict[str, Any] | None:

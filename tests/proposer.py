@@ -49,21 +49,31 @@ GOOD: dict[str, Any] = {
 }
 
 
+def _asked(question: Question) -> str:
+    """A question's text as its message shows it: bold, mrkdwn-escaped."""
+    escaped = question.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"*{escaped}*"
+
+
+# Shown text -> (order, question): the first of the flows' questions with that text wins.
+_QUESTIONS: dict[str, tuple[int, Question]] = {}
+for _order, _question in enumerate((*FLOW.questions, *REVIEW_FLOW.questions)):
+    _QUESTIONS.setdefault(_asked(_question), (_order, _question))
+
+
 def question_in(message: dict[str, Any]) -> Question | None:
     """The flow question a bot message asks, recognised by its text; None for others."""
-    texts = [
-        block["text"]["text"]
-        for block in message.get("blocks", [])
-        if block.get("type") == "section" and "text" in block
+    blocks = message.get("blocks", [])
+    if not any(b.get("type") == "actions" and b.get("block_id") == "navigation" for b in blocks):
+        return None
+    found = [
+        _QUESTIONS[block["text"]["text"]]
+        for block in blocks
+        if block.get("type") == "section"
+        and "text" in block
+        and block["text"]["text"] in _QUESTIONS
     ]
-    for question in (*FLOW.questions, *REVIEW_FLOW.questions):
-        escaped = question.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        if f"*{escaped}*" in texts and any(
-            b.get("type") == "actions" and b.get("block_id") == "navigation"
-            for b in message["blocks"]
-        ):
-            return question
-    return None
+    return min(found, key=lambda f: f[0])[1] if found else None
 
 
 def is_summary(message: dict[str, Any]) -> bool:
@@ -83,22 +93,30 @@ class Proposer:
     def dm(self) -> str:
         return self.fake.dm_channel(self.user)
 
-    def bot_messages(self) -> list[dict[str, Any]]:
-        return [m for m in self.fake.messages(self.dm) if m.get("bot_id")]
+    def bot_messages(self, after: int = 0) -> list[dict[str, Any]]:
+        """The bot's messages in the DM, oldest first (those after the first `after`)."""
+        return self.fake.messages(self.dm, bot_only=True, after=after)
 
     def latest(self) -> dict[str, Any]:
-        return self.bot_messages()[-1]
+        return self.bot_messages(max(self.count() - 1, 0))[-1]
 
     def wait_for_prompt(self, after: int = 0) -> dict[str, Any]:
-        """The newest question or summary posted after the first `after` bot messages."""
+        """The newest question or summary posted after the first `after` bot messages.
+
+        Only the messages after `after` are read, and only when the DM changes: a person
+        waiting for the bot is not woken by what happens in anybody else's DM.
+        """
+        dm = self.dm
 
         def prompt() -> dict[str, Any] | None:
-            for message in reversed(self.bot_messages()[after:]):
+            for message in reversed(self.fake.messages(dm, bot_only=True, after=after)):
                 if question_in(message) or is_summary(message):
                     return message
             return None
 
-        return self.fake.wait_for(prompt, message=f"a question or summary for {self.user}")
+        return self.fake.wait_for(
+            prompt, channel=dm, message=f"a question or summary for {self.user}"
+        )
 
     def start(self) -> dict[str, Any]:
         seen = len(self.bot_messages())
@@ -108,7 +126,7 @@ class Proposer:
 
     def count(self) -> int:
         """How many bot messages the DM has: a mark to wait for newer ones after."""
-        return len(self.bot_messages())
+        return self.fake.count_messages(self.dm, bot_only=True)
 
     def answer(self, message: dict[str, Any], value: Any) -> dict[str, Any]:
         """Answer the question in `message` and return the next question or summary.

@@ -102,9 +102,9 @@ class Passes:
         posted: list[tuple[datetime, list[Call]]] = []
         moment = start
         while moment <= end:
-            before = len(reminder_posts(self.fake))
+            mark = len(self.fake.calls_to("chat.postMessage"))
             report = self.at(moment)
-            new = reminder_posts(self.fake)[before:]
+            new = reminder_posts(self.fake, after=mark)
             assert report.posted == sum(len(refs_of(c)) for c in new), (moment, report)
             if new:
                 posted.append((moment, new))
@@ -194,12 +194,17 @@ def post_summary(
     slack: SlackDriver, fake: FakeSlack, user: str, summary: dict[str, Any]
 ) -> dict[str, Any]:
     """`user` presses Post on `summary`; the channel post, once its schedule is saved."""
-    before = len(fake.messages(PARTNERS))
+    before = fake.count_messages(PARTNERS)
     assert slack.press(user, summary, action_id="post").status == 200
-    post = fake.wait_for(lambda: fake.messages(PARTNERS)[before], message="the posted check")
+    post = fake.wait_for(
+        lambda: fake.messages(PARTNERS, after=before)[0],
+        channel=PARTNERS,
+        message="the posted check",
+    )
     # The summary turns into "Posted to ..." after the post and its first review are saved.
     fake.wait_for(
         lambda: "Posted to" in fake.message(summary["channel"], summary["ts"])["text"],
+        channel=summary["channel"],
         message=f"{user}'s summary closed as posted",
     )
     return fake.message(PARTNERS, post["ts"]) or post
@@ -258,11 +263,12 @@ def is_reminder_text(text: str) -> bool:
     return text.startswith("Review due") or " partnership reviews are due: " in text
 
 
-def reminder_posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
-    """Every reminder or digest Slack accepted (top level), in order, whatever it became."""
+def reminder_posts(fake: FakeSlack, channel: str | None = None, after: int = 0) -> list[Call]:
+    """Every reminder or digest Slack accepted (top level), in order, whatever it became
+    (only among the chat.postMessage calls after the first `after`)."""
     return [
         c
-        for c in fake.calls_to("chat.postMessage")
+        for c in fake.calls_to("chat.postMessage", after=after)
         if c.ok
         and not c.args.get("thread_ts")
         and is_reminder_text(str(c.args.get("text", "")))
@@ -407,7 +413,7 @@ def review_by_command(
     ref: str = "P-1",
 ) -> dict[str, Any]:
     """`user` starts a review of `ref` with `/partnership review` and answers it; the summary."""
-    seen = len(Journey(slack, fake, user).bot_messages())
+    seen = Journey(slack, fake, user).count()
     assert slack.command(user, f"review {ref}").status == 200
     return answer_review(slack, fake, user, answers, seen)
 
@@ -416,10 +422,11 @@ def submit_review(
     slack: SlackDriver, fake: FakeSlack, user: str, summary: dict[str, Any], post: dict[str, Any]
 ) -> str:
     """Press Submit review; the result as shown in the recommendation's thread."""
-    before = len(fake.messages(post["channel"], thread_ts=post["ts"]))
+    before = fake.count_messages(post["channel"], thread_ts=post["ts"])
     assert slack.press(user, summary, action_id="review_submit").status == 200
     result = fake.wait_for(
-        lambda: fake.messages(post["channel"], thread_ts=post["ts"])[before],
+        lambda: fake.messages(post["channel"], thread_ts=post["ts"], after=before)[0],
+        channel=post["channel"],
         message="the review result in the recommendation's thread",
     )
     # The DM summary closes once the review is recorded as posted.

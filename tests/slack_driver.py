@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakeslack import FakeSlack, view_errors
+from tests.fakeslack import FakeSlack
 
 EVENTS_PATH = "/slack/events"
 FORM = "application/x-www-form-urlencoded"
@@ -164,8 +164,8 @@ class SlackDriver:
             "text": text,
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
-            "response_url": self.fake.new_response_url(user, channel_id),
-            "trigger_id": self.fake.new_trigger_id(user),
+            "response_url": self.fake.new_response_url(),
+            "trigger_id": self.fake.new_trigger_id(),
         }
         return self._send(urlencode(form).encode("utf-8"), FORM, form)
 
@@ -363,20 +363,20 @@ class SlackDriver:
             "api_app_id": self.api_app_id,
             "token": "unused-verification-token",
             "container": container,
-            "trigger_id": self.fake.new_trigger_id(user),
+            "trigger_id": self.fake.new_trigger_id(),
             "team": {"id": self.team_id, "domain": "fake"},
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": channel, "name": self._channel_name(channel)},
             "state": {"values": state},
-            "response_url": self.fake.new_response_url(user, channel, ts, ephemeral),
+            "response_url": self.fake.new_response_url(),
             "actions": [action],
         }
         if not ephemeral:  # Slack leaves the message out for ephemeral containers
             payload["message"] = current
         return self._interactive(payload)
 
-    # ---- Home tab and modals ---------------------------------------------------------------
+    # ---- Home tab ------------------------------------------------------------------------------
 
     def press_home(
         self,
@@ -417,7 +417,7 @@ class SlackDriver:
             "api_app_id": self.api_app_id,
             "token": "unused-verification-token",
             "container": {"type": "view", "view_id": view["id"]},
-            "trigger_id": self.fake.new_trigger_id(user),
+            "trigger_id": self.fake.new_trigger_id(),
             "team": {"id": self.team_id, "domain": "fake"},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -425,68 +425,6 @@ class SlackDriver:
             "actions": [action],
         }
         return self._interactive(payload)
-
-    def submit_view(
-        self, user: str, values: dict[str, Any] | None = None, view_id: str | None = None
-    ) -> DriverResponse:
-        """`user` submits their top modal (or `view_id`) with `values` by action_id.
-
-        Values take the same forms as in `select` (a string for text inputs). Like
-        Slack's client, refuses to submit while a required input is empty. The bot's
-        `response_action` is applied to the fake: none closes the modal, "update"
-        replaces it (validated), "clear" closes all, "errors" keeps it open.
-        """
-        stack = self.fake.modals(user)
-        assert stack, f"{user} has no modal open"
-        view = next((v for v in stack if v["id"] == view_id), None) if view_id else stack[-1]
-        assert view is not None, f"{user} has no open modal {view_id}"
-        values = dict(values or {})
-        state: dict[str, dict[str, Any]] = {}
-        for block in view["blocks"]:
-            element = block.get("element") if block["type"] == "input" else None
-            if element is None:
-                continue
-            action_id = element.get("action_id")
-            if action_id in values:
-                selection = self._selection(block["block_id"], element, values.pop(action_id))
-                entry = {"type": element["type"], _SELECTION_KEYS[element["type"]]: None}
-                entry.update({k: v for k, v in selection.items() if k in entry})
-            else:
-                assert block.get("optional"), f"required input {action_id!r} left empty"
-                entry = {"type": element["type"], _SELECTION_KEYS[element["type"]]: None}
-            state.setdefault(block["block_id"], {})[action_id] = entry
-        assert not values, f"no input with action_id {sorted(values)} in the modal"
-        view["state"] = {"values": state}
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.team_id, "domain": "fake"},
-            "user": self._user(user),
-            "api_app_id": self.api_app_id,
-            "token": "unused-verification-token",
-            "trigger_id": self.fake.new_trigger_id(user),
-            "view": view,
-            "response_urls": [],
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
-        response = self._interactive(payload)
-        if response.status == 200:
-            self._apply_response_action(user, view["id"], response.body)
-        return response
-
-    def _apply_response_action(self, user: str, view_id: str, body: bytes) -> None:
-        answer = json.loads(body) if body.strip() else {}
-        action = answer.get("response_action")
-        if action is None:
-            self.fake.close_views(user, view_id)
-        elif action == "clear":
-            self.fake.close_views(user)
-        elif action == "update":
-            errors = view_errors(answer.get("view"))
-            assert not errors, f"response_action update with an invalid view: {errors}"
-            self.fake.replace_view(view_id, answer["view"])
-        else:
-            assert action == "errors", f"unsupported response_action {action!r}"
 
     # ---- helpers ---------------------------------------------------------------------------
 

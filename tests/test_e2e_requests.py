@@ -251,8 +251,8 @@ def _bases(slack: SlackDriver, fake: FakeSlack, message: dict[str, Any]) -> list
         "user_id": ALICE,
         "command": "/partnership",
         "text": "review P-1",
-        "response_url": fake.new_response_url(ALICE, fake.dm_channel(ALICE)),
-        "trigger_id": fake.new_trigger_id(ALICE),
+        "response_url": fake.new_response_url(),
+        "trigger_id": fake.new_trigger_id(),
     }
     return [press, event, command]
 

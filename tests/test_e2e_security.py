@@ -68,8 +68,8 @@ def _command_body(slack: SlackDriver, fake: FakeSlack, user: str, text: str = ""
         "command": "/partnership",
         "text": text,
         "api_app_id": slack.api_app_id,
-        "response_url": fake.new_response_url(user, fake.dm_channel(user)),
-        "trigger_id": fake.new_trigger_id(user),
+        "response_url": fake.new_response_url(),
+        "trigger_id": fake.new_trigger_id(),
     }
     return urlencode(form).encode()
 

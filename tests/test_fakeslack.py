@@ -6,12 +6,15 @@ production would fail; so each rule is shown to reject, through slack_sdk's real
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +22,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.fakeslack import FakeSlack
+from tests.fakeslack import SERVED, FakeSlack
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # slack_sdk warns (rightly) when a test deliberately leaves out the text fallback.
 NO_FALLBACK_WARNING = "ignore:The top-level `text` argument is missing:UserWarning"
@@ -91,6 +96,38 @@ def test_unknown_method_is_refused(client: WebClient) -> None:
     assert error_of(lambda: client.api_call("chat.postMessageV2")) == "unknown_method"
 
 
+def test_the_fake_serves_exactly_the_methods_the_bot_calls() -> None:
+    """Every Web API method the bot's code calls (through slack_sdk's WebClient), plus
+    Bolt's auth.test at start and Socket Mode's apps.connections.open: no fewer, or the
+    bot's tests fail for want of a method, and no more, or the fake grows code that no
+    test of the bot runs."""
+    sources = [*(ROOT / "bot").rglob("*.py"), ROOT / "app.py"]
+    called = {
+        name for path in sources for name in re.findall(r"\bclient\.(\w+)\(", path.read_text())
+    }
+    methods = set()
+    for name in called:
+        source = inspect.getsource(getattr(WebClient, name))
+        (method,) = set(re.findall(r'api_call\(\s*"([\w.]+)"', source))
+        methods.add(method)
+    assert "chat.postMessage" in methods and "views.publish" in methods, "the search works"
+    assert methods | {"auth.test", "apps.connections.open"} == SERVED
+
+
+def test_a_response_url_is_refused_and_counted_as_a_mistake(fake_slack: FakeSlack) -> None:
+    """The bot answers nothing through a response_url; if it starts to, its tests fail."""
+    request = urllib.request.Request(
+        fake_slack.new_response_url(),
+        data=json.dumps({"text": "hi"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 404
+    refused.value.close()
+    assert [call.status for call in fake_slack.errors] == [404]
+
+
 def test_form_encoded_query_string_and_json_arguments_are_all_read(
     fake_slack: FakeSlack, client: WebClient
 ) -> None:
@@ -142,7 +179,7 @@ def test_dm_channels_are_stable_and_reachable_by_user_id(
     assert error_of(lambda: client.conversations_open(users="U0NOBODY")) == "user_not_found"
 
 
-def test_conversations_list_paginates_and_info_reports_membership(
+def test_conversations_list_paginates_and_reports_membership(
     fake_slack: FakeSlack, client: WebClient
 ) -> None:
     fake_slack.add_channel("C0THIRD", "third")
@@ -151,8 +188,7 @@ def test_conversations_list_paginates_and_info_reports_membership(
     assert [len(p["channels"]) for p in pages] == [2, 1]
     channels = {c["id"]: c for page in pages for c in page["channels"]}
     assert channels["C0PARTNERS"]["is_member"] and not channels["C0NOBOT"]["is_member"]
-    assert client.conversations_info(channel="C0NOBOT")["channel"]["name"] == "elsewhere"
-    assert error_of(lambda: client.conversations_info(channel="C0NONE")) == "channel_not_found"
+    assert channels["C0NOBOT"]["name"] == "elsewhere"
 
 
 def test_users_info_gives_time_zones(client: WebClient) -> None:
@@ -333,20 +369,11 @@ def test_ephemerals_go_only_to_members_of_the_channel(
     assert fake_slack.ephemerals("U0BOB") == [] and fake_slack.messages("C0PARTNERS") == []
 
 
-# ---- views, scheduling, permalinks ----------------------------------------------------------
+# ---- Home tabs --------------------------------------------------------------------------------
 
 
 def home(blocks: list[Any]) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
-
-
-def modal(title: str = "Check", blocks: list[Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": "check",
-        "title": {"type": "plain_text", "text": title},
-        "blocks": blocks or [SECTION],
-    }
 
 
 def test_home_tabs_are_validated_and_kept_per_user(
@@ -356,7 +383,12 @@ def test_home_tabs_are_validated_and_kept_per_user(
     assert error_of(lambda: publish(user_id="U0ALICE", view=home([SECTION] * 101))) == (
         "invalid_arguments"
     )
-    assert error_of(lambda: publish(user_id="U0ALICE", view=modal())) == "invalid_arguments"
+    a_modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Check"},
+        "blocks": [SECTION],
+    }
+    assert error_of(lambda: publish(user_id="U0ALICE", view=a_modal)) == "invalid_arguments"
     assert error_of(lambda: publish(user_id="U0NOBODY", view=home([SECTION]))) == "user_not_found"
     published = publish(user_id="U0ALICE", view=home([SECTION] * 100))["view"]
     view = fake_slack.home_view("U0ALICE")
@@ -364,56 +396,6 @@ def test_home_tabs_are_validated_and_kept_per_user(
     assert fake_slack.home_view("U0BOB") is None
     assert error_of(lambda: publish(user_id="U0ALICE", view=home([SECTION]), hash="x")) == (
         "hash_conflict"
-    )
-
-
-def test_modals_need_a_fresh_trigger_and_a_short_title(
-    fake_slack: FakeSlack, client: WebClient
-) -> None:
-    trigger = fake_slack.new_trigger_id("U0ALICE")
-    assert error_of(lambda: client.views_open(trigger_id=trigger, view=modal("x" * 25))) == (
-        "invalid_arguments"
-    )
-    client.views_open(trigger_id=trigger, view=modal("x" * 24))
-    assert [v["title"]["text"] for v in fake_slack.modals("U0ALICE")] == ["x" * 24]
-    assert error_of(lambda: client.views_open(trigger_id=trigger, view=modal())) == (
-        "exchanged_trigger_id"
-    )
-    assert error_of(lambda: client.views_open(trigger_id="123.456.abc", view=modal())) == (
-        "invalid_trigger_id"
-    )
-    fake_slack.trigger_ttl = 0.0
-    late = fake_slack.new_trigger_id("U0ALICE")
-    assert error_of(lambda: client.views_open(trigger_id=late, view=modal())) == (
-        "expired_trigger_id"
-    )
-
-
-def test_scheduled_messages_reach_at_most_120_days_ahead(
-    fake_slack: FakeSlack, client: WebClient
-) -> None:
-    now = int(time.time())
-    schedule = client.chat_scheduleMessage
-    assert error_of(lambda: schedule(channel="C0PARTNERS", post_at=now - 60, text="x")) == (
-        "time_in_past"
-    )
-    too_far = now + 121 * 24 * 3600
-    assert error_of(lambda: schedule(channel="C0PARTNERS", post_at=too_far, text="x")) == (
-        "time_too_far"
-    )
-    assert error_of(lambda: schedule(channel="C0NOBOT", post_at=now + 60, text="x")) == (
-        "not_in_channel"
-    )
-    ok = schedule(channel="C0PARTNERS", post_at=now + 119 * 24 * 3600, text="Review due")
-    assert [s["id"] for s in fake_slack.scheduled("C0PARTNERS")] == [ok["scheduled_message_id"]]
-
-
-def test_permalinks_exist_only_for_existing_messages(client: WebClient) -> None:
-    ts = client.chat_postMessage(channel="C0PARTNERS", text="x")["ts"]
-    link = client.chat_getPermalink(channel="C0PARTNERS", message_ts=ts)["permalink"]
-    assert link.endswith(f"/archives/C0PARTNERS/p{ts.replace('.', '')}")
-    assert error_of(lambda: client.chat_getPermalink(channel="C0PARTNERS", message_ts="1.2")) == (
-        "message_not_found"
     )
 
 
@@ -465,37 +447,6 @@ def test_every_call_is_recorded_with_its_arguments_and_outcome(
     ok, refused = fake_slack.calls_to("chat.postMessage")
     assert ok.ok and ok.args == {"channel": "C0PARTNERS", "text": "x"} and ok.status == 200
     assert refused.error == "not_in_channel" and fake_slack.errors == [refused]
-
-
-# ---- response_url ------------------------------------------------------------------------
-
-
-def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
-
-
-def test_response_url_answers_replaces_and_deletes_like_slack(
-    fake_slack: FakeSlack, client: WebClient
-) -> None:
-    ts = client.chat_postMessage(channel="C0PARTNERS", text="original")["ts"]
-    url = fake_slack.new_response_url("U0ALICE", "C0PARTNERS", message_ts=ts)
-    assert post_json(url, {"text": "just for you"})[0] == 200
-    assert [e["text"] for e in fake_slack.ephemerals("U0ALICE")] == ["just for you"]
-    assert post_json(url, {"replace_original": True, "text": "replaced"})[0] == 200
-    assert fake_slack.message("C0PARTNERS", ts)["text"] == "replaced"  # type: ignore[index]
-    status, body = post_json(url, {"text": "x", "blocks": [{"type": "sektion"}]})
-    assert (status, body["error"]) == (400, "invalid_blocks")
-    assert post_json(url, {"response_type": "in_channel", "text": "for all"})[0] == 200
-    assert post_json(url, {"delete_original": True})[0] == 200
-    assert [m["text"] for m in fake_slack.messages("C0PARTNERS")] == ["for all"]
-    assert [r["status"] for r in fake_slack.responses] == [200, 200, 400, 200, 200]
 
 
 # ---- waiting ------------------------------------------------------------------------------

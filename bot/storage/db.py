@@ -46,6 +46,11 @@ class DatabaseUnavailable(Exception):
     """The database did not answer within the unit of work's patience; nothing was done."""
 
 
+class ConnectionLost(DatabaseUnavailable):
+    """The connection died during a unit of work (the database restarted since it was last
+    used); the unit was rolled back, and the pool's other connections dropped."""
+
+
 class Database:
     def __init__(self, url: str, patience: float = PATIENCE) -> None:
         self.url = url
@@ -74,11 +79,8 @@ class Database:
         carry their version, posts are claimed and tagged)."""
         try:
             return work()
-        except DBAPIError as error:
-            if not is_disconnect(error):
-                raise
+        except ConnectionLost:
             log.warning("The database connection had gone; trying again on a new one")
-            self.engine.dispose()  # every pooled connection is as old as the dead one
             return work()
 
     @contextmanager
@@ -90,6 +92,9 @@ class Database:
         try:
             with connection.begin():
                 yield connection
+        except DBAPIError as error:
+            self._lost(error)
+            raise
         finally:
             self._local.open -= 1
             connection.close()
@@ -117,12 +122,20 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as error:
+            with suppress(DBAPIError):  # a dead connection cannot roll back; it is gone
+                session.rollback()
+            self._lost(error)
             raise
         finally:
             self._local.open -= 1
             session.close()
+
+    def _lost(self, error: BaseException) -> None:
+        """Raise ConnectionLost for a connection that died in a unit of work."""
+        if isinstance(error, DBAPIError) and is_disconnect(error):
+            self.engine.dispose()  # every pooled connection is as old as the dead one
+            raise ConnectionLost(str(error.orig)) from error
 
     def _connected(self, make: Callable[[], U]) -> U:
         """A session or connection holding a database connection, waiting for one if the

@@ -48,8 +48,8 @@ class Work:
 
     def _run(self, actor: Actor | None, work: Callable[[], object], failed: str) -> None:
         try:
-            work()
-        except Exception as error:
+            self.db.retry_on_disconnect(work)
+        except Exception as error:  # every failure is said or logged here
             self.report(error, actor, failed)
 
     def report(self, error: Exception, actor: Actor | None, failed: str = PRESS) -> None:
