@@ -70,6 +70,12 @@ T = TypeVar("T")
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>")
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack takes every connection: a burst of clients (40 people in the bench, several
+    # threads in a test) never waits out a 1 s SYN retry for a slot in a queue of 5.
+    request_queue_size = 128
+
+
 class SlackError(Exception):
     """An API error answered as Slack does: HTTP 200 with `{"ok": false, "error": ...}`."""
 
@@ -526,7 +532,7 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
