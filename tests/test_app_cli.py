@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import ALICE, PARTNERS
 from tests.fakeslack import FakeSlack
+from tests.ports import port_nobody_is_handed
 from tests.proposer import FLOW, Proposer, question_in
 from tests.slack_driver import SlackDriver
 
@@ -92,9 +92,7 @@ def test_an_unreachable_database_is_reported_without_a_traceback(tmp_path: Path)
 @pytest.fixture
 def http_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`python app.py` in HTTP mode on a free port, logging at DEBUG to a file."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = port_nobody_is_handed()
     log = tmp_path / "bot.log"
     env = clean_env(
         SLACK_BOT_TOKEN=TOKEN,

@@ -22,6 +22,7 @@ from bot.storage.db import Database
 from tests.conftest import ALICE, BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, question_id
 from tests.fakeslack import FakeSlack
+from tests.ports import port_nobody_is_handed
 from tests.proposer import GOOD
 from tests.slack_driver import SlackDriver, serve
 from tests.test_e2e_requests import get
@@ -35,7 +36,7 @@ class Cuttable:
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = _free_port()
+        self.port = port_nobody_is_handed()  # free again while cut: see tests.ports
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
@@ -87,12 +88,6 @@ def _close(connection: socket.socket) -> None:
     with suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
     connection.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
