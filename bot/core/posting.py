@@ -15,12 +15,15 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, PostUnknown, Stale
 from bot.core.steps import Steps
+from bot.storage.db import Database
+from bot.storage.models import Partnership, Review
 from bot.storage.store import AlreadyClaimed
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,12 @@ def post(
     except PostUnknown:
         log.warning("%s: no answer from Slack; it will be looked for", what)
     return None
+
+
+def release(db: Database, model: type[Partnership | Review], row_id: int) -> None:
+    """Give up a claim: nothing was posted, so the next press (or pass) may post it."""
+    with db.session() as session:
+        session.execute(update(model).where(model.id == row_id).values(post_state="unposted"))
 
 
 def settle(

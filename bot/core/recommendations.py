@@ -7,7 +7,6 @@ it, and a claim left by a crashed process can be retaken after a while.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +23,6 @@ from bot.core.steps import Steps
 from bot.storage.models import Conversation, Partnership
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
 from flows import Assessment, Flow, FlowError, FlowRun, assess, schedule
-
-log = logging.getLogger(__name__)
 
 
 class NoChannel(Exception):
@@ -61,7 +58,7 @@ class Recommendations:
         partnership_id, target, post, retaken = claimed
 
         def refused(error: PostRefused) -> None:
-            self._release(partnership_id)
+            posting.release(self.db, Partnership, partnership_id)
             self.notify.tell(actor.user_id, "post_failed", target=target, reason=error.reason)
 
         posted = posting.post(
@@ -142,7 +139,7 @@ class Recommendations:
             self._complete(partnership.id, found, partnership.owner_tz, post)
 
         def release(partnership: Partnership) -> None:
-            self._release(partnership.id)
+            posting.release(self.db, Partnership, partnership.id)
             self.notify.tell(partnership.owner_id, "post_interrupted", name=partnership.name)
 
         settling = [p for p in stuck if p.id in runs and p.post_target]
@@ -303,10 +300,6 @@ class Recommendations:
             assessment or assess(self.flow, answers),
             plan,
         )
-
-    def _release(self, partnership_id: int) -> None:
-        with self.db.session() as session:
-            session.get_one(Partnership, partnership_id).post_state = "unposted"
 
 
 def _record(

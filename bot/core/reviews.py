@@ -9,7 +9,6 @@ is no such partnership they can see.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Container
 from typing import Protocol
 
@@ -30,7 +29,6 @@ from bot.storage.models import Conversation, Partnership, Reminder, Review
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
 from flows import Assessment, assess, schedule
 
-log = logging.getLogger(__name__)
 # What an adapted partnership changes, and the check's tips to ask again for it.
 ADAPT_TIPS = {
     "scope": ("outcomes", "realistic"),
@@ -183,7 +181,7 @@ class Reviews:
         review_id, result, retaken = claimed
 
         def refused(_error: PostRefused) -> None:
-            self._release(review_id)
+            posting.release(self.db, Review, review_id)
             self.notify.tell(actor.user_id, "submit_failed")
 
         posted = posting.post(
@@ -233,7 +231,7 @@ class Reviews:
 
         def release(row: tuple[Review, Partnership]) -> None:
             review, partnership = row
-            self._release(review.id)
+            posting.release(self.db, Review, review.id)
             self.notify.tell(
                 review.reviewer_id, "review_interrupted", reference=partnership.reference
             )
@@ -244,10 +242,6 @@ class Reviews:
             lambda row, found: self._complete(row[0].id, found["ts"]),
             release,
         )
-
-    def _release(self, review_id: int) -> None:
-        with self.db.session() as session:
-            session.get_one(Review, review_id).post_state = "unposted"
 
     def start_recheck(self, actor: Actor, partnership_id: str) -> None:
         """Re-check the tips an adapted partnership changed (from the offer after a review)."""
