@@ -38,6 +38,15 @@ class RaisedFlag:
     reason: str
     condition: str
     basis: Basis = "answer"
+    # Whose view raised it: a partner organisation, or None for the proposer's answers.
+    view: str | None = None
+    # The topic a partners-disagree flag is about (flows.views).
+    topic: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Names the flag among all of a partnership's, whoever's view: a condition's key."""
+        return ":".join((self.id, self.view or "", self.topic or ""))
 
 
 @dataclass(frozen=True)
@@ -100,11 +109,11 @@ def assess(flow: Flow, answers: Answers) -> Assessment:
     not_sure = sum(1 for value in relevant.values() if value == NOT_SURE)
     verdict = None
     if flow.has_verdict:
-        verdict = sets_verdict or _verdict(flags)
+        verdict = sets_verdict or verdict_of(flags)
     return Assessment(
         verdict=verdict,
         flags=flags,
-        tip_status={tip.id: _status(tip.id, flags) for tip in flow.assessed_tips},
+        tip_status={tip.id: status_of(tip.id, flags) for tip in flow.assessed_tips},
         not_sure=not_sure,
         too_early=flow.too_early_at is not None and not_sure >= flow.too_early_at,
     )
@@ -120,8 +129,11 @@ def _named_marker(when: Condition, answers: Answers) -> Basis:
     return "answer"
 
 
-def _verdict(flags: list[RaisedFlag]) -> str:
-    critical_per_tip = Counter(flag.tip for flag in flags if flag.severity == "critical")
+def verdict_of(flags: list[RaisedFlag]) -> str:
+    """The verdict rule on flags that do not set the verdict themselves. A flag raised in
+    several views (the proposer's and a partner's) is one problem: it counts once."""
+    critical = {(flag.id, flag.tip) for flag in flags if flag.severity == "critical"}
+    critical_per_tip = Counter(tip for _id, tip in critical)
     if critical_per_tip.total() >= RECONSIDER_AT or any(
         n >= RECONSIDER_AT_IN_ONE_TIP for n in critical_per_tip.values()
     ):
@@ -129,7 +141,7 @@ def _verdict(flags: list[RaisedFlag]) -> str:
     return PROCEED_WITH_CONDITIONS if flags else PROCEED
 
 
-def _status(tip_id: str, flags: list[RaisedFlag]) -> TipStatus:
+def status_of(tip_id: str, flags: list[RaisedFlag]) -> TipStatus:
     severities = {flag.severity for flag in flags if flag.tip == tip_id}
     if "critical" in severities:
         return "red"

@@ -67,6 +67,7 @@ ROLES = {
     "full_benefit": "when its full benefit is expected (an end-of-project review then)",
     "decision": "a review's decision: continue, adapt or end",
     "adapts": "what an adapting review changes (scope, form, partners)",
+    "objectives": "the objectives (shown to partners, who say whether they share them)",
 }
 # Option values code compares a role's answer with: they must stay in the definition.
 ROLE_VALUES = {"decision": ("continue", "adapt", "end")}
@@ -136,6 +137,9 @@ class Question:
     first_item: str | None = None
     # A date question's suggested answer, worked out from earlier answers.
     default: str | None = None
+    # A role of the check whose answer is shown with the question (a partner is shown the
+    # objectives they are asked about).
+    shows: str | None = None
 
     def applies(self, answers: Answers) -> bool:
         """Whether this question is asked, given the answers so far."""
@@ -167,6 +171,29 @@ class Question:
         """Whether "Not sure" (or "In progress") is one of its answers, in any part."""
         options = [*self.options, *(o for part in self.parts for o in part.options)]
         return any(option.value == marker for option in options)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """Something the proposer and each partner answer for themselves, compared across
+    their views: where the views differ, a partners-disagree warning is raised in its tip.
+
+    `stances` turns an option value of either question into the word that is compared and
+    shown ("yes", "not yet", "not sure"); a value of the check's question left out of it
+    (say "from some partners") says nothing a partner's answer could contradict.
+    """
+
+    id: str
+    tip: str
+    title: str
+    answer: str  # the answer id in this (the partner's) flow
+    check_answer: str | None  # the check's answer id on the same thing, if it asks it
+    stances: Mapping[str, str]
+    condition: str  # what to do about a disagreement
+
+    def stance(self, answers: Answers, answer_id: str | None) -> str | None:
+        value = answers.get(answer_id) if answer_id else None
+        return self.stances.get(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -248,6 +275,8 @@ class Flow:
     too_early_at: int | None = None
     # role -> answer id (see ROLES)
     roles: Mapping[str, str] = field(default_factory=dict)
+    # What partners' views are compared on (a partner questionnaire's flow only).
+    topics: tuple[Topic, ...] = ()
     source: str = field(default="<memory>")
 
     @cached_property
@@ -373,7 +402,9 @@ class _Reader:
         return FlowDefinitionError(f"{self.source}: {entry}: {problem}")
 
     def flow(self, data: dict[str, Any]) -> Flow:
-        self.keys(data, "top level", {"flow", "option_sets", "tips", "questions", "flags"})
+        self.keys(
+            data, "top level", {"flow", "option_sets", "tips", "questions", "flags", "topics"}
+        )
         meta = self.table(data, "flow", "top level")
         self.keys(meta, "[flow]", {"id", "title", "version", "verdict", "too_early_at", "roles"})
         version = meta.get("version")
@@ -404,6 +435,11 @@ class _Reader:
         flags = [self.flag(raw, n, tips_by_id, answers) for n, raw in self.entries(data, "flags")]
         self.unique(flags, "flag")
         roles = self.roles(self.table(meta, "roles", "[flow]", required=False), answers)
+        topics = [
+            self.topic(raw, n, tips_by_id, answers)
+            for n, raw in enumerate(data.get("topics", []), start=1)
+        ]
+        self.unique(topics, "topic")
         return Flow(
             id=self.text(meta, "id", "[flow]"),
             title=self.text(meta, "title", "[flow]"),
@@ -414,6 +450,7 @@ class _Reader:
             has_verdict=has_verdict,
             too_early_at=self.integer(meta, "too_early_at", "[flow]", minimum=1),
             roles=roles,
+            topics=tuple(topics),
             source=self.source,
         )
 
@@ -461,26 +498,33 @@ class _Reader:
             raise self.fail(
                 entry, f"unknown type '{qtype}' (use one of: {', '.join(QUESTION_TYPES)})"
             )
-        allowed = {"id", "tip", "type", "text", "hint", "ask_when", "stop_when"} | {
-            "choice": {"options"},
-            "multi_choice": {"options"},
-            "number": {"min", "max", "unit"},
-            "date": {"min_days_from_today", "max_days_from_today", "default"},
-            "short_text": {"max_length", "optional"},
-            "long_text": {"max_length", "optional"},
-            "list": {
-                "min_items",
-                "max_items",
-                "split_on_commas",
-                "more_messages",
-                "first_item",
-                "max_length",
-            },
-            "group": {"parts"},
-        }[qtype]
+        allowed = (
+            {"id", "tip", "type", "text", "hint", "ask_when", "stop_when"}
+            | {
+                "choice": {"options"},
+                "multi_choice": {"options"},
+                "number": {"min", "max", "unit"},
+                "date": {"min_days_from_today", "max_days_from_today", "default"},
+                "short_text": {"max_length", "optional"},
+                "long_text": {"max_length", "optional"},
+                "list": {
+                    "min_items",
+                    "max_items",
+                    "split_on_commas",
+                    "more_messages",
+                    "first_item",
+                    "max_length",
+                },
+                "group": {"parts"},
+            }[qtype]
+            | {"shows"}
+        )
         misplaced = sorted(set(raw) - allowed)
         if misplaced:
             raise self.fail(entry, f"'{misplaced[0]}' does not apply to a {qtype} question")
+        shows = self.text(raw, "shows", entry, required=False)
+        if shows is not None and shows not in ROLES:
+            raise self.fail(entry, f"shows '{shows}' is not a role (roles: {', '.join(ROLES)})")
         default = self.text(raw, "default", entry, required=False)
         if default is not None and default not in DATE_DEFAULTS:
             raise self.fail(entry, f"unknown default '{default}' (use: {', '.join(DATE_DEFAULTS)})")
@@ -508,6 +552,7 @@ class _Reader:
             more_messages=self.flag_value(raw, "more_messages", entry),
             first_item=self.text(raw, "first_item", entry, required=False),
             default=default,
+            shows=shows,
         )
         # stop_when may read this question's own answer as well as earlier ones.
         own = {target.id: target for target in _targets(question)}
@@ -663,6 +708,35 @@ class _Reader:
                 )
             if wording is not None and not reachable:
                 raise self.fail(entry, f"'{key}' is never used: no answer it reads offers it")
+
+    def topic(self, raw: Any, n: int, tips: dict[str, Tip], answers: dict[str, _Target]) -> Topic:
+        if not isinstance(raw, dict):
+            raise self.fail(f"topics #{n}", "must be a table")
+        entry = self.entry_name("topic", raw, n)
+        allowed = {"id", "tip", "title", "answer", "check_answer", "stances", "condition"}
+        self.keys(raw, entry, allowed)
+        tip = self.text(raw, "tip", entry)
+        if tip not in tips or not tips[tip].assessed:
+            raise self.fail(entry, f"'{tip}' is not an assessed tip of this flow")
+        answer = self.text(raw, "answer", entry)
+        target = answers.get(answer)
+        if target is None or not target.options:
+            raise self.fail(entry, f"answer '{answer}' is not a choice's id")
+        stances = self.table(raw, "stances", entry)
+        if not all(isinstance(v, str) and v.strip() for v in stances.values()):
+            raise self.fail(entry, 'every stance must be text, e.g. { yes = "yes" }')
+        unmapped = [o.value for o in target.options if o.value not in stances]
+        if unmapped:
+            raise self.fail(entry, f"stances needs a word for '{unmapped[0]}'")
+        return Topic(
+            id=self.identifier(raw, entry, _SNAKE_ID),
+            tip=tip,
+            title=self.text(raw, "title", entry),
+            answer=answer,
+            check_answer=self.text(raw, "check_answer", entry, required=False),
+            stances={str(k): str(v).strip() for k, v in stances.items()},
+            condition=self.text(raw, "condition", entry),
+        )
 
     def roles(self, raw: dict[str, Any], answers: dict[str, _Target]) -> dict[str, str]:
         roles = {}

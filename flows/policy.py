@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flows import engine
@@ -24,6 +24,8 @@ from flows.definition import (
     PROCEED,
     PROCEED_WITH_CONDITIONS,
     RECONSIDER,
+    ROLES,
+    USE_LESS_FORMAL_ROUTE,
     VERDICTS,
     FlagRule,
     Flow,
@@ -33,6 +35,7 @@ from flows.definition import (
     load_flow,
 )
 from flows.engine import ANSWERED, CANCEL, CANCELLED, DONE, FINISH, SUMMARY
+from flows.views import DISAGREE
 
 DOC_NAME = "docs/policy.md"
 DOC = Path(__file__).resolve().parent.parent / DOC_NAME
@@ -78,15 +81,17 @@ _UNSAFE_IN_MERMAID = re.compile(r"[^A-Za-z0-9_ ,.=()/-]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<|])")
 
 
-def render(check: Flow, review: Flow) -> str:
-    """The whole document: the check (questions, flags, verdict, diagram), then the review."""
+def render(check: Flow, review: Flow, partner: Flow) -> str:
+    """The whole document: the check (questions, flags, verdict, diagram), each partner's
+    view, then the review."""
     lines = [
         f"# {check.title} and {review.title.lower()}: the policy",
         "",
         f"<!-- Generated file: do not edit. Change the definitions and run `{COMMAND}`. -->",
         "",
-        f"Generated from `{_path(check)}` (version {check.version}) and `{_path(review)}` "
-        f"(version {review.version}), the definitions the bot runs on. Do not edit it by "
+        f"Generated from `{_path(check)}` (version {check.version}), `{_path(partner)}` "
+        f"(version {partner.version}) and `{_path(review)}` (version {review.version}), "
+        "the definitions the bot runs on. Do not edit it by "
         f"hand: change the definitions, then run `{COMMAND}` to regenerate it "
         f"(`{COMMAND} --check` says whether it is up to date).",
         "",
@@ -97,6 +102,7 @@ def render(check: Flow, review: Flow) -> str:
         *_flow_body(check, level=2),
         *_verdict_section(check),
         *_diagram_section(check),
+        *_partner_section(check, partner),
         *_review_section(review),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -137,6 +143,8 @@ def _question(flow: Flow, question: Question, number: int) -> list[str]:
     items = [f"Answer: {_answer_kind(question)}."]
     if question.hint:
         items.append(f"Hint shown: {_md(question.hint)}")
+    if question.shows:
+        items.append(f"Shown with it: {_md(ROLES[question.shows])}, as the check answered.")
     if question.options:
         items.append(f"Options: {_options(question.options)}.")
     for part in question.parts:
@@ -352,7 +360,8 @@ def _verdict_section(flow: Flow) -> list[str]:
     """The verdict rule: flags that set a verdict outright, then the count of criticals."""
     counted = {
         RECONSIDER: f"there are {RECONSIDER_AT} or more critical flags in all, or "
-        f"{RECONSIDER_AT_IN_ONE_TIP} or more in one tip",
+        f"{RECONSIDER_AT_IN_ONE_TIP} or more in one tip (partners' flags included; a flag "
+        "raised in several views counts once)",
         PROCEED_WITH_CONDITIONS: "any other flag is raised: each raised flag's suggested "
         "condition becomes a condition of going ahead",
         PROCEED: "no flag is raised",
@@ -472,6 +481,56 @@ def _label(text: str) -> str:
     return f" : {safe}" if safe else ""
 
 
+# --- each partner's view -------------------------------------------------------------
+
+
+def _partner_section(check: Flow, partner: Flow) -> list[str]:
+    """How partners' views join the check: the questionnaire, its flags and the topics."""
+    lines = [
+        "## Each partner's view",
+        "",
+        "The proposer can invite one person per partner organisation to answer a short "
+        "questionnaire for their own organisation, in their own DM. Their answers raise "
+        "flags by the same rules (critical or warning, Not sure and In progress as "
+        "warnings), shown with the organisation whose view they are, in the same tips as "
+        "the check's. They count towards the verdict like the proposer's: a flag raised in "
+        "several views (the proposer's and a partner's) counts once. A proposer who says a "
+        f"less formal route would do has set the verdict ({USE_LESS_FORMAL_ROUTE}), and no "
+        "partner's view changes that. A recommendation can be posted before everyone has "
+        "answered: it says who has, and is updated in place as answers arrive.",
+        "",
+        f"**Partners disagree.** Where the views differ on one of these topics (one says "
+        f"yes, another no or not sure), a `{DISAGREE}` warning is raised in the topic's tip, "
+        "with every view side by side. The words compared are these; an answer of the "
+        "proposer's not listed says nothing a partner's answer could contradict.",
+        "",
+        "| topic | tip | partner's answer | proposer's answer | condition |",
+        "|---|---|---|---|---|",
+    ]
+    for topic in partner.topics:
+        mine = _stance_words(partner, topic.answer, topic.stances)
+        theirs = (
+            _stance_words(check, topic.check_answer, topic.stances)
+            if topic.check_answer
+            else "not asked (only partners are compared)"
+        )
+        lines.append(
+            f"| {_cell(topic.title)} | {_cell(check.tip(topic.tip).title)} | {mine} | "
+            f"{theirs} | {_cell(topic.condition)} |"
+        )
+    lines.append("")
+    return lines + _flow_body(partner, level=3)
+
+
+def _stance_words(flow: Flow, answer_id: str, stances: Mapping[str, str]) -> str:
+    words = [
+        f"{_cell(option.label)} → {_cell(stances[option.value])}"
+        for option in _answer_options(flow, answer_id)
+        if option.value in stances
+    ]
+    return "; ".join(words)
+
+
 # --- the review -----------------------------------------------------------------------
 
 
@@ -505,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help=f"exit 1 if {DOC_NAME} is out of date")
     args = parser.parse_args(argv)
-    text = render(load_flow("check"), load_flow("review"))
+    text = render(load_flow("check"), load_flow("review"), load_flow("partner"))
     if args.check:
         if not DOC.is_file() or DOC.read_text(encoding="utf-8") != text:
             print(f"{DOC_NAME} is out of date: run {COMMAND}", file=sys.stderr)

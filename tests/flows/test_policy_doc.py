@@ -30,8 +30,13 @@ def review() -> Flow:
 
 
 @pytest.fixture(scope="module")
-def doc(check: Flow, review: Flow) -> str:
-    return policy.render(check, review)
+def partner() -> Flow:
+    return load_flow("partner")
+
+
+@pytest.fixture(scope="module")
+def doc(check: Flow, review: Flow, partner: Flow) -> str:
+    return policy.render(check, review, partner)
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +77,15 @@ def test_it_says_where_it_comes_from_and_how_to_regenerate_it(
     header = doc.split("\n## ", 1)[0]
     assert f"`flows/definitions/check.toml` (version {check.version})" in header
     assert f"`flows/definitions/review.toml` (version {review.version})" in header
+    assert "`flows/definitions/partner.toml` (version 1)" in header
     assert "`python -m flows.policy`" in header
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", doc), "no dates: the file must be stable"
 
 
-@pytest.mark.parametrize("flow_name", ["check", "review"])
+@pytest.mark.parametrize("flow_name", ["check", "review", "partner"])
 def test_it_names_every_tip_question_part_and_option(plain: str, flow_name: str) -> None:
     flow = load_flow(flow_name)
+    plain = section_of(plain, flow_name)  # the flows share some question ids
     for tip in flow.tips:
         assert f"{tip.title} (`{tip.id}`)" in plain
         assert tip.help in plain
@@ -93,7 +100,7 @@ def test_it_names_every_tip_question_part_and_option(plain: str, flow_name: str)
                 assert option.label in block, (part.id, option.label)
 
 
-@pytest.mark.parametrize("flow_name", ["check", "review"])
+@pytest.mark.parametrize("flow_name", ["check", "review", "partner"])
 def test_it_gives_every_flag_with_its_reasons_and_conditions(plain: str, flow_name: str) -> None:
     flow = load_flow(flow_name)
     for rule in flow.flags:
@@ -214,6 +221,22 @@ def test_the_diagram_labels_its_branches_safely(doc: str) -> None:
     for label in labels.values():
         assert re.fullmatch(r"[A-Za-z0-9_ ,.=()/-]*", label), label
     assert "not drawn" in doc.split("```mermaid", 1)[0].rsplit("\n## ", 1)[1]
+
+
+def section_of(plain: str, flow_name: str) -> str:
+    """The part of the document about one flow."""
+    check, rest = plain.split("\n## Each partner's view", 1)
+    partner, review = rest.split("\n## Reviews", 1)
+    return {"check": check, "partner": partner, "review": review}[flow_name]
+
+
+def test_the_partner_section_explains_views_and_topics(plain: str, partner: Flow) -> None:
+    section = section_of(plain, "partner")
+    assert "counts once" in section and "partners-disagree" in section
+    for topic in partner.topics:
+        assert f"| {topic.title} |" in section, topic.id
+        assert topic.condition in section
+    assert "Shown with it: the objectives" in section
 
 
 def test_the_review_section_explains_decisions(plain: str, review: Flow) -> None:
