@@ -16,6 +16,7 @@ from tests.slack_driver import SlackDriver
 
 FLOW = load_flow("check")
 REVIEW_FLOW = load_flow("review")
+PARTNER_FLOW = load_flow("partner")
 
 # A complete proposal with no red flags: the verdict is Proceed. Groups are answered
 # with a dict of their parts; `objectives` is sent as separate messages (a list).
@@ -57,7 +58,9 @@ def _asked(question: Question) -> str:
 
 # Shown text -> (order, question): the first of the flows' questions with that text wins.
 _QUESTIONS: dict[str, tuple[int, Question]] = {}
-for _order, _question in enumerate((*FLOW.questions, *REVIEW_FLOW.questions)):
+for _order, _question in enumerate(
+    (*FLOW.questions, *REVIEW_FLOW.questions, *PARTNER_FLOW.questions)
+):
     _QUESTIONS.setdefault(_asked(_question), (_order, _question))
 
 
@@ -77,9 +80,9 @@ def question_in(message: dict[str, Any]) -> Question | None:
 
 
 def is_summary(message: dict[str, Any]) -> bool:
-    """A check's summary (Post) or a review's (Submit review)."""
+    """A check's summary (Post), a review's (Submit review) or a partner's (Send my view)."""
     return any(
-        e.get("action_id") in ("post", "review_submit")
+        e.get("action_id") in ("post", "review_submit", "view_send")
         for b in message.get("blocks", [])
         for e in b.get("elements", [])
     )

@@ -30,8 +30,9 @@ def test_a_thread_slack_would_not_take_follows_and_the_proposer_is_told(
     slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
 ) -> None:
     alice = Journey(slack, fake_slack, ALICE)
-    summary = alice.complete({**GOOD, "costs": "neither"})  # answers and a flag: 2 replies
-    fake_slack.fail("chat.postMessage", "internal_error", times=2, matches=in_thread)
+    # Answers, a flag, and the invitation to partners' views: 3 replies.
+    summary = alice.complete({**GOOD, "costs": "neither"})
+    fake_slack.fail("chat.postMessage", "internal_error", times=3, matches=in_thread)
     post = alice.post(summary)
     note = alice.posted_note()
     assert note is not None
@@ -43,9 +44,10 @@ def test_a_thread_slack_would_not_take_follows_and_the_proposer_is_told(
     assert [r["text"] for r in replies] == [
         "Answers given in the check",
         "Red flags and conditions",
+        "Conditions and partners' views",
     ]
     later(bot_server, minutes=10)
-    assert len(fake_slack.messages(PARTNERS, post["ts"])) == 2, "each once"
+    assert len(fake_slack.messages(PARTNERS, post["ts"])) == 3, "each once"
 
 
 def test_a_question_slack_would_not_take_follows_and_can_be_answered(

@@ -24,8 +24,13 @@ from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.slack_driver import SlackDriver
 
-# The thread under a post: every answer, then (when there are any) the flags' conditions.
-THREAD = ["Answers given in the check", "Red flags and conditions"]
+# The thread under a post: every answer, then (when there are any) the flags' conditions,
+# then the proposer's way to invite partners' views.
+THREAD = [
+    "Answers given in the check",
+    "Red flags and conditions",
+    "Conditions and partners' views",
+]
 NO_BASELINE = {"measures": "all", "baseline": "no"}
 
 
@@ -93,7 +98,8 @@ def test_two_post_presses_at_once_post_once(slack: SlackDriver, fake_slack: Fake
     fake_slack.wait_for(alice.posted_note)
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1
-    assert len(_thread(fake_slack, post)) == 1  # a Proceed has no conditions message
+    # A Proceed has no conditions message: its answers, and the way to partners' views.
+    assert [r["text"] for r in _thread(fake_slack, post)] == [THREAD[0], THREAD[2]]
     assert len(fake_slack.ephemerals(ALICE)) == 1
     assert fake_slack.errors == []
 
@@ -129,7 +135,7 @@ def test_a_channel_without_the_bot_is_explained_and_posting_again_works(
     fake_slack.wait_idle()
     assert len(_posts(fake_slack, target)) == 1 and _posts(fake_slack, other) == []
     assert post["text"].startswith("P-1 ")  # the failed attempt used no reference
-    assert len(_thread(fake_slack, post)) == 1
+    assert [r["text"] for r in _thread(fake_slack, post)] == [THREAD[0], THREAD[2]]
     # The only call Slack refused is the one to the channel without the bot.
     assert [(c.method, c.error, c.args.get("channel")) for c in fake_slack.errors] == [
         ("chat.postMessage", "not_in_channel", ELSEWHERE)
@@ -186,7 +192,7 @@ def test_rate_limited_thread_reply_still_arrives(slack: SlackDriver, fake_slack:
     slack.press(ALICE, summary, action_id="post")
     fake_slack.wait_for(limit_after_the_post)  # runs under the fake's lock: no call slips by
     post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
-    fake_slack.wait_for(lambda: len(_thread(fake_slack, post)) == 2)
+    fake_slack.wait_for(lambda: len(_thread(fake_slack, post)) == len(THREAD))
     fake_slack.wait_for(alice.posted_note)
     fake_slack.wait_idle()
     assert len(_posts(fake_slack)) == 1

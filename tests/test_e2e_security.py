@@ -212,7 +212,7 @@ def test_hostile_text_is_escaped_everywhere_it_is_shown(
     summary = alice.go_on(message, answers)
     post = alice.post(summary)
     thread = fake_slack.wait_for(
-        lambda: (r := fake_slack.messages(PARTNERS, thread_ts=post["ts"])) and len(r) == 2 and r
+        lambda: (r := fake_slack.messages(PARTNERS, thread_ts=post["ts"])) and len(r) == 3 and r
     )
     slack.command(ALICE, "")  # a new check, so the list shows two
     listing = ack_blocks(slack.command(ALICE, "list"))
@@ -283,7 +283,7 @@ def test_the_longest_answers_keep_every_message_valid(
     summary = alice.complete(answers)
     post = alice.post(summary)
     thread = fake_slack.wait_for(
-        lambda: (r := fake_slack.messages(PARTNERS, thread_ts=post["ts"])) and len(r) == 2 and r
+        lambda: (r := fake_slack.messages(PARTNERS, thread_ts=post["ts"])) and len(r) == 3 and r
     )
     listing = ack_blocks(slack.command(ALICE, "list"))
     slack.home_opened(ALICE)

@@ -325,7 +325,7 @@ def test_the_thread_holds_every_answer_and_the_conditions(
     replies = fake_slack.wait_for(
         lambda: (
             (r := fake_slack.messages(PARTNERS, thread_ts=post["ts"]))
-            and "Red flags and conditions" in r[-1]["text"]
+            and r[-1]["text"] == "Conditions and partners' views"
             and r
         ),
         message="the thread's details",
@@ -346,7 +346,7 @@ def test_the_thread_holds_every_answer_and_the_conditions(
         assert escape(FLOW.question(skipped).text) not in thread, skipped
     for tip in FLOW.tips:
         assert tip.title in "\n".join(plain_texts([r["blocks"] for r in replies]))
-    conditions = shown(replies[-1])
+    conditions = shown(next(r for r in replies if r["text"] == "Red flags and conditions"))
     for flag in ("no-baseline", "no-coordinator"):
         assert escape(_condition(answers, flag)) in conditions
     # The channel message says what is proposed (the problem too), but no other answers.

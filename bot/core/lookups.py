@@ -81,7 +81,7 @@ def pressed_summary(
     `model`, and that row if there is one yet. Raises Stale when the press is out of
     date, AlreadyClaimed when that is because it was posted or is being posted."""
     conversation = owned(session, actor, conversation_id)
-    if conversation is None or POSTS[conversation.kind] is not model:
+    if conversation is None or POSTS.get(conversation.kind) is not model:
         raise Stale
     posted = session.scalar(select(model).where(model.conversation_id == conversation_id))
     if conversation.state != "summary" or conversation.version != version:

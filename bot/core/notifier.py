@@ -8,8 +8,8 @@ is saved, so the person can always ask to see it again).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -19,17 +19,66 @@ from flows import Assessment, Flow, FlowRun, Migration, Question
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Which invited partner organisations have given their view, and which not yet."""
+
+    answered: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckSummary:
-    assessment: Assessment
+    assessment: Assessment  # with every partner's view sent so far
     channel: str | None  # where it would be posted, if known
     plan: ReviewPlan
     update_of: str | None = None  # the reference a re-check updates
+    check_id: int = 0  # the check whose partners may be invited
+    standing: Standing = Standing()
 
 
 @dataclass(frozen=True)
 class ReviewSummary:
     assessment: Assessment
     partnership: Partnership
+
+
+@dataclass(frozen=True)
+class PartnerSummary:
+    """A partner's own answers before they send them: their flags, for their organisation."""
+
+    assessment: Assessment
+    invitation: Invitation
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What a person invited to give their organisation's view is told."""
+
+    view_id: int
+    organisation: str
+    proposer_id: str
+    name: str  # the partnership's
+    problem: str | None
+    questions: int  # how many the questionnaire asks at most
+    reference: str | None = None  # once posted
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """One partner organisation on the proposer's list, and who gives its view."""
+
+    organisation: str
+    user_id: str | None = None
+    status: str | None = None  # "invited", "answered", "declined"; None: nobody asked
+
+
+@dataclass(frozen=True)
+class Invitees:
+    """The proposer's list of partner organisations to invite someone for."""
+
+    check_id: int
+    name: str
+    lines: tuple[Invitee, ...]
 
 
 @dataclass(frozen=True)
@@ -40,10 +89,13 @@ class Screen:
     channel: str
     conversation_id: int
     version: int
-    kind: str  # "check" or "review"
+    kind: str  # "check", "review" or "partner"
     flow: Flow
     run: FlowRun
-    summary: CheckSummary | ReviewSummary | None = None
+    summary: CheckSummary | ReviewSummary | PartnerSummary | None = None
+    # The check's answers by role, for questions that show one (a partner's questionnaire
+    # shows the objectives it asks about).
+    shown: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def tag(self) -> str:
@@ -66,10 +118,11 @@ class Closing:
 class Intro:
     """How a conversation opens."""
 
-    kind: str  # "check", "review", "recheck" (some tips again), "recheck_all"
+    kind: str  # "check", "review", "recheck" (some tips again), "recheck_all", "partner"
     flow: Flow
     partnership: Partnership | None = None
     tips: Sequence[str] = ()  # the titles of the tips asked again
+    invitation: Invitation | None = None  # a partner's questionnaire: what it is about
 
 
 @dataclass(frozen=True)
@@ -82,6 +135,8 @@ class Recommendation:
     owner_id: str
     assessment: Assessment
     plan: ReviewPlan
+    check_id: int = 0  # whose partners may be invited from its thread
+    standing: Standing = Standing()
 
 
 @dataclass(frozen=True)
@@ -194,3 +249,22 @@ class Notifier(Protocol):
         ...
 
     def redraw_reminders(self, channel: str, ts: str, lines: Sequence[ReminderLine]) -> None: ...
+
+    # Partners' views.
+    def invitees(self, channel: str, invitees: Invitees, ts: str | None = None) -> None:
+        """The proposer's list of partner organisations with a person picker for each: a
+        new message, or the message `ts` redrawn."""
+        ...
+
+    def invite(
+        self, user_id: str, invitation: Invitation, again: bool = False
+    ) -> tuple[str, str] | None:
+        """Ask the person for their organisation's view (`again`: a reminder); where the
+        message is ((channel, ts)), or None if Slack would not take it."""
+        ...
+
+    def invitation_closed(self, channel: str, ts: str, what: str, **facts: Any) -> None:
+        """The invitation message, its buttons gone: `what` happened to it."""
+        ...
+
+    def ask_who_instead(self, channel: str, ts: str, invitation: Invitation) -> None: ...

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session, object_session
 from bot.core import lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
-from bot.core.notifier import Note, Recommendation, Thread
+from bot.core.notifier import Note, Recommendation, Standing, Thread
+from bot.core.partner_views import assessment_of
 from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.storage.models import Conversation, Partnership
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
-from flows import Assessment, Flow, FlowError, FlowRun, assess, schedule
+from flows import Assessment, Flow, FlowError, FlowRun, schedule
 
 
 class NoChannel(Exception):
@@ -196,7 +197,8 @@ class Recommendations:
             session = object_session(conversation)
             assert session is not None
             partnership = session.get_one(Partnership, partnership_id)
-            assessment = assess(self.flow, run.answers)
+            check_id = partnership.conversation_id
+            assessment, standing = assessment_of(self.runs, session, check_id, run.answers)
             _record(self.flow, partnership, run.answers, assessment)
             partnership.cadence = cadence_of(self.flow, run.answers)
             now = self.runs.clock()
@@ -214,6 +216,8 @@ class Recommendations:
                 partnership.owner_id,
                 assessment,
                 plan,
+                check_id,
+                standing,
             )
             stops = Note("no_longer_ahead", reference=partnership.reference)
             closed = [
@@ -256,7 +260,9 @@ class Recommendations:
             if not target:
                 raise NoChannel
             run = self.runs.of(conversation)
-            assessment = assess(self.flow, run.answers)
+            assessment, standing = assessment_of(
+                self.runs, session, press.conversation_id, run.answers
+            )
             if partnership is None:
                 partnership = Partnership(
                     team_id=actor.team_id,
@@ -274,7 +280,9 @@ class Recommendations:
             session.flush()
             if not claim_post(session, Partnership, partnership.id, now):
                 raise AlreadyClaimed
-            post = self._recommendation(partnership, run.answers, actor.user_id, assessment)
+            post = self._recommendation(
+                partnership, run.answers, actor.user_id, (assessment, standing)
+            )
             return partnership.id, target, post, retaken
 
     def _recommendation(
@@ -282,9 +290,13 @@ class Recommendations:
         partnership: Partnership,
         answers: dict[str, Any],
         owner_id: str,
-        assessment: Assessment | None = None,
+        assessed: tuple[Assessment, Standing] | None = None,
     ) -> Recommendation:
-        """What the channel is told about a partnership about to be posted."""
+        """What the channel is told about a partnership about to be posted, with every
+        partner's view sent so far (looked up when `assessed` does not give it)."""
+        if assessed is None:
+            with self.db.reading() as session:
+                assessed = assessment_of(self.runs, session, partnership.conversation_id, answers)
         plan = ReviewPlan(
             schedule.first_review_on(
                 self.flow.by_role(answers),
@@ -297,8 +309,10 @@ class Recommendations:
             partnership.reference,
             answers,
             owner_id,
-            assessment or assess(self.flow, answers),
+            assessed[0],
             plan,
+            partnership.conversation_id,
+            assessed[1],
         )
 
 

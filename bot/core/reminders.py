@@ -7,7 +7,7 @@ of work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,10 @@ from bot.storage.models import Partnership, Reminder
 from flows import schedule
 
 OPEN = ("pending", "reviewing")
+# A partner who has not sent their view is reminded this many working days after being
+# asked, at most CHASES times; as long again after the last, the proposer is told once.
+CHASE_AFTER_WORKING_DAYS = 2
+CHASES = 2
 
 
 def local_today(now: datetime, tz: str | None) -> date:
@@ -121,6 +125,14 @@ def reopen(session: Session, reminder_id: int, now: datetime) -> None:
         schedule.reminder_at(reminder.due_on, partnership.owner_tz),
         schedule.working_days_after(now, partnership.owner_tz, 1),
     )
+
+
+def chase_at(
+    now: datetime, tz: str | None = None, holidays: Container[date] = schedule.NO_HOLIDAYS
+) -> datetime:
+    """When to remind a partner who has not answered (or, after the last reminder, to tell
+    the proposer): 09:00 on a working day, CHASE_AFTER_WORKING_DAYS from `now`."""
+    return schedule.working_days_after(now, tz, CHASE_AFTER_WORKING_DAYS, holidays)
 
 
 def snooze(reminder: Reminder, partnership: Partnership, now: datetime, period: str) -> None:

@@ -55,6 +55,7 @@ class PassReport:
     digests: int = 0
     deferred: int = 0
     failed: list[str] = field(default_factory=list)
+    chased: int = 0  # reminders to partners whose views are due (and proposers told)
 
 
 class Scheduler:
@@ -66,6 +67,7 @@ class Scheduler:
         pause: Callable[[float], None] = time.sleep,
         holidays: Container[date] = schedule.NO_HOLIDAYS,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        chasers: Sequence[Callable[[datetime], int]] = (),
     ) -> None:
         self.db = db
         self.notify = notify
@@ -73,6 +75,7 @@ class Scheduler:
         self.wall = wall  # the real time, for pacing posts
         self.pause = pause
         self.holidays = holidays  # public holidays: no reminder goes out on one
+        self.chasers = chasers  # other reminders due in a pass (partners' views)
 
     def run_due(self, now: datetime | None = None) -> PassReport:
         """One pass, as if the clock said `now` (default: the real time)."""
@@ -83,6 +86,8 @@ class Scheduler:
         with self._running() as owner:
             for channel in self.due_channels(now):
                 self._channel_pass(channel, now, report, owner)
+        for chase in self.chasers:
+            report.chased += chase(now)
         return report
 
     @contextmanager

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.core import lookups
 from bot.core.actors import Actor
 from bot.core.errors import Stale
-from bot.core.notifier import Intro
+from bot.core.notifier import Intro, Invitation
 from bot.core.steps import Steps
 from bot.storage.models import Conversation, Partnership
 from flows import FlowRun
@@ -46,11 +46,17 @@ class Starting:
         intro = Intro("recheck_all", flow, partnership)
         self._start(actor, intro, run=run, partnership_id=partnership.id)
 
+    def partner(self, actor: Actor, invitation: Invitation) -> None:
+        """Start the person's questionnaire for their organisation's view of a check (or
+        show the one they have in progress)."""
+        intro = Intro("partner", self.runs.flows["partner"], invitation=invitation)
+        self._start(actor, intro, view_id=invitation.view_id)
+
     def _start(
         self, actor: Actor, intro: Intro, run: FlowRun | None = None, **links: int | None
     ) -> None:
         channel = self.notify.dm_of(actor.user_id)
-        kind = "review" if intro.kind == "review" else "check"
+        kind = intro.kind if intro.kind in ("review", "partner") else "check"
         flow = self.runs.flows[kind]
         try:
             with self.db.session() as session:

@@ -24,10 +24,24 @@ from bot.core import lookups, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import Refused, Stale
 from bot.core.lookups import POSTS, Runs
-from bot.core.notifier import CheckSummary, Closing, Notifier, ReviewSummary, Screen
+from bot.core.notifier import (
+    CheckSummary,
+    Closing,
+    Notifier,
+    PartnerSummary,
+    ReviewSummary,
+    Screen,
+)
+from bot.core.partner_views import (
+    PARTNER,
+    assessment_of,
+    check_answers,
+    check_of,
+    invitation_of,
+)
 from bot.core.plans import review_plan
 from bot.storage.db import Database, DatabaseUnavailable
-from bot.storage.models import Conversation, Partnership
+from bot.storage.models import Conversation, Partnership, PartnerView
 from bot.storage.store import being_posted, record_event
 from flows import AnswerError, Flow, FlowError, FlowRun, assess
 from flows.answers import clean
@@ -38,7 +52,7 @@ Step = Callable[[FlowRun, Conversation], None]
 # The steps a person takes; any other `step` is a note left on a summary being closed.
 STEPS = ("answer", "back", "cancel", "revise", "upgrade")
 
-BEING_POSTED = {
+BEING_POSTED = {  # what is posted from a summary (a partner's view is kept, not posted)
     "check": "This check is being posted to the channel right now, so it can't be changed "
     "or discarded. I'll confirm here in a moment.",
     "review": "This review is being posted to the recommendation's thread right now, so it "
@@ -352,9 +366,10 @@ class Steps:
     def _refuse_while_posting(self, session: Session, conversation: Conversation) -> None:
         """Post pressed, Slack not answered yet: a Discard or a change now would leave the
         person believing one thing while the channel shows another."""
-        if conversation.state != "summary":
+        model = POSTS.get(conversation.kind)  # a partner's view is kept, not posted
+        if conversation.state != "summary" or model is None:
             return
-        if being_posted(session, POSTS[conversation.kind], conversation.id, self.runs.clock()):
+        if being_posted(session, model, conversation.id, self.runs.clock()):
             raise Refused(BEING_POSTED[conversation.kind])
 
     def show(self, conversation_id: int) -> None:
@@ -378,6 +393,10 @@ class Steps:
         self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun
     ) -> Screen:
         summary = self._summary(session, conversation, run) if run.state == "summary" else None
+        shown: dict[str, Any] = {}
+        if conversation.kind == PARTNER and run.current is not None and run.current.shows:
+            check = _partner_check(session, conversation)
+            shown = self.runs.check_flow.by_role(check_answers(session, self.runs, check))
         return Screen(
             conversation.team_id,
             conversation.channel_id,
@@ -387,6 +406,7 @@ class Steps:
             flow,
             run,
             summary,
+            shown,
         )
 
     def _present(self, screen: Screen, kind: str) -> None:
@@ -443,20 +463,29 @@ class Steps:
 
     def _summary(
         self, session: Session, conversation: Conversation, run: FlowRun
-    ) -> CheckSummary | ReviewSummary:
+    ) -> CheckSummary | ReviewSummary | PartnerSummary:
         flow = self.runs.flow_of(conversation)
-        assessment = assess(flow, run.answers)
         if conversation.kind == "review":
             reviewed = session.get_one(Partnership, conversation.partnership_id)
-            return ReviewSummary(assessment, reviewed)
+            return ReviewSummary(assess(flow, run.answers), reviewed)
+        if conversation.kind == PARTNER:
+            view = session.get_one(PartnerView, conversation.view_id)
+            check = session.get_one(Conversation, view.check_id)
+            answers = check_answers(session, self.runs, check)
+            invitation = invitation_of(self.runs, session, view, check, answers)
+            return PartnerSummary(assess(flow, run.answers), invitation)
         partnership = None
         if conversation.partnership_id is not None:
             partnership = session.get_one(Partnership, conversation.partnership_id)
+        check_id = check_of(session, conversation)
+        assessment, standing = assessment_of(self.runs, session, check_id, run.answers)
         return CheckSummary(
             assessment,
             conversation.draft.get("channel") or self.default_channel,
             review_plan(flow, run.answers, self.runs.clock, partnership),
             partnership.reference if partnership else None,
+            check_id,
+            standing,
         )
 
     def _set_draft(
@@ -510,6 +539,12 @@ def _remember_closed(closed: str | None, ts: str) -> str:
     """`closed` (recent closed messages, newest first) with `ts` added."""
     recent = [ts, *(t for t in (closed or "").split() if t != ts)]
     return " ".join(recent[:CLOSED_REMEMBERED])
+
+
+def _partner_check(session: Session, conversation: Conversation) -> Conversation:
+    """The check a partner's questionnaire gives a view of."""
+    view = session.get_one(PartnerView, conversation.view_id)
+    return session.get_one(Conversation, view.check_id)
 
 
 def _unchanged(_run: FlowRun, _conversation: Conversation) -> None:

@@ -8,7 +8,7 @@ message stays valid whatever was typed. Every message has a plain `text` fallbac
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -55,6 +55,13 @@ class ActionId(StrEnum):
     END = "review_end"
     SUBMIT = "review_submit"  # on a review's summary
     RECHECK = "recheck"  # on the offer to re-check an adapted partnership
+    INVITE = "invite_partners"  # on a check's summary and its post's thread
+    INVITE_PICK = "invite_pick"  # a person picked to give an organisation's view
+    VIEW_START = "view_start"  # on an invitation: start the partner questionnaire
+    VIEW_NOT_ME = "view_not_me"
+    VIEW_INSTEAD = "view_instead"  # who should answer instead
+    VIEW_NOBODY = "view_nobody"  # ... nobody the invitee knows of
+    VIEW_SEND = "view_send"  # on a partner's summary
 
     @classmethod
     def of(cls, action_id: str) -> ActionId | None:
@@ -72,6 +79,9 @@ DECIDED = {
     "adapt": "decided to adapt it",
     "end": "decided to end it",
 }
+
+# The cancel button of each flow's questions (a partner's questionnaire is not a check).
+CANCEL_LABEL = {"check": "Cancel check", "review": "Cancel review"}
 
 # Slack's limits on one element.
 MAX_BUTTONS = 6  # more options than this go in a menu: a row of buttons wraps badly
@@ -132,13 +142,23 @@ def tip_title(flow: Flow, tip_id: str) -> str:
 # --- the conversation in the DM -------------------------------------------------------
 
 
-def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: int) -> Message:
-    """The current question: where it is in the check, the question, its answer controls,
-    and the way back, help and cancel."""
+def question_message(
+    flow: Flow,
+    run: FlowRun,
+    conversation_id: int,
+    version: int,
+    check_roles: Mapping[str, Any] | None = None,
+) -> Message:
+    """The current question: where it is in the check, the question (with the check's
+    answer it shows, if any), its answer controls, and the way back, help and cancel."""
     question = run.current
     assert question is not None, "question_message needs a run at a question"
     heading = progress_heading(flow, run)
     blocks: list[dict[str, Any]] = [context(heading), section(f"*{escape(question.text)}*")]
+    showing = (check_roles or {}).get(question.shows) if question.shows else None
+    if showing:
+        items = showing if isinstance(showing, list) else [showing]
+        blocks.append(section("\n".join(f"• {escape(str(item))}" for item in items)))
     if question.hint:
         blocks.append(context(escape(question.hint)))
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
@@ -161,7 +181,7 @@ def question_message(flow: Flow, run: FlowRun, conversation_id: int, version: in
     if run.can_go_back:
         navigation.append(button("Back", ActionId.BACK, value()))
     navigation.append(button("What does this tip mean?", ActionId.HELP, value(question.tip)))
-    navigation.append(button("Cancel check", ActionId.CANCEL, value()))
+    navigation.append(button(CANCEL_LABEL.get(flow.id, "Cancel"), ActionId.CANCEL, value()))
     blocks.append({"type": "actions", "block_id": "navigation", "elements": navigation})
     text = f"{heading.replace('*', '')}: {question.text}"
     return Message(fallback(text), blocks)

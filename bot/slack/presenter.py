@@ -18,14 +18,18 @@ from bot.core.notifier import (
     CheckSummary,
     Closing,
     Intro,
+    Invitation,
+    Invitees,
     Note,
+    PartnerSummary,
     Recommendation,
     ReminderLine,
     ReviewResult,
     Screen,
+    Standing,
     Thread,
 )
-from bot.slack import blocks, recommendation_blocks, review_blocks
+from bot.slack import blocks, partner_blocks, recommendation_blocks, review_blocks
 from bot.slack.blocks import Message
 from bot.slack.messenger import Messenger, SlackUnreachable
 from bot.slack.mrkdwn import escape
@@ -39,6 +43,8 @@ STALE = (
 )
 CANCELLED = {
     "check": "Check cancelled. Type `new` to start another.",
+    "partner": "Stopped. Your answers were not sent; press *Start* on the invitation to "
+    "give your organisation's view after all.",
     "review": "Review cancelled. Start it again from its reminder or with "
     "`/partnership review` and its reference.",
 }
@@ -66,6 +72,10 @@ NOT_YOURS = {
     "ended": "{reference} was ended while you reviewed it, so there is nothing to submit. "
     "Press Discard to close this review.",
     "update_posted": "This update is posted.",
+    "invite_owner": "Only <@{owner}>, who proposed it, can invite partners to give their views.",
+    "view_for": "This invitation is for <@{invitee}>; only they can answer it.",
+    "view_sent": "This view has been sent already, so that button did nothing.",
+    "check_gone": "This check was discarded by its proposer, so there is nothing to answer.",
 }
 CHANNEL_ERRORS = {
     "channel_not_found": "I can't find that channel, or it's private and I'm not in it.",
@@ -129,6 +139,33 @@ TELL: dict[str, Callable[..., str]] = {
         ":warning: I couldn't post the review to the recommendation's thread. Check I'm "
         "still in that channel, then press *Submit review* again. Nothing is lost."
     ),
+    "view_in": lambda organisation, standing: (
+        f":incoming_envelope: *{escape(organisation)}* has sent its view. Your summary "
+        f"includes it. {_standing(standing)}"
+    ),
+    "view_in_posted": lambda organisation, standing, reference: (
+        f":incoming_envelope: *{escape(organisation)}* has sent its view of {reference}: its "
+        f"post is updated with it. {_standing(standing)}"
+    ),
+    "view_sent": lambda proposer: (
+        f":white_check_mark: Sent to <@{proposer}>. Thank you: your view is part of the check now."
+    ),
+    "view_handed_on": lambda by, to, organisation: (
+        f"<@{by}> says <@{to}> should give *{escape(organisation)}*'s view instead; I've "
+        "asked them."
+    ),
+    "view_declined": lambda by, to, organisation: (
+        f"<@{by}> is not the one to give *{escape(organisation)}*'s view and doesn't know "
+        "who is. Press *Invite partners* on your check to ask someone else."
+    ),
+    "invite_failed": lambda to, organisation: (
+        f":warning: I couldn't send <@{to}> the invitation to give *{escape(organisation)}*'s "
+        "view (Slack refused it). Pick someone else, or try again later."
+    ),
+    "view_missing": lambda to, organisation, name: (
+        f"<@{to}> has not given *{escape(organisation)}*'s view of *{escape(name)}* after two "
+        "reminders. Ask them directly, or press *Invite partners* to ask someone else."
+    ),
     "review_interrupted": lambda reference: (
         f":warning: Submitting your review of {reference} "
         "was interrupted before it reached the thread. Nothing was posted: press *Submit review* "
@@ -138,12 +175,31 @@ TELL: dict[str, Callable[..., str]] = {
 POSTED_NOTE: dict[str, Callable[..., str]] = {
     "posting": lambda: "Posting…",
     "recommendation": _posted,
+    "sending": lambda: "Sending…",
     "review": lambda reference: f":white_check_mark: Review of {reference} posted in its thread.",
 }
 IN_THREAD: dict[str, Callable[..., str]] = {
+    "view_in": lambda reference, organisation, standing, verdict: (
+        f":incoming_envelope: *{escape(organisation)}* has sent its view of {reference}. "
+        f"Verdict with every view so far: *{verdict}*. {_standing(standing)}"
+    ),
     "ended": lambda reference, by: (
         f"{reference} was ended by <@{by}> from its review "
         "reminder. Follow its exit arrangements for shared staff, money and data."
+    ),
+}
+
+
+def _standing(standing: Standing) -> str:
+    return recommendation_blocks.standing_line(standing).replace("*", "")
+
+
+# What a partner's invitation turns into, by what happened to it.
+INVITATION_CLOSED: dict[str, Callable[..., str]] = {
+    "moved": lambda proposer: f"<@{proposer}> asked someone else instead. Thank you all the same.",
+    "handed_on": lambda to, proposer: f"Passed to <@{to}>; <@{proposer}> has been told. Thank you.",
+    "declined": lambda to, proposer: (
+        f"Noted: you're not the one to answer. <@{proposer}> has been told."
     ),
 }
 
@@ -198,7 +254,7 @@ class SlackNotifier:
         self._say(channel, _intro_text(intro))
 
     def already_in_progress(self, channel: str, kind: str) -> None:
-        what = "check" if kind == "check" else "review"
+        what = {"check": "check", "review": "review"}.get(kind, "partner's view")
         self._say(
             channel,
             f"You already have a {what} in progress; here is where you left off. "
@@ -273,6 +329,9 @@ class SlackNotifier:
         if by is not None:
             replies = [_recheck_note(post, by), *replies]
             tags = [f"{tag}:{n}" for n in range(len(replies))]
+        elif post.check_id:  # a new post: its proposer may invite partners from the thread
+            replies.append(recommendation_blocks.invite_message(post.check_id))
+            tags.append(f"{tag}:invite")
         on_time = True
         for reply, reply_tag in zip(replies, tags, strict=True):
             if not self.slack.say(at.channel, reply, thread_ts=at.ts, tag=reply_tag):
@@ -335,6 +394,32 @@ class SlackNotifier:
             channel, ts, review_blocks.digest_message([_digest_item(line) for line in lines])
         )
 
+    # --- partners' views ---------------------------------------------------------------------
+
+    def invitees(self, channel: str, invitees: Invitees, ts: str | None = None) -> None:
+        message = partner_blocks.invitees_message(invitees)
+        if ts:
+            self.slack.update(channel, ts, message)
+        else:
+            self.slack.say(channel, message)
+
+    def invite(
+        self, user_id: str, invitation: Invitation, again: bool = False
+    ) -> tuple[str, str] | None:
+        try:
+            channel = self.dm_of(user_id)
+        except (SlackApiError, SlackUnreachable):
+            return None
+        ts = self.slack.say(channel, partner_blocks.invitation_message(invitation, again))
+        return (channel, ts) if ts else None
+
+    def invitation_closed(self, channel: str, ts: str, what: str, **facts: Any) -> None:
+        text = INVITATION_CLOSED[what](**facts)
+        self.slack.update(channel, ts, partner_blocks.closed_invitation(text))
+
+    def ask_who_instead(self, channel: str, ts: str, invitation: Invitation) -> None:
+        self.slack.update(channel, ts, partner_blocks.who_instead_message(invitation))
+
     def _say(self, channel: str, text: str, thread_ts: str | None = None) -> str | None:
         return self.slack.say(channel, blocks.notice(text), thread_ts=thread_ts)
 
@@ -356,7 +441,13 @@ def _posting() -> Iterator[None]:
 
 def _channel_post(post: Recommendation) -> Message:
     return recommendation_blocks.channel_post(
-        post.flow, post.reference, post.answers, post.owner_id, post.assessment, post.plan
+        post.flow,
+        post.reference,
+        post.answers,
+        post.owner_id,
+        post.assessment,
+        post.plan,
+        post.standing,
     )
 
 
@@ -379,6 +470,13 @@ def _digest_item(line: ReminderLine) -> review_blocks.DigestItem:
 
 def _intro_text(intro: Intro) -> str:
     partnership = intro.partnership
+    if intro.kind == "partner" and intro.invitation is not None:
+        invitation = intro.invitation
+        return (
+            f"Let's hear *{escape(invitation.organisation)}*'s view of "
+            f"*{escape(invitation.name)}*: {invitation.questions} questions, for your own "
+            "organisation. Type `back`, `cancel` or `help` whenever you like."
+        )
     if intro.kind == "check" or partnership is None:
         return blocks.check_intro(intro.flow)
     title = f"*{partnership.reference} · {escape(partnership.name)}*"
@@ -401,7 +499,18 @@ def _intro_text(intro: Intro) -> str:
 def _screen_message(screen: Screen) -> Message:
     summary, run = screen.summary, screen.run
     if summary is None:
-        return blocks.question_message(screen.flow, run, screen.conversation_id, screen.version)
+        return blocks.question_message(
+            screen.flow, run, screen.conversation_id, screen.version, screen.shown
+        )
+    if isinstance(summary, PartnerSummary):
+        return partner_blocks.partner_summary(
+            screen.flow,
+            run,
+            summary.assessment,
+            summary.invitation,
+            screen.conversation_id,
+            screen.version,
+        )
     if isinstance(summary, CheckSummary):
         return recommendation_blocks.summary_message(
             screen.flow,
@@ -412,6 +521,8 @@ def _screen_message(screen: Screen) -> Message:
             summary.channel,
             summary.plan,
             summary.update_of,
+            summary.check_id,
+            summary.standing,
         )
     return review_blocks.review_summary(
         screen.flow,

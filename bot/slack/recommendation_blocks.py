@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.core.notifier import Standing
 from bot.core.plans import GOES_AHEAD, ReviewPlan, name_of
 from bot.slack.blocks import (
     ActionId,
@@ -71,6 +72,24 @@ def plan_sentence(plan: ReviewPlan, verdict: str | None, reference: str | None =
 # --- pieces shared by the summary and the post ---------------------------------------
 
 
+def invite_button(check_id: int) -> dict[str, Any]:
+    return button("Invite partners", ActionId.INVITE, str(check_id))
+
+
+def standing_line(standing: Standing) -> str:
+    """ "2 of 3 partners have answered (City Trust, County Council); waiting for Age UK." """
+    invited = len(standing.answered) + len(standing.waiting)
+    if not invited:
+        return ""
+    have = "has" if len(standing.answered) == 1 else "have"
+    line = f"*Partners' views:* {len(standing.answered)} of {invited} {have} answered"
+    if standing.answered:
+        line += f" ({escape(', '.join(standing.answered))})"
+    if standing.waiting:
+        line += f"; waiting for {escape(', '.join(standing.waiting))}"
+    return line + "."
+
+
 def counts(assessment: Assessment) -> str:
     """ "1 critical flag and 3 warnings", or "No red flags"."""
     parts = []
@@ -126,8 +145,13 @@ def flag_sections(flow: Flow, assessment: Assessment) -> list[dict[str, Any]]:
 def _flag_line(flag: RaisedFlag) -> str:
     return (
         f"• {SEVERITY_EMOJI[flag.severity]} {SEVERITY_WORD[flag.severity]}: "
-        f"{escape(flag.reason)}\n    _Condition:_ {escape(flag.condition)}"
+        f"{whose(flag)}{escape(flag.reason)}\n    _Condition:_ {escape(flag.condition)}"
     )
+
+
+def whose(flag: RaisedFlag) -> str:
+    """ "*County Council:* " before a partner's flag; nothing before the proposer's."""
+    return f"*{escape(flag.view)}:* " if flag.view else ""
 
 
 PROPOSAL = {
@@ -160,10 +184,12 @@ def summary_message(
     version: int,
     channel: str | None,
     reviews: ReviewPlan,
-    update_of: str | None = None,
+    update_of: str | None,
+    check_id: int,
+    standing: Standing,
 ) -> Message:
-    """Verdict, what is proposed, per-tip status, flags with conditions, when it is
-    reviewed; Post, Change an answer, Discard.
+    """Verdict, what is proposed, per-tip status, flags with conditions (partners' views
+    among them), when it is reviewed; Post, Change an answer, Discard, Invite partners.
 
     `update_of` is the reference of the partnership this re-checks: its update goes to
     that recommendation, so there is no channel to pick.
@@ -186,6 +212,8 @@ def summary_message(
         *flag_sections(flow, assessment),
         context(escape(plan_sentence(reviews, assessment.verdict, update_of))),
     ]
+    if standing_line(standing):
+        blocks.append(section(standing_line(standing)))
     if update_of:
         blocks.append(section(f"Posting updates {update_of} and adds the change to its thread."))
     else:
@@ -201,7 +229,10 @@ def summary_message(
     post = button(
         "Post the update" if update_of else "Post", ActionId.POST, value(), style="primary"
     )
-    blocks.append({"type": "actions", "block_id": "summary", "elements": [post, revise, discard]})
+    elements = [post, revise, discard]
+    if check_id:
+        elements.append(invite_button(check_id))
+    blocks.append({"type": "actions", "block_id": "summary", "elements": elements})
     return Message(fallback(f"Check: {name}. Verdict: {assessment.verdict}"), blocks)
 
 
@@ -231,6 +262,7 @@ def channel_post(
     owner_id: str,
     assessment: Assessment,
     reviews: ReviewPlan,
+    standing: Standing,
 ) -> Message:
     """The recommendation in the channel: enough to decide on without the thread."""
     name = name_of(flow, answers)
@@ -251,6 +283,8 @@ def channel_post(
     conditions = posted_conditions(flow, assessment)
     if conditions:
         blocks.append(section(conditions))
+    if standing_line(standing):
+        blocks.append(context(standing_line(standing)))
     blocks.append(
         context(
             f"Proposed by <@{owner_id}> · {reference} · "
@@ -275,7 +309,7 @@ def posted_conditions(flow: Flow, assessment: Assessment) -> str:
         if in_tip:
             lines.append(f"*{escape(tip.title)}*")
             lines += [
-                f"• {SEVERITY_EMOJI[flag.severity]} {escape(flag.condition)}"
+                f"• {SEVERITY_EMOJI[flag.severity]} {whose(flag)}{escape(flag.condition)}"
                 f" _({escape(flag.reason)})_"
                 for flag in in_tip
             ]
@@ -286,6 +320,19 @@ def posted_conditions(flow: Flow, assessment: Assessment) -> str:
     if len(text) > SECTION_TEXT - 100:  # long reasons: keep the conditions, drop the why
         text = "\n".join(line.split(" _(")[0] for line in lines)
     return text if flags else ""
+
+
+def invite_message(check_id: int) -> Message:
+    """The last reply in a recommendation's thread: its proposer may invite partners."""
+    text = (
+        "*Partners' views.* Each partner organisation can give its own view: the proposer "
+        "picks one person for each, and the verdict above follows their answers."
+    )
+    blocks = [
+        section(text),
+        {"type": "actions", "block_id": "invite", "elements": [invite_button(check_id)]},
+    ]
+    return Message("Conditions and partners' views", blocks)
 
 
 def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) -> list[Message]:

@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.core.lookups import Runs
+from bot.core.partners import Partners
 from bot.core.recommendations import Recommendations
 from bot.core.reviews import Reviews
 from bot.core.scheduler import Scheduler
@@ -30,6 +31,7 @@ from bot.slack.presenter import SlackNotifier
 from bot.storage.db import Database
 from flows import load_flow
 from flows.schedule import holiday_calendar
+from flows.views import check_topics
 
 # The answers the bot acts on, by role, in each flow it runs (see flows.definition.ROLES).
 NEEDED_ROLES = {
@@ -44,6 +46,8 @@ NEEDED_ROLES = {
     ),
     "review": ("decision", "adapts"),
 }
+# The check's answers a partner's questionnaire shows (flows.definition.Question.shows).
+SHOWN_TO_PARTNERS = ("objectives",)
 
 
 def utc_now() -> datetime:
@@ -61,6 +65,7 @@ class Services:
     starting: Starting
     recommendations: Recommendations
     reviews: Reviews
+    partners: Partners
     scheduler: Scheduler
     outbox: Outbox
     work: Work  # listeners' work, after the ack
@@ -102,9 +107,11 @@ def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebCli
 def build_services(settings: Settings, client: WebClient, db: Database | None = None) -> Services:
     """The services on a migrated database. Raises FlowDefinitionError for a bad flow file:
     better at start than halfway through somebody's check."""
-    flows = {name: load_flow(name) for name in ("check", "review")}
+    flows = {name: load_flow(name) for name in ("check", "review", "partner")}
     for name, roles in NEEDED_ROLES.items():
         flows[name].require(roles)
+    flows["check"].require(q.shows for q in flows["partner"].questions if q.shows)
+    check_topics(flows["check"], flows["partner"])
     database = db or Database(settings.database_url)
     database.upgrade()
     messenger = Messenger(client)
@@ -113,6 +120,8 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     runs = Runs(flows, clock=utc_now)
     steps = Steps(database, notify, runs, settings.partnership_channel)
     starting = Starting(steps)
+    partners = Partners(steps, starting)
+    holidays = holiday_calendar(settings.review_holidays)
     # The scheduler's own client waits out no 429: it does that itself, between units of work.
     scheduler_notify = SlackNotifier(Messenger(make_client(settings, False)), outbox)
     return Services(
@@ -123,11 +132,13 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         starting=starting,
         recommendations=Recommendations(steps, starting),
         reviews=Reviews(steps, starting, ChannelMembers(messenger)),
+        partners=partners,
         scheduler=Scheduler(
             database,
             scheduler_notify,
             clock=lambda: runs.clock(),
-            holidays=holiday_calendar(settings.review_holidays),
+            holidays=holidays,
+            chasers=[lambda now: partners.chase(now, holidays)],
         ),
         outbox=outbox,
         work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify, database),

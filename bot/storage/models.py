@@ -117,6 +117,10 @@ class Conversation(Base):
     reminder_id: Mapped[int | None] = mapped_column(
         ForeignKey("reminders.id", name="fk_conversations_reminder", use_alter=True)
     )
+    # A partner's questionnaire: the invitation it answers.
+    view_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_views.id", name="fk_conversations_view", use_alter=True)
+    )
     # Half-made choices (ticked checkboxes, a picked channel) that are not answers yet.
     draft: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -177,6 +181,38 @@ class Partnership(PostedOnce, Base):
     @property
     def reference(self) -> str:
         return f"P-{self.ref}"
+
+
+class PartnerView(Base):
+    """One partner organisation's view of a check: who is asked to give it, and their
+    answers once sent. One person per organisation: (check, organisation) is unique, and
+    only that person may answer. Invited -> answered; chased at most twice on working
+    days (`chased`), then the proposer is told once (`proposer_told`)."""
+
+    __tablename__ = "partner_views"
+    __table_args__ = (
+        UniqueConstraint("check_id", "organisation", name="uq_partner_views_check_org"),
+        # The views still to chase, due by now, from the index alone.
+        Index("ix_partner_views_chase", "status", "chase_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    # The check (its first conversation: a re-check keeps the partnership's views).
+    check_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    organisation: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(String(32))
+    invited_by: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The invitation in the person's DM (closed when it is answered or passed on).
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    chased: Mapped[int] = mapped_column(Integer, default=0)
+    chase_at: Mapped[datetime | None] = mapped_column()
+    proposer_told: Mapped[bool] = mapped_column(default=False)
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column()
 
 
 class ProcessedEvent(Base):

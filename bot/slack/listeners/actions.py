@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.core.actors import Actor, Press
 from bot.slack.blocks import PART_BLOCK, ActionId
 from bot.slack.listeners.payload import as_dict, as_text, option_values
+from bot.slack.partner_blocks import INSTEAD_BLOCK, INVITE_BLOCK
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -21,7 +22,7 @@ Handler = Callable[[Actor, dict[str, Any], dict[str, Any], BoltContext], None]
 
 
 def register(app: App, services: Services) -> None:
-    steps, reviews = services.steps, services.reviews
+    steps, reviews, partners = services.steps, services.reviews, services.partners
 
     def pressed(handle: Callable[[Actor, Press], None]) -> Handler:
         """A press whose own value names the conversation, its version and a payload."""
@@ -75,6 +76,28 @@ def register(app: App, services: Services) -> None:
     def recheck(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         reviews.start_recheck(actor, as_text(action.get("value")) or "")
 
+    def by_id(handle: Callable[[Actor, int], None]) -> Handler:
+        """A press whose value is the id of what it acts on (a check, an invitation)."""
+
+        def run(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
+            if (number := _number(action.get("value"))) is not None:
+                handle(actor, number)
+
+        return run
+
+    def invite_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
+        user = as_text(action.get("selected_user"))
+        place = (as_text(action.get("block_id")) or "").removeprefix(INVITE_BLOCK).split(":")
+        if user and len(place) == 2 and all(part.isdigit() for part in place):
+            check_id, index = (int(part) for part in place)
+            partners.invite(actor, check_id, index, user, actor.pressed_ts)
+
+    def instead_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
+        user = as_text(action.get("selected_user"))
+        view = _number((as_text(action.get("block_id")) or "").removeprefix(INSTEAD_BLOCK))
+        if user and view is not None:
+            partners.hand_on(actor, view, user, actor.pressed_ts)
+
     handlers: dict[ActionId, Handler] = {
         # The conversation in the DM (checks and reviews).
         ActionId.ANSWER: pressed(steps.answer),
@@ -102,6 +125,14 @@ def register(app: App, services: Services) -> None:
         ActionId.SNOOZE_MONTH: reminder(lambda a, r, c: reviews.snooze(a, r, c, "month")),
         ActionId.END: reminder(reviews.end),
         ActionId.RECHECK: recheck,
+        # Partners' views: the proposer invites, the invited person answers.
+        ActionId.INVITE: by_id(partners.invitees),
+        ActionId.INVITE_PICK: invite_picked,
+        ActionId.VIEW_START: by_id(partners.start),
+        ActionId.VIEW_NOT_ME: by_id(lambda a, view: partners.not_me(a, view, a.pressed_ts)),
+        ActionId.VIEW_INSTEAD: instead_picked,
+        ActionId.VIEW_NOBODY: by_id(lambda a, view: partners.hand_on(a, view, None, a.pressed_ts)),
+        ActionId.VIEW_SEND: pressed(partners.send),
     }
     assert set(handlers) == set(ActionId), "every control the bot draws has a handler"
 
@@ -114,6 +145,11 @@ def register(app: App, services: Services) -> None:
             services.work.later(actor, lambda: handle(actor, action, body, context))
 
     app.action(re.compile(r".+"))(press)
+
+
+def _number(value: object) -> int | None:
+    text = as_text(value)
+    return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
