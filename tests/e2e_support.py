@@ -285,7 +285,7 @@ def post_flags(post: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
     flags: dict[str, set[tuple[str, str]]] = {}
     for text in mrkdwn_texts(post["blocks"]):
         lines = text.splitlines()
-        if not lines or lines[0] not in ("*Conditions*", "*Next step*"):
+        if not lines or lines[0].split(" · ")[0] not in ("*Conditions*", "*Next step*"):
             continue
         tip = None
         for line in lines[1:]:

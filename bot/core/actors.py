@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,10 @@ class Press:
     conversation_id: int
     version: int
     payload: str = ""
+
+
+class Membership(Protocol):
+    def may_act(self, user_id: str, owner_id: str, channel: str | None) -> bool:
+        """Whether `user_id` may act on a partnership of `owner_id` posted in `channel`:
+        its owner, or a member of that channel."""
+        ...

@@ -126,6 +126,22 @@ class Intro:
 
 
 @dataclass(frozen=True)
+class ConditionLine:
+    """A condition of a posted recommendation, as it stands."""
+
+    id: int
+    key: str  # the flag's (RaisedFlag.key)
+    tip: str
+    severity: str
+    text: str
+    view: str | None  # whose view raised it (None: the proposer's)
+    owner_id: str
+    status: str  # "open", "met" or "dropped"
+    note: str | None = None  # why it was dropped
+    changed_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """What the channel is told about a checked partnership (its post and its thread)."""
 
@@ -137,6 +153,8 @@ class Recommendation:
     plan: ReviewPlan
     check_id: int = 0  # whose partners may be invited from its thread
     standing: Standing = Standing()
+    # Its conditions once posted (before, every flag is an open condition).
+    conditions: tuple[ConditionLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,3 +286,15 @@ class Notifier(Protocol):
         ...
 
     def ask_who_instead(self, channel: str, ts: str, invitation: Invitation) -> None: ...
+
+    # Conditions.
+    def redraw_follow_up(self, channel: str, ts: str, post: Recommendation) -> None:
+        """The thread message listing the conditions and partners' views, redrawn."""
+        ...
+
+    def ask_condition(
+        self, channel: str, user_id: str, condition: ConditionLine, what: str
+    ) -> None:
+        """Only `user_id` sees it: why drop the condition (`what` "drop"), or who owns it
+        now ("give")."""
+        ...

@@ -20,17 +20,19 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
-from bot.core import reminders
+from bot.core import conditions, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import Refused, Stale
-from bot.core.notifier import Invitation, Invitee, Invitees, Recommendation, Standing
+from bot.core.follow_up import Redraw
+from bot.core.notifier import Invitation, Invitee, Invitees, Standing
 from bot.core.partner_views import (
     assessment_of,
     check_answers,
     invitation_of,
     views_of,
 )
-from bot.core.plans import GOES_AHEAD, ReviewPlan, name_of, review_plan
+from bot.core.plans import GOES_AHEAD, name_of
+from bot.core.recommendations import assessment_record
 from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.storage.db import rowcount
@@ -61,6 +63,7 @@ class Partners:
     def __init__(self, steps: Steps, starting: Starting) -> None:
         self.steps, self.starting = steps, starting
         self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
+        self.redraw = Redraw(self.db, self.notify, self.runs)
 
     # --- the proposer ---------------------------------------------------------------------
 
@@ -294,74 +297,33 @@ class Partners:
         )
 
     def _refresh(self, check_id: int) -> tuple[Partnership, Standing] | None:
-        """Recompute a posted partnership's assessment with every view, record it, and
-        update its post in place. It is read again after each update: if a view arrived
-        meanwhile (another thread or process drawing an older state), it is drawn again,
-        so the last update always shows every view. None if it is not posted."""
-        drawn: tuple[str, ...] | None = None
-        result = None
-        for _attempt in range(5):
-            with self.db.session() as session:
-                partnership = session.scalar(
-                    select(Partnership).where(
-                        Partnership.conversation_id == check_id,
-                        Partnership.post_state == "posted",
-                    )
+        """Record a posted partnership's assessment with every view (reviews start if it
+        now goes ahead, and stop if it no longer does; its conditions follow its flags),
+        then redraw its post in place. None if it is not posted."""
+        with self.db.session() as session:
+            partnership = session.scalar(
+                select(Partnership).where(
+                    Partnership.conversation_id == check_id,
+                    Partnership.post_state == "posted",
                 )
-                if partnership is None:
-                    return None
-                standing = self._record_views(session, partnership)
-                post = self._recommendation(partnership, check_id, standing)
-                session.flush()
-                session.expunge(partnership)  # read after the unit of work, to tell people
-            result = partnership, standing
-            if standing.answered == drawn:
-                break
-            if partnership.channel_id and partnership.message_ts:
-                self.notify.update_recommendation(
-                    partnership.channel_id, partnership.message_ts, post
-                )
-            drawn = standing.answered
-        return result
-
-    def _record_views(self, session: Session, partnership: Partnership) -> Standing:
-        """Keep the assessment with every view on the partnership (listing and reviews read
-        it); reviews start if it now goes ahead, and stop if it no longer does."""
-        from bot.core.recommendations import assessment_record  # the same shape as a post's
-
-        answers = dict(partnership.answers)
-        assessment, standing = assessment_of(
-            self.runs, session, partnership.conversation_id, answers
-        )
-        partnership.verdict = assessment.verdict or ""
-        partnership.assessment = assessment_record(assessment)
-        if assessment.verdict not in GOES_AHEAD:
-            reminders.stop(session, partnership)
-        elif partnership.next_review_on is None and partnership.status == "active":
-            flow = self.runs.check_flow
-            reminders.schedule_first(session, partnership, self.runs.clock(), flow.by_role(answers))
-        return standing
-
-    def _recommendation(
-        self, partnership: Partnership, check_id: int, standing: Standing
-    ) -> Recommendation:
-        flow = self.runs.check_flow
-        session = object_session(partnership)
-        assert session is not None
-        assessment, _ = assessment_of(self.runs, session, check_id, dict(partnership.answers))
-        plan = review_plan(flow, partnership.answers, self.runs.clock, partnership)
-        if assessment.verdict not in GOES_AHEAD:
-            plan = ReviewPlan(None)
-        return Recommendation(
-            flow,
-            partnership.reference,
-            dict(partnership.answers),
-            partnership.owner_id,
-            assessment,
-            plan,
-            check_id,
-            standing,
-        )
+            )
+            if partnership is None:
+                return None
+            answers = dict(partnership.answers)
+            assessment, standing = assessment_of(self.runs, session, check_id, answers)
+            partnership.verdict = assessment.verdict or ""
+            partnership.assessment = assessment_record(assessment)
+            now = self.runs.clock()
+            if assessment.verdict not in GOES_AHEAD:
+                reminders.stop(session, partnership)
+            elif partnership.next_review_on is None and partnership.status == "active":
+                facts = self.runs.check_flow.by_role(answers)
+                reminders.schedule_first(session, partnership, now, facts)
+            conditions.sync(session, partnership, assessment, now)
+            session.flush()
+            session.expunge(partnership)  # read after the unit of work, to tell people
+        drawn = self.redraw.post(partnership.id)
+        return partnership, drawn.standing if drawn else standing
 
     def _standing(self, check_id: int) -> Standing:
         with self.db.reading() as session:

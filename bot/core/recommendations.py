@@ -7,14 +7,16 @@ it, and a claim left by a crashed process can be retaken after a while.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from bot.core import lookups, posting, reminder_board, reminders
+from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
+from bot.core.follow_up import Redraw
 from bot.core.notifier import Note, Recommendation, Standing, Thread
 from bot.core.partner_views import assessment_of
 from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
@@ -34,6 +36,7 @@ class Recommendations:
     def __init__(self, steps: Steps, starting: Starting) -> None:
         self.steps, self.starting = steps, starting
         self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
+        self.redraw = Redraw(self.db, self.notify, self.runs)
 
     @property
     def flow(self) -> Flow:
@@ -96,6 +99,9 @@ class Recommendations:
                 reminders.schedule_first(
                     session, partnership, now, self.flow.by_role(partnership.answers)
                 )
+            conditions.sync(session, partnership, post.assessment, now)
+            session.flush()
+            post = replace(post, conditions=conditions.lines(session, partnership.id))
             reference, verdict = partnership.reference, partnership.verdict
             conversation = session.get_one(Conversation, partnership.conversation_id)
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
@@ -202,6 +208,7 @@ class Recommendations:
             _record(self.flow, partnership, run.answers, assessment)
             partnership.cadence = cadence_of(self.flow, run.answers)
             now = self.runs.clock()
+            conditions.sync(session, partnership, assessment, now)
             if assessment.verdict not in GOES_AHEAD:
                 stopped[:] = reminders.stop(session, partnership)
             elif partnership.next_review_on is None and partnership.status == "active":
@@ -235,7 +242,7 @@ class Recommendations:
             return
         channel, thread, post, closed = updated
         if channel and thread:
-            self.notify.update_recommendation(channel, thread, post)
+            self.redraw.post(partnership_id)  # the post, and its conditions in the thread
         for reminder_channel, ts, lines in closed:
             self.notify.redraw_reminders(reminder_channel, ts, lines)
         if not (channel and thread):

@@ -10,13 +10,12 @@ is no such partnership they can see.
 from __future__ import annotations
 
 from collections.abc import Callable, Container
-from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.core import lookups, posting, reminder_board, reminders
-from bot.core.actors import Actor, Press
+from bot.core.actors import Actor, Membership, Press
 from bot.core.errors import PostRefused
 from bot.core.notifier import Note, ReminderLine, ReviewResult
 from bot.core.plans import GOES_AHEAD
@@ -55,13 +54,6 @@ NOT_VISIBLE = (
     "There is no posted partnership P-{number} that you can see. `/partnership list` shows "
     "yours; for others, use the reference shown in the channel where it was posted."
 )
-
-
-class Membership(Protocol):
-    def may_act(self, user_id: str, owner_id: str, channel: str | None) -> bool:
-        """Whether `user_id` may act on a partnership of `owner_id` posted in `channel`:
-        its owner, or a member of that channel."""
-        ...
 
 
 class Reviews:

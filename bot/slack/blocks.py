@@ -62,6 +62,9 @@ class ActionId(StrEnum):
     VIEW_INSTEAD = "view_instead"  # who should answer instead
     VIEW_NOBODY = "view_nobody"  # ... nobody the invitee knows of
     VIEW_SEND = "view_send"  # on a partner's summary
+    CONDITION = "condition"  # a condition's menu in the thread: met, drop, give
+    CONDITION_DROP = "condition_drop"  # why it is dropped (typed, Enter sends)
+    CONDITION_GIVE = "condition_give"  # who owns it now
 
     @classmethod
     def of(cls, action_id: str) -> ActionId | None:

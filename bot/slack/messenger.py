@@ -141,18 +141,20 @@ class Messenger:
         except SlackApiError as error:
             log.warning("Could not update %s in %s: %s", ts, channel, error.response.get("error"))
 
-    def whisper(self, channel: str, user_id: str, text: str) -> None:
-        """An ephemeral message only `user_id` sees; in their DM instead if they are not in
-        `channel` (someone reading a public channel they have not joined can press its
-        buttons, but Slack will not show them an ephemeral message there)."""
+    def whisper(self, channel: str, user_id: str, message: str | Message) -> None:
+        """An ephemeral message only `user_id` sees (a notice, or a message of its own); in
+        their DM instead if they are not in `channel` (someone reading a public channel
+        they have not joined can press its buttons, but Slack will not show them an
+        ephemeral message there)."""
+        message = notice(message) if isinstance(message, str) else message
         try:
-            self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            self.client.chat_postEphemeral(channel=channel, user=user_id, **message.as_kwargs())
         except SlackApiError as error:
             reason = error.response.get("error")
             if reason in ("user_not_in_channel", "channel_not_found") and not channel.startswith(
                 "D"
             ):
-                self.say(self.open_dm(user_id), notice(text))
+                self.say(self.open_dm(user_id), message)
                 return
             log.warning("Could not whisper to %s: %s", user_id, reason)
 

@@ -17,6 +17,7 @@ from bot.core.errors import PostRefused, PostUnknown
 from bot.core.notifier import (
     CheckSummary,
     Closing,
+    ConditionLine,
     Intro,
     Invitation,
     Invitees,
@@ -29,7 +30,13 @@ from bot.core.notifier import (
     Standing,
     Thread,
 )
-from bot.slack import blocks, partner_blocks, recommendation_blocks, review_blocks
+from bot.slack import (
+    blocks,
+    condition_blocks,
+    partner_blocks,
+    recommendation_blocks,
+    review_blocks,
+)
 from bot.slack.blocks import Message
 from bot.slack.messenger import Messenger, SlackUnreachable
 from bot.slack.mrkdwn import escape
@@ -76,6 +83,8 @@ NOT_YOURS = {
     "view_for": "This invitation is for <@{invitee}>; only they can answer it.",
     "view_sent": "This view has been sent already, so that button did nothing.",
     "check_gone": "This check was discarded by its proposer, so there is nothing to answer.",
+    "condition_done": "This condition is {status} already, so that did nothing.",
+    "drop_why": "Say why it is dropped (type the reason, then press Enter); nothing changed.",
 }
 CHANNEL_ERRORS = {
     "channel_not_found": "I can't find that channel, or it's private and I'm not in it.",
@@ -165,6 +174,10 @@ TELL: dict[str, Callable[..., str]] = {
     "view_missing": lambda to, organisation, name: (
         f"<@{to}> has not given *{escape(organisation)}*'s view of *{escape(name)}* after two "
         "reminders. Ask them directly, or press *Invite partners* to ask someone else."
+    ),
+    "condition_given": lambda by, text, channel: (
+        f"<@{by}> gave you a condition of a partnership in <#{channel}>: *{escape(text)}* "
+        "Mark it met from the recommendation's thread once it is."
     ),
     "review_interrupted": lambda reference: (
         f":warning: Submitting your review of {reference} "
@@ -329,9 +342,9 @@ class SlackNotifier:
         if by is not None:
             replies = [_recheck_note(post, by), *replies]
             tags = [f"{tag}:{n}" for n in range(len(replies))]
-        elif post.check_id:  # a new post: its proposer may invite partners from the thread
-            replies.append(recommendation_blocks.invite_message(post.check_id))
-            tags.append(f"{tag}:invite")
+        else:  # a new post: its conditions, and the proposer's way to invite partners
+            replies.append(recommendation_blocks.follow_up_message(post))
+            tags.append(f"{tag}:follow-up")
         on_time = True
         for reply, reply_tag in zip(replies, tags, strict=True):
             if not self.slack.say(at.channel, reply, thread_ts=at.ts, tag=reply_tag):
@@ -420,6 +433,16 @@ class SlackNotifier:
     def ask_who_instead(self, channel: str, ts: str, invitation: Invitation) -> None:
         self.slack.update(channel, ts, partner_blocks.who_instead_message(invitation))
 
+    # --- conditions ---------------------------------------------------------------------------
+
+    def redraw_follow_up(self, channel: str, ts: str, post: Recommendation) -> None:
+        self.slack.update(channel, ts, recommendation_blocks.follow_up_message(post))
+
+    def ask_condition(
+        self, channel: str, user_id: str, condition: ConditionLine, what: str
+    ) -> None:
+        self.slack.whisper(channel, user_id, condition_blocks.ask(condition, what))
+
     def _say(self, channel: str, text: str, thread_ts: str | None = None) -> str | None:
         return self.slack.say(channel, blocks.notice(text), thread_ts=thread_ts)
 
@@ -448,6 +471,7 @@ def _channel_post(post: Recommendation) -> Message:
         post.assessment,
         post.plan,
         post.standing,
+        post.conditions,
     )
 
 

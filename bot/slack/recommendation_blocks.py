@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.core.notifier import Standing
+from bot.core.conditions import DROPPED, MET, OPEN
+from bot.core.notifier import ConditionLine, Recommendation, Standing
 from bot.core.plans import GOES_AHEAD, ReviewPlan, name_of
 from bot.slack.blocks import (
     ActionId,
@@ -20,6 +21,7 @@ from bot.slack.blocks import (
     button,
     context,
     fallback,
+    option,
     revise_select,
     section,
     tip_title,
@@ -263,6 +265,7 @@ def channel_post(
     assessment: Assessment,
     reviews: ReviewPlan,
     standing: Standing,
+    followed: Sequence[ConditionLine] = (),
 ) -> Message:
     """The recommendation in the channel: enough to decide on without the thread."""
     name = name_of(flow, answers)
@@ -280,7 +283,7 @@ def channel_post(
             )
         ),
     ]
-    conditions = posted_conditions(flow, assessment)
+    conditions = posted_conditions(flow, assessment, followed)
     if conditions:
         blocks.append(section(conditions))
     if standing_line(standing):
@@ -296,23 +299,26 @@ def channel_post(
     return Message(fallback(text), blocks)
 
 
-def posted_conditions(flow: Flow, assessment: Assessment) -> str:
-    """The conditions under their tips: all of them when they fit, else the critical ones
-    and a count of the rest (which the thread lists)."""
+def posted_conditions(
+    flow: Flow, assessment: Assessment, conditions: Sequence[ConditionLine] = ()
+) -> str:
+    """The conditions under their tips, each marked met or dropped once it is: all of them
+    when they fit, else the critical ones and a count of the rest (which the thread
+    lists). Before the conditions are recorded, every flag is an open condition."""
     flags = assessment.flags
+    status = {line.key: line.status for line in conditions}
     shown = flags
     if len(flags) > MAX_POSTED_CONDITIONS:
         shown = [flag for flag in flags if flag.severity == "critical"][:MAX_POSTED_CONDITIONS]
-    lines = ["*Conditions*" if assessment.verdict != "Use a less formal route" else "*Next step*"]
+    if assessment.verdict == "Use a less formal route":
+        lines = ["*Next step*"]
+    else:
+        lines = [f"*Conditions* · {met_count(assessment, conditions)}"]
     for tip in flow.assessed_tips:
         in_tip = [flag for flag in shown if flag.tip == tip.id]
         if in_tip:
             lines.append(f"*{escape(tip.title)}*")
-            lines += [
-                f"• {SEVERITY_EMOJI[flag.severity]} {whose(flag)}{escape(flag.condition)}"
-                f" _({escape(flag.reason)})_"
-                for flag in in_tip
-            ]
+            lines += [_posted_condition(flag, status.get(flag.key, OPEN)) for flag in in_tip]
     hidden = len(flags) - len(shown)
     if hidden:
         lines.append(f"… and {_plural(hidden, 'more condition')} in the thread.")
@@ -322,17 +328,88 @@ def posted_conditions(flow: Flow, assessment: Assessment) -> str:
     return text if flags else ""
 
 
-def invite_message(check_id: int) -> Message:
-    """The last reply in a recommendation's thread: its proposer may invite partners."""
-    text = (
+def _posted_condition(flag: RaisedFlag, status: str) -> str:
+    condition = f"{whose(flag)}{escape(flag.condition)}"
+    if status == MET:
+        return f"• :white_check_mark: ~{condition}~ _(met)_"
+    if status == DROPPED:
+        return f"• :heavy_multiplication_x: ~{condition}~ _(dropped)_"
+    return f"• {SEVERITY_EMOJI[flag.severity]} {condition} _({escape(flag.reason)})_"
+
+
+def met_count(assessment: Assessment, conditions: Sequence[ConditionLine]) -> str:
+    """ "3 of 5 met" (dropped ones left out, and said), over the recorded conditions or,
+    before they are recorded, the flags."""
+    if not conditions:
+        return f"0 of {sum(1 for f in assessment.flags if f.severity != 'verdict')} met"
+    kept = [line for line in conditions if line.status != DROPPED]
+    met = sum(1 for line in kept if line.status == MET)
+    dropped = len(conditions) - len(kept)
+    return f"{met} of {len(kept)} met" + (f", {dropped} dropped" if dropped else "")
+
+
+STATUS_NOTE = {OPEN: "open", MET: "met", DROPPED: "dropped"}
+MAX_FOLLOWED = 40  # conditions listed with their controls, within 50 blocks a message
+
+
+def follow_up_message(post: Recommendation) -> Message:
+    """The last reply in a recommendation's thread: its conditions, each with a menu (met,
+    drop with a reason, give to someone else), and its partners' views with the
+    proposer's Invite partners button. Redrawn in place as they change."""
+    blocks: list[dict[str, Any]] = []
+    followed = [line for line in post.conditions]
+    if followed or post.assessment.flags:
+        blocks.append(
+            section(f"*Conditions of {post.reference}* · {met_count(post.assessment, followed)}")
+        )
+    for line in followed[:MAX_FOLLOWED]:
+        blocks.append(_followed(line))
+    if len(followed) > MAX_FOLLOWED:
+        blocks.append(context(f"… and {len(followed) - MAX_FOLLOWED} more."))
+    if followed:
+        blocks.append(
+            context(
+                "Its owner or anyone in this channel can mark a condition met, drop it with a "
+                "reason, or give it to someone else."
+            )
+        )
+    partners = standing_line(post.standing) or (
         "*Partners' views.* Each partner organisation can give its own view: the proposer "
         "picks one person for each, and the verdict above follows their answers."
     )
-    blocks = [
-        section(text),
-        {"type": "actions", "block_id": "invite", "elements": [invite_button(check_id)]},
+    blocks += [
+        section(partners),
+        {"type": "actions", "block_id": "invite", "elements": [invite_button(post.check_id)]},
     ]
     return Message("Conditions and partners' views", blocks)
+
+
+def _followed(line: ConditionLine) -> dict[str, Any]:
+    who = f"*{escape(line.view)}:* " if line.view else ""
+    text = f"{who}{escape(line.text)}"
+    if line.status == OPEN:
+        block = section(
+            f"{SEVERITY_EMOJI.get(line.severity, '')} {text}\n_Open_ · owner <@{line.owner_id}>",
+            block_id=f"condition:{line.id}",
+        )
+        block["accessory"] = {
+            "type": "overflow",
+            "action_id": ActionId.CONDITION,
+            "options": [
+                option("Mark as met", f"met:{line.id}"),
+                option("Drop it, saying why", f"drop:{line.id}"),
+                option("Give to someone else", f"give:{line.id}"),
+            ],
+        }
+        return block
+    by = f" by <@{line.changed_by}>" if line.changed_by else ""
+    if line.status == MET:
+        note = f"_Met{by}_" + (f": {escape(line.note)}" if line.note else "")
+        return section(f":white_check_mark: ~{text}~\n{note}", block_id=f"condition:{line.id}")
+    why = f": {escape(line.note)}" if line.note else ""
+    return section(
+        f":heavy_multiplication_x: ~{text}~\n_Dropped{by}_{why}", block_id=f"condition:{line.id}"
+    )
 
 
 def thread_details(flow: Flow, answers: dict[str, Any], assessment: Assessment) -> list[Message]:

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.core.conditions import Conditions
 from bot.core.lookups import Runs
 from bot.core.partners import Partners
 from bot.core.recommendations import Recommendations
@@ -66,6 +67,7 @@ class Services:
     recommendations: Recommendations
     reviews: Reviews
     partners: Partners
+    conditions: Conditions
     scheduler: Scheduler
     outbox: Outbox
     work: Work  # listeners' work, after the ack
@@ -121,6 +123,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     steps = Steps(database, notify, runs, settings.partnership_channel)
     starting = Starting(steps)
     partners = Partners(steps, starting)
+    members = ChannelMembers(messenger)
     holidays = holiday_calendar(settings.review_holidays)
     # The scheduler's own client waits out no 429: it does that itself, between units of work.
     scheduler_notify = SlackNotifier(Messenger(make_client(settings, False)), outbox)
@@ -131,8 +134,9 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         steps=steps,
         starting=starting,
         recommendations=Recommendations(steps, starting),
-        reviews=Reviews(steps, starting, ChannelMembers(messenger)),
+        reviews=Reviews(steps, starting, members),
         partners=partners,
+        conditions=Conditions(steps, members, partners.redraw),
         scheduler=Scheduler(
             database,
             scheduler_notify,

@@ -177,6 +177,8 @@ class Partnership(PostedOnce, Base):
     next_review_on: Mapped[date | None] = mapped_column(Date)
     last_reviewed_on: Mapped[date | None] = mapped_column(Date)
     last_decision: Mapped[str | None] = mapped_column(String(16))
+    # The thread message that lists its conditions (with their controls) and partners.
+    follow_up_ts: Mapped[str | None] = mapped_column(String(32))
 
     @property
     def reference(self) -> str:
@@ -213,6 +215,32 @@ class PartnerView(Base):
     proposer_told: Mapped[bool] = mapped_column(default=False)
     invited_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column()
+
+
+class Condition(Base):
+    """A flag of a posted recommendation, followed to the end: open -> met, or dropped with
+    a reason. Its owner is the proposer unless it was given to someone else. One per
+    flag (its key says whose view raised it), kept across re-checks: a flag no longer
+    raised is met by the change of answers, and one raised again opens again."""
+
+    __tablename__ = "conditions"
+    __table_args__ = (UniqueConstraint("partnership_id", "key", name="uq_conditions_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    tip: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)  # what to do
+    reason: Mapped[str] = mapped_column(Text)  # the flag's reason
+    view: Mapped[str | None] = mapped_column(Text)  # whose view raised it (None: proposer)
+    owner_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    note: Mapped[str | None] = mapped_column(Text)  # why it was dropped, or how it was met
+    changed_by: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedEvent(Base):

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.core.actors import Actor, Press
 from bot.slack.blocks import PART_BLOCK, ActionId
+from bot.slack.condition_blocks import DROP_BLOCK, GIVE_BLOCK
 from bot.slack.listeners.payload import as_dict, as_text, option_values
 from bot.slack.partner_blocks import INSTEAD_BLOCK, INVITE_BLOCK
 
@@ -23,6 +24,7 @@ Handler = Callable[[Actor, dict[str, Any], dict[str, Any], BoltContext], None]
 
 def register(app: App, services: Services) -> None:
     steps, reviews, partners = services.steps, services.reviews, services.partners
+    conditions = services.conditions
 
     def pressed(handle: Callable[[Actor, Press], None]) -> Handler:
         """A press whose own value names the conversation, its version and a payload."""
@@ -92,6 +94,26 @@ def register(app: App, services: Services) -> None:
             check_id, index = (int(part) for part in place)
             partners.invite(actor, check_id, index, user, actor.pressed_ts)
 
+    def condition_chosen(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
+        choice, _sep, number = (
+            as_text(as_dict(action.get("selected_option")).get("value")) or ""
+        ).partition(":")
+        condition, channel = _number(number), _channel_of(body)
+        if condition is not None and channel:
+            conditions.chosen(actor, condition, choice, channel)
+
+    def condition_dropped(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
+        condition = _number((as_text(action.get("block_id")) or "").removeprefix(DROP_BLOCK))
+        channel = _channel_of(body)
+        if condition is not None and channel:
+            conditions.drop(actor, condition, as_text(action.get("value")) or "", channel)
+
+    def condition_given(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
+        condition = _number((as_text(action.get("block_id")) or "").removeprefix(GIVE_BLOCK))
+        user, channel = as_text(action.get("selected_user")), _channel_of(body)
+        if condition is not None and user and channel:
+            conditions.give(actor, condition, user, channel)
+
     def instead_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         user = as_text(action.get("selected_user"))
         view = _number((as_text(action.get("block_id")) or "").removeprefix(INSTEAD_BLOCK))
@@ -133,6 +155,10 @@ def register(app: App, services: Services) -> None:
         ActionId.VIEW_INSTEAD: instead_picked,
         ActionId.VIEW_NOBODY: by_id(lambda a, view: partners.hand_on(a, view, None, a.pressed_ts)),
         ActionId.VIEW_SEND: pressed(partners.send),
+        # Conditions, from the recommendation's thread: its owner or the channel's members.
+        ActionId.CONDITION: condition_chosen,
+        ActionId.CONDITION_DROP: condition_dropped,
+        ActionId.CONDITION_GIVE: condition_given,
     }
     assert set(handlers) == set(ActionId), "every control the bot draws has a handler"
 
