@@ -404,6 +404,18 @@ def _verdict_section(flow: Flow) -> list[str]:
         f"{PROCEED_WITH_CONDITIONS}.",
         "",
     ]
+    lines += [
+        "### Conditions, followed to the end",
+        "",
+        "Once a recommendation is posted, each of its flags (but one that only sets the "
+        "verdict) is a condition with an owner, the proposer until someone else is named, "
+        "and a status: open, met, or dropped with a reason. The owner or anyone in the "
+        "channel where it was posted changes it from its thread; the post counts how many "
+        "are met. A change of answers that no longer raises a flag meets its condition. "
+        "Each review asks about those still open, and one still open at its second review "
+        "is named in that review's reminder.",
+        "",
+    ]
     verdict_only = [f"`{rule.id}`" for rule in flow.flags if rule.only_sets_verdict]
     if verdict_only:
         lines += [

@@ -5,14 +5,29 @@ with a reason or give to someone else, from the thread; the post's count follows
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.storage.models import Partnership
 from tests.conftest import ALICE, BOB, PARTNERS
-from tests.e2e_support import Journey, at_once, mrkdwn_texts, proposal, shown
+from tests.e2e_support import Journey, ack_blocks, at_once, mrkdwn_texts, proposal, shown
 from tests.fakeslack import FakeSlack
-from tests.slack_driver import SlackDriver
+from tests.review_support import (
+    REVIEW_OK,
+    Clock,
+    Passes,
+    answer_review,
+    install_clock,
+    local,
+    post_check,
+    reminder_posts,
+)
+from tests.review_support import proposal as review_proposal
+from tests.slack_driver import BotServer, SlackDriver
 
 CAROL, DAVE = "U0CAROL", "U0DAVE"
 # Two warnings: no estimate of costs, nobody coordinating.
@@ -32,9 +47,12 @@ def _texts(message: dict[str, Any]) -> str:
 def _follow_up(fake: FakeSlack, post: dict[str, Any]) -> dict[str, Any]:
     return fake.wait_for(
         lambda: next(
-            m
-            for m in fake.messages(PARTNERS, thread_ts=post["ts"])
-            if m["text"] == "Conditions and partners' views"
+            (
+                m
+                for m in fake.messages(PARTNERS, thread_ts=post["ts"])
+                if m["text"] == "Conditions and partners' views"
+            ),
+            None,
         ),
         channel=PARTNERS,
         message="the thread's conditions",
@@ -133,3 +151,68 @@ def test_only_the_owner_or_the_channel_may_change_a_condition(
     )
     fake_slack.wait_idle()
     assert _count(fake_slack, post) == "0 of 2 met"
+
+
+def test_reviews_ask_about_open_conditions_and_a_reminder_names_one_still_open(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer
+) -> None:
+    """Each review asks about the conditions still open; one still open at its second
+    review is named in that reminder; the list shows the open ones."""
+    today = date.today()
+    clock = install_clock(bot_server.services, Clock(local(today, 10)))
+    passes = Passes(bot_server.services.scheduler, clock, fake_slack)
+    first_review = today + timedelta(days=35)
+    answers = review_proposal(first_review, costs="neither", coordinator="nobody")
+    post = post_check(slack, fake_slack, ALICE, answers)
+
+    # The first reminder: nothing has been open through a review yet.
+    passes.daily(first_review, first_review + timedelta(days=6), hour=9, minute=30)
+    first = reminder_posts(fake_slack)[0]
+    assert "Still open since the last review" not in str(first.args.get("blocks"))
+
+    alice = Journey(slack, fake_slack, ALICE)
+    seen = alice.count()
+    assert slack.command(ALICE, "review P-1").status == 200
+    summary = answer_review(slack, fake_slack, ALICE, REVIEW_OK, seen)
+    asked = next(b for b in summary["blocks"] if b.get("block_id") == "conditions_met")
+    options = asked["elements"][0]["options"]
+    # Each open condition in full, and a box to tick for each (its label cut to fit).
+    assert (
+        "Estimate the staff time to agree it and its yearly cost to run, and check the "
+        "benefit outweighs them."
+    ) in _texts(summary)
+    assert [o["text"]["text"][:30] for o in options] == [
+        "Estimate the staff time to agr",
+        "Name a coordinator and protect",
+    ]
+    slack.select(ALICE, summary, "conditions_met", [options[0]["value"]])
+    assert slack.press(ALICE, summary, action_id="review_submit").status == 200
+    result = fake_slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in fake_slack.messages(PARTNERS, thread_ts=post["ts"])
+                if m["text"].startswith("Review of P-1")
+            ),
+            None,
+        ),
+        channel=PARTNERS,
+        message="the review's result",
+    )
+    assert "Met, as this review found: Estimate the staff time" in _texts(result)
+    assert "Still open: Name a coordinator" in _texts(result)
+    fake_slack.wait_for(lambda: _count(fake_slack, post) == "1 of 2 met", channel=PARTNERS)
+
+    # The next reminder names the condition still open at this, its second, review.
+    mark = len(fake_slack.calls_to("chat.postMessage"))
+    with Session(bot_server.services.db.engine) as session:
+        next_due = session.scalars(select(Partnership.next_review_on)).one()
+    assert next_due is not None
+    passes.daily(next_due, next_due + timedelta(days=6), hour=9, minute=30)
+    second = reminder_posts(fake_slack, after=mark)[0]
+    named = "\n".join(mrkdwn_texts(second.args["blocks"]))
+    assert "Still open since the last review:* Name a coordinator" in named
+    assert "Estimate the staff time" not in named
+
+    listing = ack_blocks(slack.command(ALICE, "list"))
+    assert "Open conditions (1): Name a coordinator" in "\n".join(mrkdwn_texts(listing["blocks"]))

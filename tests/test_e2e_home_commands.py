@@ -98,11 +98,17 @@ def test_partnership_list_shows_each_check_with_its_status(
     assert lines[0].endswith(" — in progress")
     assert lines[1].endswith(" — cancelled")
     review = date.fromisoformat(GOOD["first_review_date"])
+    # Each with its open conditions: every flag of a posted recommendation is one.
     assert lines[2] == (
         f"• *P-2* · Falls prevention — posted · Proceed with conditions · in <#{PARTNERS}>"
         f" · next review {review.day} {review:%B %Y}"  # the next review, as the person chose
+        "\n    Open conditions (1): Take a baseline of each measure before the partnership "
+        "starts."
     )
-    assert lines[3] == f"• *P-1* · Community hubs — posted · Reconsider · in <#{PARTNERS}>"
+    assert lines[3].startswith(
+        f"• *P-1* · Community hubs — posted · Reconsider · in <#{PARTNERS}>"
+        "\n    Open conditions (2): Involve frontline staff in the design now"
+    )
 
     # Bob sees only his own (none).
     assert "You have no checks yet." in _text(ack_blocks(slack.command(BOB, "list")))

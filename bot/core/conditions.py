@@ -1,29 +1,20 @@
-"""Conditions of a posted recommendation, followed to the end.
+"""Conditions of a posted recommendation, as rows: kept in step with its flags, met at
+reviews, named in reminders once they have stayed open through one.
 
 Every flag of a posted recommendation is a condition: open, then met, or dropped with a
-reason. Its owner is the proposer unless someone gives it to another person. The owner
-or anyone in the channel where it was posted may change it, from the recommendation's
-thread; each change is one conditional UPDATE, so a double press changes it once. The
-post ("3 of 5 conditions met") and the thread's list are then redrawn in place.
+reason (what people do to one is `bot.core.condition_actions`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.core.actors import Actor, Membership
 from bot.core.notifier import ConditionLine
-from bot.core.steps import Steps
-from bot.storage.db import rowcount
 from bot.storage.models import Condition, Partnership
 from flows import Assessment
-
-if TYPE_CHECKING:  # the redraw reads conditions: it is handed in, not imported
-    from bot.core.follow_up import Redraw
 
 OPEN, MET, DROPPED = "open", "met", "dropped"
 # The note on a condition met because a change of answers no longer raises its flag.
@@ -53,6 +44,7 @@ def sync(session: Session, partnership: Partnership, assessment: Assessment, now
                 key=flag.key,
                 owner_id=partnership.owner_id,
                 status=OPEN,
+                reviews_open=0,
             )
             session.add(row)
         elif row.status == MET and row.note == NO_LONGER_RAISED:
@@ -62,6 +54,54 @@ def sync(session: Session, partnership: Partnership, assessment: Assessment, now
     for key, row in rows.items():
         if key not in raised and row.status == OPEN:
             row.status, row.note, row.changed_by, row.changed_at = MET, NO_LONGER_RAISED, None, now
+
+
+def reviewed(
+    session: Session, partnership_id: int, ticked: list[int], by: str, now: datetime
+) -> tuple[int, ...]:
+    """A review of the partnership is recorded: the conditions its reviewer ticked are
+    met (their ids are returned), and every other open one has stayed open through one
+    more review."""
+    met: tuple[int, ...] = ()
+    if ticked:
+        met = tuple(
+            session.scalars(
+                update(Condition)
+                .where(
+                    Condition.partnership_id == partnership_id,
+                    Condition.id.in_(ticked),
+                    Condition.status == OPEN,
+                )
+                .values(status=MET, note="at a review", changed_by=by, changed_at=now)
+                .returning(Condition.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    session.execute(
+        update(Condition)
+        .where(Condition.partnership_id == partnership_id, Condition.status == OPEN)
+        .values(reviews_open=Condition.reviews_open + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return met
+
+
+def still_open(session: Session, partnership_ids: list[int]) -> dict[int, list[str]]:
+    """Conditions open since a review already, by partnership: the next reminder names
+    them (a condition still open at its second review)."""
+    rows = session.execute(
+        select(Condition.partnership_id, Condition.text)
+        .where(
+            Condition.partnership_id.in_(partnership_ids),
+            Condition.status == OPEN,
+            Condition.reviews_open >= 1,
+        )
+        .order_by(Condition.id)
+    ).all()
+    named: dict[int, list[str]] = {}
+    for partnership_id, text in rows:
+        named.setdefault(partnership_id, []).append(text)
+    return named
 
 
 def lines(session: Session, partnership_id: int) -> tuple[ConditionLine, ...]:
@@ -83,86 +123,3 @@ def lines(session: Session, partnership_id: int) -> tuple[ConditionLine, ...]:
         )
         for row in rows
     )
-
-
-class Conditions:
-    def __init__(self, steps: Steps, members: Membership, redraw: Redraw) -> None:
-        self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
-        self.members, self.redraw = members, redraw
-
-    def chosen(self, actor: Actor, condition_id: int, choice: str, channel: str) -> None:
-        """A choice from a condition's menu in the thread: met at once; to drop it or give
-        it away, the presser is asked why, or to whom, first."""
-        if choice == MET:
-            self.mark_met(actor, condition_id, channel)
-            return
-        line = self._allowed(actor, condition_id, channel)
-        if line is not None and choice in ("drop", "give"):
-            self.notify.ask_condition(channel, actor.user_id, line, choice)
-
-    def mark_met(self, actor: Actor, condition_id: int, channel: str) -> None:
-        self._change(actor, condition_id, channel, {"status": MET, "note": None})
-
-    def drop(self, actor: Actor, condition_id: int, reason: str, channel: str) -> None:
-        reason = " ".join(reason.split())[:500]
-        if not reason:
-            self.notify.not_yours(channel, actor.user_id, "drop_why")
-            return
-        self._change(actor, condition_id, channel, {"status": DROPPED, "note": reason})
-
-    def give(self, actor: Actor, condition_id: int, user_id: str, channel: str) -> None:
-        changed = self._change(actor, condition_id, channel, {"owner_id": user_id})
-        if changed is not None and user_id != actor.user_id:
-            self.notify.tell(
-                user_id, "condition_given", by=actor.user_id, text=changed.text, channel=channel
-            )
-
-    def _allowed(self, actor: Actor, condition_id: int, channel: str) -> ConditionLine | None:
-        """The condition, if the presser may change it (its owner, or a member of the
-        channel where its recommendation was posted); else they are told why not."""
-        with self.db.reading() as session:
-            row = session.get(Condition, condition_id)
-            if row is None or row.team_id != actor.team_id:
-                line, posted_in = None, None
-            else:
-                posted_in = session.scalar(
-                    select(Partnership.channel_id).where(Partnership.id == row.partnership_id)
-                )
-                line = next(c for c in lines(session, row.partnership_id) if c.id == row.id)
-        if line is None:
-            self.notify.not_yours(channel, actor.user_id, "stale")
-            return None
-        if not self.members.may_act(actor.user_id, line.owner_id, posted_in):
-            self.notify.not_yours(channel, actor.user_id, "members_only")
-            return None
-        if line.status != OPEN:
-            self.notify.not_yours(channel, actor.user_id, "condition_done", status=line.status)
-            return None
-        return line
-
-    def _change(
-        self, actor: Actor, condition_id: int, channel: str, values: dict[str, str | None]
-    ) -> ConditionLine | None:
-        """Apply `values` to the condition if it is still open (one conditional UPDATE: of
-        two racing presses one changes it), then redraw the post and the thread's list."""
-        line = self._allowed(actor, condition_id, channel)
-        if line is None:
-            return None
-        with self.db.session() as session:
-            changed = session.execute(
-                update(Condition)
-                .where(Condition.id == condition_id, Condition.status == OPEN)
-                .values(**values, changed_by=actor.user_id, changed_at=self.runs.clock())
-                .execution_options(synchronize_session=False)
-            )
-            partnership_id, status = session.execute(
-                select(Condition.partnership_id, Condition.status).where(
-                    Condition.id == condition_id
-                )
-            ).one()
-        if not rowcount(changed):  # another press changed it first
-            self.notify.not_yours(channel, actor.user_id, "condition_done", status=status)
-            return None
-        if partnership_id is not None:
-            self.redraw.post(partnership_id)
-        return line

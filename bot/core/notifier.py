@@ -40,6 +40,9 @@ class CheckSummary:
 class ReviewSummary:
     assessment: Assessment
     partnership: Partnership
+    # Its conditions still open, asked about (tick those now met), and those ticked.
+    open_conditions: tuple[ConditionLine, ...] = ()
+    ticked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ class ReviewResult:
     reviewer_id: str
     answers: dict[str, Any]
     assessment: Assessment
+    conditions: tuple[ConditionLine, ...] = ()  # as the review leaves them
+    met_now: tuple[int, ...] = ()  # the conditions this review marked met
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ class ReminderLine:
     number: int  # which sending of it this is (1: the first)
     escalate: bool
     note: Note | None = None  # what happened to it; None while it still wants an answer
+    open_conditions: tuple[str, ...] = ()  # still open since a review already
 
 
 class Notifier(Protocol):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core import conditions
 from bot.core.notifier import Note, ReminderLine
 from bot.storage.models import Partnership, Reminder
 from flows import schedule
@@ -32,8 +33,14 @@ def note_for(reminder: Reminder, partnership: Partnership) -> Note | None:
     return None
 
 
-def line(reminder: Reminder, partnership: Partnership, note: Note | None = None) -> ReminderLine:
-    """A reminder as its message shows it now (`note`: what just happened to it)."""
+def line(
+    reminder: Reminder,
+    partnership: Partnership,
+    note: Note | None = None,
+    open_conditions: tuple[str, ...] = (),
+) -> ReminderLine:
+    """A reminder as its message shows it now (`note`: what just happened to it;
+    `open_conditions`: those still open since a review already)."""
     return ReminderLine(
         partnership,
         reminder.id,
@@ -41,6 +48,7 @@ def line(reminder: Reminder, partnership: Partnership, note: Note | None = None)
         reminder.sends,
         reminder.sends > 0 and schedule.is_escalation(reminder.sends),
         note or note_for(reminder, partnership),
+        open_conditions,
     )
 
 
@@ -56,4 +64,5 @@ def lines(
         .order_by(Reminder.id)
     ).all()
     notes = notes or {}
-    return [line(r, p, notes.get(r.id)) for r, p in rows]
+    named = conditions.still_open(session, [p.id for _, p in rows])
+    return [line(r, p, notes.get(r.id), tuple(named.get(p.id, ()))) for r, p in rows]

@@ -14,15 +14,16 @@ from collections.abc import Callable, Container
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.core import lookups, posting, reminder_board, reminders
+from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Membership, Press
 from bot.core.errors import PostRefused
+from bot.core.follow_up import Redraw
 from bot.core.notifier import Note, ReminderLine, ReviewResult
 from bot.core.plans import GOES_AHEAD
 from bot.core.recommendations import assessment_record
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
-from bot.core.steps import Steps
+from bot.core.steps import MET_AT_REVIEW, Steps
 from bot.storage.db import rowcount
 from bot.storage.models import Conversation, Partnership, Reminder, Review
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post
@@ -61,6 +62,7 @@ class Reviews:
         self.steps, self.starting, self.members = steps, starting, members
         self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
         self.flow = self.runs.flows["review"]
+        self.redraw = Redraw(self.db, self.notify, self.runs)
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -183,6 +185,8 @@ class Reviews:
         )
         if posted is not None:
             self._complete(review_id, posted["ts"], actor)
+            if result.met_now:  # the post counts the conditions met
+                self.redraw.post(result.partnership.id)
 
     def _complete(self, review_id: int, ts: str, pressed_by: Actor | None = None) -> None:
         """The review's result is in the thread: record it, close the review's summary (the
@@ -282,16 +286,29 @@ class Reviews:
             )
             if partnership.status == "ended":
                 raise Ended(partnership.reference)
+            met_now: tuple[int, ...] = ()
             if review is None:
                 review = self._record(
                     session, actor, press.conversation_id, partnership, run.answers, assessment
                 )
+                met = [
+                    int(v) for v in conversation.draft.get(MET_AT_REVIEW, []) if str(v).isdigit()
+                ]
+                met_now = conditions.reviewed(session, partnership.id, met, actor.user_id, now)
                 session.flush()
             # A claim retaken from a process that stopped: its result may be in the thread.
             retaken = review.post_state == "posting"
             if not claim_post(session, Review, review.id, now):
                 raise AlreadyClaimed
-            result = ReviewResult(self.flow, partnership, actor.user_id, run.answers, assessment)
+            result = ReviewResult(
+                self.flow,
+                partnership,
+                actor.user_id,
+                run.answers,
+                assessment,
+                conditions.lines(session, partnership.id),
+                met_now,
+            )
             return review.id, result, retaken
 
     def _record(

@@ -30,7 +30,7 @@ from sqlalchemy import Select, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core import reminder_board
+from bot.core import conditions, reminder_board
 from bot.core.errors import PostRefused, PostUnknown
 from bot.core.notifier import Note, Notifier, ReminderLine
 from bot.storage.db import Database, DatabaseUnavailable
@@ -191,6 +191,8 @@ class Scheduler:
                 if not ready:
                     return "idle", 0, []
                 rows = ready[:MAX_PER_DIGEST] if len(ready) >= DIGEST_FROM else ready[:1]
+                # Read before the slot is taken: nothing slow between the slot and the post.
+                named = conditions.still_open(session, [p.id for _, p in rows])
                 wait = self._claim_slot(session, channel)
                 if wait > 0:
                     return "paced", wait, []
@@ -204,7 +206,14 @@ class Scheduler:
         if left:  # posts a stopped pass may have made: look before anything is posted
             return self._settle(channel, left, now, report)
         lines = [
-            ReminderLine(p, r.id, r.due_on, r.sends + 1, schedule.is_escalation(r.sends + 1))
+            ReminderLine(
+                p,
+                r.id,
+                r.due_on,
+                r.sends + 1,
+                schedule.is_escalation(r.sends + 1),
+                open_conditions=tuple(named.get(p.id, ())),
+            )
             for r, p in rows
         ]
         try:

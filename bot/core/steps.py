@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core import lookups, reminders
+from bot.core import conditions, lookups, reminders
 from bot.core.actors import Actor, Press
+from bot.core.conditions import OPEN
 from bot.core.errors import Refused, Stale
 from bot.core.lookups import POSTS, Runs
 from bot.core.notifier import (
@@ -164,6 +165,10 @@ class Steps:
 
     def pick_channel(self, actor: Actor, press: Press | None, channel_id: str) -> None:
         self._set_draft(actor, press, "channel", channel_id)
+
+    def tick_met(self, actor: Actor, press: Press | None, condition_ids: list[str]) -> None:
+        """Conditions ticked as met on a review's summary: applied when it is submitted."""
+        self._set_draft(actor, press, MET_AT_REVIEW, condition_ids)
 
     def complete(self, actor: Actor, press: Press, note: str, change: Step) -> None:
         """Apply a final step at the summary (it must call `run.finish()`), leaving `note`
@@ -320,7 +325,7 @@ class Steps:
                     conversation.snapshot = run.snapshot()
                     conversation.state = run.state
                     conversation.flow_version = str(flow.version)
-                    kept = {k: v for k, v in conversation.draft.items() if k == "channel"}
+                    kept = {k: v for k, v in conversation.draft.items() if k in KEPT_DRAFT}
                     conversation.draft = kept
                     if run.is_finished:
                         conversation.status = "finished"
@@ -467,7 +472,11 @@ class Steps:
         flow = self.runs.flow_of(conversation)
         if conversation.kind == "review":
             reviewed = session.get_one(Partnership, conversation.partnership_id)
-            return ReviewSummary(assess(flow, run.answers), reviewed)
+            still_open = tuple(
+                line for line in conditions.lines(session, reviewed.id) if line.status == OPEN
+            )
+            ticked = tuple(str(v) for v in conversation.draft.get(MET_AT_REVIEW, []))
+            return ReviewSummary(assess(flow, run.answers), reviewed, still_open, ticked)
         if conversation.kind == PARTNER:
             view = session.get_one(PartnerView, conversation.view_id)
             check = session.get_one(Conversation, view.check_id)
@@ -523,6 +532,9 @@ class Steps:
         )
 
 
+# Half-made choices on a summary that outlive a step: where to post, conditions ticked met.
+MET_AT_REVIEW = "met_conditions"
+KEPT_DRAFT = ("channel", MET_AT_REVIEW)
 CLOSED_REMEMBERED = 8  # more steps than anyone takes while one post is in flight
 
 

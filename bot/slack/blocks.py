@@ -65,6 +65,7 @@ class ActionId(StrEnum):
     CONDITION = "condition"  # a condition's menu in the thread: met, drop, give
     CONDITION_DROP = "condition_drop"  # why it is dropped (typed, Enter sends)
     CONDITION_GIVE = "condition_give"  # who owns it now
+    CONDITIONS_MET = "conditions_met"  # ticked met on a review's summary
 
     @classmethod
     def of(cls, action_id: str) -> ActionId | None:
@@ -413,8 +414,16 @@ def check_sections(lines: Sequence[CheckLine]) -> list[dict[str, Any]]:
             detail += f" · next review {line.next_review.strftime('%-d %B %Y')}"
         if decided := DECIDED.get(line.last_decision or ""):
             detail += f" · last review: {decided}"
-        sections.append(section(f"• {clip(text, SECTION_TEXT - 300)} — {detail}"))
+        if line.open_conditions:
+            detail += "\n    " + _open_conditions_line(line.open_conditions)
+        sections.append(section(f"• {clip(text, SECTION_TEXT - 800)} — {detail}"))
     return sections
+
+
+def _open_conditions_line(conditions: Sequence[str], limit: int = 3) -> str:
+    named = "; ".join(clip(escape(text), 120) for text in conditions[:limit])
+    more = f"; and {len(conditions) - limit} more" if len(conditions) > limit else ""
+    return f"Open conditions ({len(conditions)}): {named}{more}"
 
 
 def list_message(lines: Sequence[CheckLine]) -> Message:

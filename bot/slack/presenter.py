@@ -365,7 +365,13 @@ class SlackNotifier:
         if not (partnership.channel_id and partnership.message_ts):
             raise PostRefused("the recommendation is not in a channel")
         message = review_blocks.review_result(
-            result.flow, partnership, result.reviewer_id, result.answers, result.assessment
+            result.flow,
+            partnership,
+            result.reviewer_id,
+            result.answers,
+            result.assessment,
+            result.conditions,
+            result.met_now,
         )
         with _posting():
             return self.slack.post(
@@ -388,7 +394,12 @@ class SlackNotifier:
         if len(lines) == 1:
             line = lines[0]
             message = review_blocks.reminder_message(
-                line.partnership, line.reminder_id, line.due_on, line.number, line.escalate
+                line.partnership,
+                line.reminder_id,
+                line.due_on,
+                line.number,
+                line.escalate,
+                line.open_conditions,
             )
         else:
             message = review_blocks.digest_message([_digest_item(line) for line in lines])
@@ -488,7 +499,12 @@ def _recheck_note(post: Recommendation, by: str) -> Message:
 
 def _digest_item(line: ReminderLine) -> review_blocks.DigestItem:
     return review_blocks.DigestItem(
-        line.partnership, line.reminder_id, line.due_on, line.escalate, note_text(line.note)
+        line.partnership,
+        line.reminder_id,
+        line.due_on,
+        line.escalate,
+        note_text(line.note),
+        line.open_conditions,
     )
 
 
@@ -555,6 +571,8 @@ def _screen_message(screen: Screen) -> Message:
         summary.partnership,
         screen.conversation_id,
         screen.version,
+        summary.open_conditions,
+        summary.ticked,
     )
 
 

@@ -7,18 +7,21 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
+from bot.core.notifier import ConditionLine
 from bot.slack.blocks import (
     DECIDED,
+    MAX_CHECKBOXES,
     ActionId,
     Message,
     action_value,
     button,
     context,
     fallback,
+    option,
     revise_select,
     section,
 )
-from bot.slack.mrkdwn import clip, escape
+from bot.slack.mrkdwn import OPTION_TEXT, clip, escape
 from bot.slack.recommendation_blocks import flag_sections, tip_status_lines
 from bot.storage.models import Partnership
 from flows import Assessment, Flow, FlowRun, Question, display_answer
@@ -74,13 +77,20 @@ def _controls(reminder_id: int, block_id: str) -> dict[str, Any]:
 
 
 def reminder_message(
-    partnership: Partnership, reminder_id: int, due_on: date, send_number: int, escalate: bool
+    partnership: Partnership,
+    reminder_id: int,
+    due_on: date,
+    send_number: int,
+    escalate: bool,
+    open_conditions: Sequence[str] = (),
 ) -> Message:
     """A review falling due: what it asks, when last reviewed, and what to do about it."""
     heading = f"*Review due: {_title(partnership)}*"
     if send_number > 1:
         heading = f"*Review still due: {_title(partnership)}* (reminder {send_number})"
     lines = [heading, f"Due {day(due_on)} · {last_reviewed(partnership)}", ASKS]
+    if open_conditions:
+        lines.append(still_open_line(open_conditions))
     if escalate:
         lines.append(
             f"<@{partnership.owner_id}>, this review is overdue: please start it or snooze it."
@@ -90,12 +100,22 @@ def reminder_message(
     return Message(fallback(text), blocks)
 
 
+def still_open_line(open_conditions: Sequence[str], limit: int = 5) -> str:
+    """The conditions open since an earlier review, named (a few, then a count)."""
+    named = "; ".join(escape(text) for text in open_conditions[:limit])
+    more = len(open_conditions) - limit
+    if more > 0:
+        named += f"; and {more} more"
+    return clip(f":warning: *Still open since the last review:* {named}", 1500)
+
+
 class DigestItem(NamedTuple):
     partnership: Partnership
     reminder_id: int
     due_on: date
     escalate: bool
     note: str | None = None  # what happened to it; None while it still wants an answer
+    open_conditions: Sequence[str] = ()
 
 
 def digest_message(items: Sequence[DigestItem]) -> Message:
@@ -109,6 +129,8 @@ def digest_message(items: Sequence[DigestItem]) -> Message:
         line = f"*{_title(partnership)}* · due {day(item.due_on)} · {last_reviewed(partnership)}"
         if item.escalate and item.note is None:
             line += f" · overdue, <@{partnership.owner_id}>"
+        if item.open_conditions and item.note is None:
+            line += "\n" + still_open_line(item.open_conditions, limit=2)
         blocks.append(section(line))
         if item.note is None:
             blocks.append(_controls(item.reminder_id, f"reminder-{item.reminder_id}"))
@@ -134,8 +156,11 @@ def review_summary(
     partnership: Partnership,
     conversation_id: int,
     version: int,
+    open_conditions: Sequence[ConditionLine] = (),
+    ticked: Sequence[str] = (),
 ) -> Message:
-    """The finished review in the DM: decision, flags, and Submit / Change / Discard."""
+    """The finished review in the DM: decision, flags, the conditions still open (tick
+    those now met), and Submit / Change / Discard."""
     decision = _question(flow, "decision")
     chosen = display_answer(decision, flow.answer_for("decision", run.answers))
     value = lambda payload="": action_value(conversation_id, version, payload)  # noqa: E731
@@ -143,6 +168,7 @@ def review_summary(
         section(f"*Review of {_title(partnership)}*\n*Decision: {escape(chosen)}*"),
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
+        *_open_conditions(open_conditions, ticked),
     ]
     revise = revise_select(flow, run, value)
     blocks.append(
@@ -163,15 +189,56 @@ def review_summary(
     return Message(fallback(text), blocks)
 
 
+def _open_conditions(
+    still_open: Sequence[ConditionLine], ticked: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The review asks about each condition still open: tick those met since."""
+    if not still_open:
+        return []
+    asked = still_open[:MAX_CHECKBOXES]
+    options = [option(_condition_label(line), str(line.id)) for line in asked]
+    box: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": ActionId.CONDITIONS_MET,
+        "options": options,
+    }
+    chosen = [o for o in options if o["value"] in ticked]
+    if chosen:
+        box["initial_options"] = chosen
+    listed = "\n".join(f"• {escape(_condition_label(line, whole=True))}" for line in asked)
+    blocks = [
+        section(
+            f"*Conditions still open ({len(still_open)})*: tick those met since they were "
+            f"set. Submitting marks them met.\n{listed}"
+        ),
+        {"type": "actions", "block_id": "conditions_met", "elements": [box]},
+    ]
+    if len(still_open) > len(asked):
+        blocks.append(
+            context(
+                f"… and {len(still_open) - len(asked)} more: mark them from the "
+                "recommendation's thread."
+            )
+        )
+    return blocks
+
+
+def _condition_label(line: ConditionLine, whole: bool = False) -> str:
+    text = f"{line.view}: {line.text}" if line.view else line.text
+    return text if whole else clip(text, OPTION_TEXT)
+
+
 def review_result(
     flow: Flow,
     partnership: Partnership,
     reviewer_id: str,
     answers: dict[str, Any],
     assessment: Assessment,
+    followed: Sequence[ConditionLine] = (),
+    met_now: Sequence[int] = (),
 ) -> Message:
     """The review's result, for the recommendation's thread: the decision and what follows
-    from it, the flags, and every answer given."""
+    from it, the flags, where its conditions stand, and every answer given."""
     decided = flow.answer_for("decision", answers)
     decision = display_answer(_question(flow, "decision"), decided)
     lines = [
@@ -188,12 +255,27 @@ def review_result(
         section(tip_status_lines(flow, assessment)),
         *flag_sections(flow, assessment),
     ]
+    if followed:
+        blocks.append(section(_conditions_after(followed, met_now)))
     for question in flow.applicable(answers):
         if question.is_answered(answers) and question is not _question(flow, "decision"):
             shown = escape(display_answer(question, question.value_in(answers)))
             blocks.append(section(f"*{escape(question.text)}*\n{clip(shown, 2500)}"))
     text = f"Review of {partnership.reference} {partnership.name}: {decision}"
     return Message(fallback(text), blocks[:50])
+
+
+def _conditions_after(followed: Sequence[ConditionLine], met_now: Sequence[int]) -> str:
+    met = [line for line in followed if line.id in met_now]
+    still = [line for line in followed if line.status == "open"]
+    lines = ["*Conditions*"]
+    if met:
+        lines.append("Met, as this review found: " + "; ".join(escape(c.text) for c in met))
+    if still:
+        lines.append("Still open: " + "; ".join(escape(c.text) for c in still))
+    else:
+        lines.append("None is open now.")
+    return clip("\n".join(lines), 2900)
 
 
 def after_review(partnership: Partnership, decision: str) -> str:

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.core.conditions import Conditions
+from bot.core.condition_actions import ConditionActions
 from bot.core.lookups import Runs
 from bot.core.partners import Partners
 from bot.core.recommendations import Recommendations
@@ -67,7 +67,7 @@ class Services:
     recommendations: Recommendations
     reviews: Reviews
     partners: Partners
-    conditions: Conditions
+    conditions: ConditionActions
     scheduler: Scheduler
     outbox: Outbox
     work: Work  # listeners' work, after the ack
@@ -136,7 +136,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
         recommendations=Recommendations(steps, starting),
         reviews=Reviews(steps, starting, members),
         partners=partners,
-        conditions=Conditions(steps, members, partners.redraw),
+        conditions=ConditionActions(steps, members, partners.redraw),
         scheduler=Scheduler(
             database,
             scheduler_notify,

@@ -240,6 +240,8 @@ class Condition(Base):
     note: Mapped[str | None] = mapped_column(Text)  # why it was dropped, or how it was met
     changed_by: Mapped[str | None] = mapped_column(String(32))
     changed_at: Mapped[datetime | None] = mapped_column()
+    # Reviews it has stayed open through: open at its second review, a reminder names it.
+    reviews_open: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -49,6 +49,20 @@ def register(app: App, services: Services) -> None:
         ticked = option_values(action.get("selected_options"))
         steps.remember_choices(actor, ctx.get("message_press"), ticked)
 
+    def met_ticked(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
+        ticked = option_values(action.get("selected_options"))
+        steps.tick_met(actor, ctx.get("message_press"), ticked)
+
+    def review_submitted(actor: Actor, _a: Any, body: dict[str, Any], ctx: BoltContext) -> None:
+        """Submit sends the summary's ticks with it: a tick made just before Submit, still
+        on its way as its own press, is not lost."""
+        if (press := ctx.get("press")) is None:
+            return
+        ticked = _ticked_in_state(body)
+        if ticked is not None:
+            steps.tick_met(actor, press, ticked)
+        reviews.submit(actor, press)
+
     def choices_done(actor: Actor, _a: Any, body: dict[str, Any], ctx: BoltContext) -> None:
         if (press := ctx.get("press")) is not None:
             steps.answer_choices(actor, press, _ticked_in_state(body))
@@ -139,7 +153,7 @@ def register(app: App, services: Services) -> None:
         ActionId.DISCARD: pressed(steps.cancel),
         ActionId.POST: pressed(services.recommendations.post),
         ActionId.PICK_CHANNEL: channel_picked,
-        ActionId.SUBMIT: pressed(reviews.submit),
+        ActionId.SUBMIT: review_submitted,
         ActionId.HOME_NEW: lambda actor, _a, _b, _c: services.starting.check(actor),
         # Review reminders in the channel: its members may act on them.
         ActionId.REVIEW_START: reminder(reviews.start_from_reminder),
@@ -159,6 +173,7 @@ def register(app: App, services: Services) -> None:
         ActionId.CONDITION: condition_chosen,
         ActionId.CONDITION_DROP: condition_dropped,
         ActionId.CONDITION_GIVE: condition_given,
+        ActionId.CONDITIONS_MET: met_ticked,
     }
     assert set(handlers) == set(ActionId), "every control the bot draws has a handler"
 

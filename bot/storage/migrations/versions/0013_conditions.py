@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("changed_by", sa.String(length=32), nullable=True),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reviews_open", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("partnership_id", "key", name="uq_conditions_key"),
     )
