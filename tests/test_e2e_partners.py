@@ -131,7 +131,11 @@ def test_two_partners_answer_at_once_and_the_post_follows_in_place(
     assert "only they can answer it" in told["text"] or "only they can answer it" in _texts(told)
 
     disagree = {**CONTENT, "commitment": {"resources": "staff_only", "senior_signoff": "not_yet"}}
-    unsure = {**CONTENT, "commitment": {"resources": "not_sure", "senior_signoff": "yes"}}
+    unsure = {
+        **CONTENT,
+        "commitment": {"resources": "not_sure", "senior_signoff": "yes"},
+        "worries": "Winter <pressures> on our home care staff",
+    }
     summaries = at_once(
         lambda: council.answer_all(council_invite, disagree),
         lambda: age_uk.answer_all(age_uk_invite, unsure),
@@ -164,6 +168,9 @@ def test_two_partners_answer_at_once_and_the_post_follows_in_place(
     fake_slack.wait_idle()
     assert len(notes()) == 2
     proposer.wait_notice(0, f"*{AGE_UK}* has sent its view")
+    # The proposer sees every answer each partner gave, what worries them included.
+    answers = proposer.wait_notice(0, f"*{AGE_UK}*'s answers, as sent")
+    assert "Winter &lt;pressures&gt; on our home care staff" in _texts(answers)
 
     # Dave still cannot act for Bob, now that Bob has answered.
     assert foreign_press(slack, fake_slack, DAVE, council_invite, "view_start").status == 200

@@ -287,6 +287,12 @@ class Notifier(Protocol):
         message is ((channel, ts)), or None if Slack would not take it."""
         ...
 
+    def view_answers(
+        self, user_id: str, organisation: str, flow: Flow, answers: dict[str, Any]
+    ) -> None:
+        """Every answer a partner gave for `organisation`, for the proposer."""
+        ...
+
     def invitation_closed(self, channel: str, ts: str, what: str, **facts: Any) -> None:
         """The invitation message, its buttons gone: `what` happened to it."""
         ...

@@ -26,6 +26,7 @@ from bot.core.errors import Refused, Stale
 from bot.core.follow_up import Redraw
 from bot.core.notifier import Invitation, Invitee, Invitees, Standing
 from bot.core.partner_views import (
+    PARTNER,
     assessment_of,
     check_answers,
     invitation_of,
@@ -57,6 +58,7 @@ class _Sent:
     organisation: str
     proposer_id: str
     team_id: str
+    answers: dict[str, Any]
 
 
 class Partners:
@@ -213,7 +215,9 @@ class Partners:
                 )
             row.answers, row.status = dict(run.answers), "answered"
             row.answered_at, row.chase_at = self.runs.clock(), None
-            sent.append(_Sent(row.check_id, row.organisation, row.invited_by, row.team_id))
+            sent.append(
+                _Sent(row.check_id, row.organisation, row.invited_by, row.team_id, row.answers)
+            )
             run.finish()
 
         try:
@@ -286,6 +290,9 @@ class Partners:
         posted = self._refresh(sent.check_id)
         standing = posted[1] if posted else self._standing(sent.check_id)
         facts = {"organisation": sent.organisation, "standing": standing}
+        self.notify.view_answers(
+            sent.proposer_id, sent.organisation, self.runs.flows[PARTNER], sent.answers
+        )
         if posted is None:
             self.notify.tell(sent.proposer_id, "view_in", **facts)
             self._show_summary(sent)

@@ -22,7 +22,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.mrkdwn import clip, escape
 from bot.slack.recommendation_blocks import flag_sections, tip_status_lines
-from flows import Assessment, Flow, FlowRun
+from flows import Assessment, Flow, FlowRun, display_answer
 
 INVITE_BLOCK = "invite:"  # block_id of an organisation's picker: "invite:<check id>:<n>"
 INSTEAD_BLOCK = "instead:"  # block_id of the "who instead" picker: "instead:<view id>"
@@ -163,3 +163,14 @@ def partner_summary(
         ),
     ]
     return Message(fallback(f"{invitation.organisation}'s view of {invitation.name}"), blocks)
+
+
+def view_answers(organisation: str, flow: Flow, answers: dict[str, Any]) -> Message:
+    """Every answer a partner gave, for the proposer: what their flags rest on, and what
+    worries them."""
+    blocks: list[dict[str, Any]] = [section(f"*{escape(organisation)}*'s answers, as sent:")]
+    for question in flow.applicable(answers):
+        if question.is_answered(answers):
+            shown = escape(display_answer(question, question.value_in(answers)))
+            blocks.append(section(f"*{escape(question.text)}*\n{clip(shown, 2500)}"))
+    return Message(fallback(f"{organisation}'s answers"), blocks[:50])

@@ -437,6 +437,12 @@ class SlackNotifier:
         ts = self.slack.say(channel, partner_blocks.invitation_message(invitation, again))
         return (channel, ts) if ts else None
 
+    def view_answers(
+        self, user_id: str, organisation: str, flow: Flow, answers: dict[str, Any]
+    ) -> None:
+        message = partner_blocks.view_answers(organisation, flow, answers)
+        self.slack.say(self.dm_of(user_id), message)
+
     def invitation_closed(self, channel: str, ts: str, what: str, **facts: Any) -> None:
         text = INVITATION_CLOSED[what](**facts)
         self.slack.update(channel, ts, partner_blocks.closed_invitation(text))
