@@ -46,6 +46,10 @@ NEEDED_ROLES = {
 }
 
 
+# Threads that run listeners' work after the ack (Slack calls and the database, mostly waits).
+WORK_THREADS = 16
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -130,5 +134,9 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
             holidays=holiday_calendar(settings.review_holidays),
         ),
         outbox=outbox,
-        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify, database),
+        work=Work(
+            ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
+            notify,
+            database,
+        ),
     )
