@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -371,13 +371,21 @@ def load_flow(name_or_path: str | Path) -> Flow:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise FlowDefinitionError(f"{path}: cannot read the flow definition ({err})") from err
-        return parse_flow(text, source=str(path))
+        return _parsed(text, str(path))
     if not _FLOW_NAME.fullmatch(name_or_path):
         raise FlowDefinitionError(f"{name_or_path!r} is not a flow name (letters, digits, - and _)")
     packaged = resources.files("flows") / "definitions" / f"{name_or_path}.toml"
     if not packaged.is_file():
         raise FlowDefinitionError(f"no packaged flow named {name_or_path!r} ({packaged})")
-    return parse_flow(packaged.read_text(encoding="utf-8"), source=f"{name_or_path}.toml")
+    return _parsed(packaged.read_text(encoding="utf-8"), f"{name_or_path}.toml")
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> Flow:
+    """`parse_flow`, once per text: services are built per process (and per test), and a
+    Flow is immutable, so every build of the same definition can share one. Keyed on the
+    text itself, so an edited file is parsed afresh; a bad one raises every time."""
+    return parse_flow(text, source=source)
 
 
 def parse_flow(text: str, *, source: str = "<memory>") -> Flow:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import settings
 
 from tests.fakeslack import FakeSlack
-from tests.slack_driver import BotServer, SlackDriver, serve
+from tests.slack_driver import BotServer, SlackDriver
 
 # Property tests check behaviour, not speed: on a busy CI machine a slow example (a
 # holiday calendar filled in for a new year, say) must not fail on Hypothesis's deadline.
@@ -70,26 +70,10 @@ def bot_server(fake_slack: FakeSlack, database_url: str) -> Iterator[BotServer]:
 
     Its services are exposed too, so tests can run a reminder pass at a chosen time.
     """
-    from bot.settings import Settings
-    from bot.slack.app import create_app
-    from bot.slack.services import build_services, make_client
+    from tests.e2e_support import running_bot
 
-    settings = Settings(
-        bot_token=BOT_TOKEN,
-        signing_secret=SIGNING_SECRET,
-        api_url=fake_slack.api_url,
-        database_url=database_url,
-        partnership_channel=PARTNERS,
-    )
-    from tests.transaction_guard import guard
-
-    services = build_services(settings, make_client(settings))
-    watch = guard(services)
-    app = create_app(settings, services)
-    with serve(app) as base_url:
-        yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
-    services.db.close()
-    assert not watch.violations, "\n".join(watch.violations)
+    with running_bot(fake_slack, database_url) as bot:
+        yield bot
 
 
 @pytest.fixture

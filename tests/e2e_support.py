@@ -25,6 +25,7 @@ from bot.slack.services import build_services, make_client
 from bot.storage.db import Database
 from bot.storage.models import Conversation
 from flows import FlowRun, display_answer
+from tests.bot_work import with_counted_work
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, Proposer, is_summary, question_in
@@ -59,9 +60,12 @@ def escape(text: str) -> str:
 def running_bot(
     fake: FakeSlack, database_url: str, partnership_channel: str | None = PARTNERS
 ) -> Iterator[BotServer]:
-    """The bot as the `bot_server` fixture builds it, but stoppable mid-test (restarts).
+    """The real bot (`create_app(settings)`) served by the real HTTP server on a free port,
+    stoppable mid-test (restarts); the `bot_server` fixture is one for the whole test.
 
-    The database engine is disposed when the server stops, as when the process exits.
+    Its work pool is counted, for `FakeSlack.wait_idle`. When it stops, its work is
+    finished and the database engine disposed, as when the process exits; a Slack call
+    made inside a unit of work (tests/transaction_guard.py) then fails the test.
     """
     settings = Settings(
         bot_token=BOT_TOKEN,
@@ -70,13 +74,16 @@ def running_bot(
         database_url=database_url,
         partnership_channel=partnership_channel,
     )
-    services = build_services(settings, make_client(settings))
+    services, pool = with_counted_work(build_services(settings, make_client(settings)))
     watch = guard(services)
     app = create_app(settings, services)
+    unattend = fake.attend(pool.settle)
     try:
         with serve(app) as base_url:
             yield BotServer(app=app, settings=settings, base_url=base_url, services=services)
     finally:
+        unattend()
+        pool.shutdown(wait=True)  # no work still runs against a fake about to stop
         services.db.close()
     assert not watch.violations, "\n".join(watch.violations)
 

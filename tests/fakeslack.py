@@ -508,6 +508,8 @@ class FakeSlack:
         # Calls Slack carries out but whose answer never reaches the bot (see `answer_lost`).
         self._drops: list[tuple[str, Callable[[dict[str, Any]], bool], threading.Event]] = []
         self._last_activity = time.monotonic()
+        # In-process bots' `settle(timeout)`, for `wait_idle` (see `attend`).
+        self._bots: list[Callable[[float], bool]] = []
         self.calls: list[Call] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -867,14 +869,32 @@ class FakeSlack:
                     )
                 changed.wait(min(remaining, poll))
 
+    def attend(self, settle: Callable[[float], bool]) -> Callable[[], None]:
+        """Have `wait_idle` wait for an in-process bot's own work: `settle(timeout)` returns
+        True once the bot has nothing queued or running. Returns the call that stops
+        attending to it (when that bot stops)."""
+        with self._changed:
+            self._bots.append(settle)
+        return lambda: self._bots.remove(settle)
+
     def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
-        """Wait until the bot made no call for `quiet` seconds.
+        """Wait until the bot has nothing left to do.
 
         For asserting that something did NOT happen (no second post after a retried
-        event): wait for the bot to go quiet, then look. Calls are handled under the
-        fake's lock, so none is half-done while this holds it.
+        event): wait for the bot to be done, then look. With the bots in this process
+        attended to (`attend`), that is when their work pools are empty (the test's own
+        requests have returned by then: each listener hands its work over before it
+        answers); otherwise, when the bot made no call for `quiet` seconds. Calls are
+        handled under the fake's lock, so none is half-done while this holds it.
         """
         deadline = time.monotonic() + timeout
+        with self._changed:
+            bots = list(self._bots)
+        if bots:
+            for settle in bots:  # not under the lock: the work being waited for needs it
+                if not settle(max(0.0, deadline - time.monotonic())):
+                    raise AssertionError(f"the bot still busy after {timeout}s\n{self.dump()}")
+            return
         with self._changed:
             while time.monotonic() - self._last_activity < quiet:
                 if time.monotonic() > deadline:

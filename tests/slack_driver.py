@@ -58,6 +58,21 @@ _MULTI = {
 _OPTION_KINDS = {"static_select", "multi_static_select", "radio_buttons", "overflow", "checkboxes"}
 
 
+# What `urllib.parse.quote_plus` makes of each UTF-8 byte: itself if always safe, "+" for a
+# space, else %XX.
+_FORM_BYTES = [
+    chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.-~") else f"%{b:02X}"
+    for b in range(256)
+]
+_FORM_BYTES[ord(" ")] = "+"
+
+
+def form_quote(text: str) -> str:
+    """`quote_plus(text)`, several times faster: a press's payload carries the whole
+    message, and quoting it byte by byte in Python was a sixth of a journey's CPU."""
+    return "".join(map(_FORM_BYTES.__getitem__, text.encode("utf-8")))
+
+
 @dataclass
 class DriverResponse:
     """The bot's HTTP answer to one request, plus what was sent (`payload`) for follow-ups."""
@@ -141,7 +156,7 @@ class SlackDriver:
         return response
 
     def _interactive(self, payload: dict[str, Any]) -> DriverResponse:
-        body = urlencode({"payload": json.dumps(payload)}).encode("utf-8")
+        body = b"payload=" + form_quote(json.dumps(payload)).encode("ascii")
         return self._send(body, FORM, payload)
 
     # ---- slash commands and events -------------------------------------------------------

@@ -15,14 +15,14 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import pytest
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from tests.fakeslack import FakeSlack
-from tests.slack_driver import BotServer, SlackDriver, serve
+from tests.slack_driver import BotServer, SlackDriver, form_quote, serve
 
 SECRET = "test-secret"
 PARTNERS = "C0PARTNERS"
@@ -410,3 +410,17 @@ def test_the_real_bot_serves_signed_requests_only(
 @pytest.mark.postgres
 def test_postgres_variants_get_a_schema_in_test_database_url(database_url: str) -> None:
     assert database_url.startswith("postgresql")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a b+c/d?e=f&g#h%i",
+        "é ü 中文 😀 ~_.-*'()!",
+        "".join(map(chr, range(300))),
+        json.dumps({"text": "Two & three <@U0ALICE>", "blocks": [{"type": "divider"}]}),
+    ],
+)
+def test_the_driver_quotes_a_payload_as_a_form_encoder_does(text: str) -> None:
+    assert form_quote(text) == quote_plus(text)

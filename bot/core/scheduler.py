@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -81,11 +81,14 @@ class Scheduler:
         """One pass, as if the clock said `now` (default: the real time)."""
         now = now or self.clock()
         report = PassReport()
-        with self.db.session() as session:
-            forget_events(session, now)
-        with self._running() as owner:
-            for channel in self.due_channels(now):
-                self._channel_pass(channel, now, report, owner)
+        # One unit of plain statements: most passes find nothing due and end here.
+        with self.db.statements() as connection:
+            forget_events(connection, now)
+            channels = _posted_in(connection.scalars(_due_channels(now)))
+        if channels:
+            with self._running() as owner:
+                for channel in channels:
+                    self._channel_pass(channel, now, report, owner)
         for chase in self.chasers:
             report.chased += chase(now)
         return report
@@ -111,9 +114,7 @@ class Scheduler:
     def due_channels(self, now: datetime) -> list[str]:
         """The channels with reminders due by `now` (of partnerships still active)."""
         with self.db.reading() as session:
-            channels = session.scalars(_due_channels(now)).all()
-        # A partnership not posted yet has no channel.
-        return [channel for channel in channels if channel is not None]
+            return _posted_in(session.scalars(_due_channels(now)))
 
     def _channel_pass(self, channel: str, now: datetime, report: PassReport, owner: str) -> None:
         """Post what is due in one channel, a message per unit of work.
@@ -375,6 +376,11 @@ def _due_channels(now: datetime) -> Select[str | None]:
         .where(Reminder.state == "pending", Reminder.send_at <= now)
         .distinct()
     )
+
+
+def _posted_in(channels: Iterable[str | None]) -> list[str]:
+    # A partnership not posted yet has no channel.
+    return [channel for channel in channels if channel is not None]
 
 
 def _due_in(channel: str, now: datetime) -> Select[Reminder, Partnership]:

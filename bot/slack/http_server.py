@@ -1,27 +1,26 @@
-"""HTTP mode: Bolt's WSGI adapter behind a small front door, served by waitress.
+"""HTTP mode: a Bolt app behind a small front door, served by waitress.
 
-The front door answers before anything parses a request: the body is capped (Slack's
-are small, so a larger one is refused without being read), the signature is checked
-on the raw bytes, and a signed payload that is not shaped like Slack's is answered 400
-instead of reaching a listener. So no request can fill memory or the log, and a
-malformed one never gets a 500. Only `POST /slack/events`, `GET /healthz` (the process
-lives) and `GET /readyz` (the database answers) are served.
+The front door answers before Bolt sees a request: the body is capped (Slack's are
+small, so a larger one is refused without being read), the signature is checked on the
+raw bytes, and a signed payload that is not shaped like Slack's is answered 400 instead
+of reaching a listener; one that is, is handed to Bolt as read here. So no request can
+fill memory or the log, and a malformed one never gets a 500. Only `POST /slack/events`,
+`GET /healthz` (the process lives) and `GET /readyz` (the database answers) are served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from waitress.server import create_server
 
 EVENTS_PATH = "/slack/events"
@@ -37,7 +36,6 @@ Wsgi = Callable[..., Iterable[bytes]]
 
 
 def make_wsgi_app(app: App, signing_secret: str, ready: Callable[[], bool] | None = None) -> Wsgi:
-    handler = SlackRequestHandler(app, path=EVENTS_PATH)
     secret = signing_secret.encode()
 
     def wsgi(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -63,18 +61,30 @@ def make_wsgi_app(app: App, signing_secret: str, ready: Callable[[], bool] | Non
         if not is_signed(secret, body, timestamp, signature):
             log.info("Refused a request with no valid Slack signature (%d bytes)", len(body))
             return _answer(start_response, "401 Unauthorized", "invalid signature")
-        problem = payload_problem(body, environ.get("CONTENT_TYPE", ""))
-        if problem:
-            log.warning("Refused a signed request that Slack would not send: %s", problem)
+        payload = read_payload(body, environ.get("CONTENT_TYPE", ""))
+        if isinstance(payload, str):
+            log.warning("Refused a signed request that Slack would not send: %s", payload)
             return _answer(start_response, "400 Bad Request", "malformed request")
-        environ["wsgi.input"] = io.BytesIO(body)
+        # Bolt is handed the body read here, not the bytes to read again: its "socket_mode"
+        # is how it takes a request already parsed and verified (the signature was checked
+        # above, on the raw bytes). A press carries its whole message, so parsing it twice
+        # was a fair part of a press's cost.
         try:
-            return handler(environ, start_response)
+            request = BoltRequest(
+                body=payload,
+                query=environ.get("QUERY_STRING", ""),
+                headers=_headers(environ),
+                mode="socket_mode",
+            )
+            response = app.dispatch(request)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             # Bolt reading a field of an unexpected type (a signed request that is not
             # shaped as Slack's): one line, no traceback, no body.
             log.warning("Refused a signed request Bolt could not read (%s)", type(error).__name__)
             return _answer(start_response, "400 Bad Request", "malformed request")
+        answer = WsgiHttpResponse(response.status, response.headers, response.body)
+        start_response(answer.status, answer.get_headers())
+        return answer.get_body()
 
     return wsgi
 
@@ -119,8 +129,8 @@ def is_signed(secret: bytes, body: bytes, timestamp: str, signature: str) -> boo
     return hmac.compare_digest(expected, signature)
 
 
-def payload_problem(body: bytes, content_type: str) -> str | None:
-    """Why a signed body is not a request Slack sends (None when it is one).
+def read_payload(body: bytes, content_type: str) -> dict[str, Any] | str:
+    """A signed body as Bolt reads it, or why it is not a request Slack sends.
 
     Checks only what the listeners rely on, so a real request is never refused: a form
     with a JSON `payload` (interactions) or a slash command, or a JSON body (events).
@@ -131,16 +141,33 @@ def payload_problem(body: bytes, content_type: str) -> str | None:
         return "not UTF-8"
     try:
         if content_type.startswith("application/json"):
-            return _event_problem(json.loads(text))
+            event = json.loads(text)
+            return _event_problem(event) or event
         form = parse_qs(text, keep_blank_values=True, errors="strict")
         if "payload" in form:
-            return _interaction_problem(json.loads(form["payload"][0]))
+            interaction = json.loads(form["payload"][-1])
+            return _interaction_problem(interaction) or interaction
         if "command" in form:
             missing = [key for key in ("command", "user_id", "team_id") if not form.get(key)]
-            return f"a command without {missing[0]}" if missing else None
+            if missing:
+                return f"a command without {missing[0]}"
+            return {key: values[-1] for key, values in form.items()}  # as Bolt reads a form
     except (ValueError, RecursionError) as error:  # bad JSON, escapes or nesting
         return f"unreadable ({type(error).__name__})"
     return "neither an event, an interaction nor a command"
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str | Sequence[str]]:
+    """The request's headers by lower-case name, as Bolt's WSGI adapter gives them."""
+    headers: dict[str, str | Sequence[str]] = {
+        key[5:].lower().replace("_", "-"): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if key in environ:
+            headers[key.lower().replace("_", "-")] = environ[key]
+    return headers
 
 
 def _event_problem(body: object) -> str | None:

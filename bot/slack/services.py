@@ -51,6 +51,10 @@ NEEDED_ROLES = {
 SHOWN_TO_PARTNERS = ("objectives",)
 
 
+# Threads that run listeners' work after the ack (Slack calls and the database, mostly waits).
+WORK_THREADS = 16
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -145,5 +149,9 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
             chasers=[lambda now: partners.chase(now, holidays)],
         ),
         outbox=outbox,
-        work=Work(ThreadPoolExecutor(max_workers=16, thread_name_prefix="work"), notify, database),
+        work=Work(
+            ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
+            notify,
+            database,
+        ),
     )

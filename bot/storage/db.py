@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import (
@@ -28,6 +29,9 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Postgres advisory lock held while migrating: instances started at once take turns
@@ -165,16 +169,20 @@ class Database:
         several instances at once: on Postgres they queue on an advisory lock; on SQLite
         the transaction's write lock does the same)."""
         from alembic import command  # only here: most units of work never migrate
-        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
 
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        config = _alembic_config()
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Released when this transaction ends, whatever happens in between.
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
+            # At the newest migration already (every start but the first after a release):
+            # nothing to run, so the environment and the migrations are not loaded.
+            current = MigrationContext.configure(connection).get_current_heads()
+            if set(current) == _newest_migrations():
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -189,6 +197,22 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@lru_cache(maxsize=1)
+def _newest_migrations() -> frozenset[str]:
+    """The head revisions of the migrations shipped with this code (read once a process)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
 def rowcount(result: Result[Any]) -> int:

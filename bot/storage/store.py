@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,9 +33,9 @@ def record_event(session: Session, event_id: str, team_id: str) -> bool:
     return session.execute(statement).first() is not None
 
 
-def forget_events(session: Session, now: datetime) -> int:
+def forget_events(unit: Session | Connection, now: datetime) -> int:
     """Drop the event ids Slack can no longer retry, so the table does not grow forever."""
-    result = session.execute(
+    result = unit.execute(
         delete(ProcessedEvent)
         .where(ProcessedEvent.received_at < now - EVENT_MEMORY)
         .execution_options(synchronize_session=False)
