@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, PARTNERS
-from tests.fakeslack import FakeSlack
 from tests.ports import port_nobody_is_handed
 from tests.proposer import FLOW, Proposer, question_in
 from tests.slack_driver import SlackDriver
