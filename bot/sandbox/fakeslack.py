@@ -388,6 +388,25 @@ class FakeSlack:
                 self._thread_parent(ch.id, thread_ts)
             return self._public(self._store(ch.id, user, text, [], thread_ts))
 
+    def command_reply(self, channel: str, user: str, reply: dict[str, Any]) -> Call:
+        """Show the bot's answer to a slash command (the JSON body of its HTTP response) to
+        `user` alone, as Slack does, and as strictly as chat.postEphemeral: recorded as a
+        call of "command.response", refused (and so in `errors`) when malformed."""
+        with self._changed:
+            call = Call("command.response", _clone(reply), time.time(), status=200)
+            self.calls.append(call)
+            self._calls_by_method.setdefault(call.method, []).append(call)
+            try:
+                where = self._resolve_channel(channel)
+                text, blocks = self._content(reply, MAX_MESSAGE_BLOCKS)
+                self._add_ephemeral(where.id, user, text, blocks, None)
+                call.response = {"ok": True}
+            except SlackError as refused:
+                call.response = refused.body()
+            self._last_activity = time.monotonic()
+            self._changed.notify_all()
+            return call
+
     # ---- inspection ------------------------------------------------------------------
 
     def messages(
