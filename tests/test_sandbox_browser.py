@@ -107,7 +107,12 @@ def test_a_check_posted_then_reviewed_from_its_reminder(
     page.locator("#places button.channel").click()
     reminder = page.locator(".message.from-bot:has([data-action-id='review_start'])").last
     expect(reminder).to_contain_text(GOOD["name"])
+    reminder_ts = reminder.get_attribute("data-ts")
     reminder.locator("[data-action-id='review_start']").click()
+    # The bot updates the reminder in place: it now says who is on it.
+    updated = page.locator(f'.message[data-ts="{reminder_ts}"]')
+    expect(updated).to_contain_text("Sam Patel")
+    expect(updated.locator(".note")).to_contain_text("(edited)")
     page.locator("#places button.dm").click()
     review = answer_all(page, REVIEW_OK, sandbox.fake)
     review.locator('[data-action-id="review_submit"]').click()
@@ -118,6 +123,19 @@ def test_a_check_posted_then_reviewed_from_its_reminder(
     expect(page.locator("#thread-messages")).to_contain_text(REVIEW_OK["decision_notes"])
     page.screenshot(path=str(tmp_path / "sandbox.png"))
     assert (tmp_path / "sandbox.png").stat().st_size > 10_000
+
+    # The next reminder; ending the partnership asks first, and nothing happens on Cancel.
+    page.locator("#jump").click()
+    end = page.locator(".message.from-bot [data-action-id='review_end']")
+    expect(end).to_have_count(1)
+    end.click()
+    expect(page.locator("#confirm")).to_be_visible()
+    page.locator("#confirm-deny").click()
+    expect(page.locator("#confirm")).to_be_hidden()
+    expect(end).to_have_count(1)
+    end.click()
+    page.locator("#confirm-ok").click()
+    expect(end).to_have_count(0)
     assert not sandbox.fake.errors, sandbox.fake.dump()
 
 
