@@ -55,3 +55,22 @@ def test_python_app_py_sandbox_starts_it_even_with_slack_credentials(tmp_path: P
     finally:
         code, errors = stop(process)
     assert code == 0, errors
+
+
+def test_a_port_already_taken_is_said_in_two_lines_and_exit_2(tmp_path: Path) -> None:
+    first, said = start(tmp_path)
+    try:
+        port = said.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [sys.executable, str(ROOT / "app.py"), "sandbox"],
+            env=clean_env(PORT=port, SANDBOX_DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        stop(first)
+    assert second.returncode == 2
+    assert f"Cannot start the sandbox on port {port}" in second.stderr
+    assert "Set PORT" in second.stderr and "Traceback" not in second.stderr
