@@ -93,6 +93,7 @@ class Sandbox:
         self.page.shutdown()
         self.page.server_close()
         self.scheduler.stop()
+        self.scheduler.join(timeout=10)  # a pass under way finishes before the fake goes
         self.bot.task_dispatcher.shutdown()
         with suppress(OSError):  # the loop may have closed its trigger already
             self.bot.trigger.pull_trigger(self.bot.close)

@@ -41,7 +41,7 @@ Act = Callable[[dict[str, Any]], dict[str, Any]]
 class PageServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, show: Show, act: Act, jump: Callable[[], dict[str, Any]]):
+    def __init__(self, port: int, show: Show, act: Act, jump: Callable[[], dict[str, Any]]) -> None:
         super().__init__((HOST, port), _Handler)
         self.show, self.act, self.jump = show, act, jump
         self.thread = threading.Thread(target=self.serve_forever, name="sandbox-page", daemon=True)
