@@ -67,6 +67,7 @@ def page(sandbox: Sandbox) -> Iterator[Any]:
             page.set_default_timeout(20_000)
             failures: list[str] = []
             page.on("pageerror", lambda error: failures.append(str(error)))
+            page.failures = failures  # for the message of a test that times out
             page.goto(sandbox.url)
             yield page
             assert not failures, f"the page's script failed: {failures}"
@@ -173,7 +174,14 @@ def answer_all(page: Any, answers: dict[str, Any], fake: FakeSlack) -> Any:
         try:
             next_prompt(page, answer(page, prompt, question, answers[question.id]))
         except sync_api.TimeoutError:
-            raise AssertionError(f"nothing came after {question.id}\n{fake.dump()}") from None
+            shown = page.evaluate(
+                "[[...document.querySelectorAll('#messages .message')].map((m) => m.dataset.ts),"
+                " (page.data || {messages: []}).messages.map((m) => m.ts), page.problem]"
+            )
+            raise AssertionError(
+                f"nothing came after {question.id}; the page shows, holds and says {shown}"
+                f" and failed with {getattr(page, 'failures', None)}\n{fake.dump()}"
+            ) from None
     raise AssertionError("the page never showed a summary")
 
 

@@ -40,6 +40,9 @@ Act = Callable[[dict[str, Any]], dict[str, Any]]
 
 class PageServer(ThreadingHTTPServer):
     daemon_threads = True
+    # A browser opens several connections at once; on a busy machine a queue of 5 would
+    # leave some waiting out a SYN retry of a second or more.
+    request_queue_size = 64
 
     def __init__(self, port: int, show: Show, act: Act, jump: Callable[[], dict[str, Any]]) -> None:
         super().__init__((HOST, port), _Handler)

@@ -393,17 +393,36 @@ function draw(data) {
   if (data.thread) showMessages($("thread-messages"), [data.thread.parent, ...data.thread.replies]);
 }
 
-async function refresh() {
-  if (!page.user) return;
+// One request for the state at a time: on a slow machine, polls never queue up behind
+// each other, and a change asked for meanwhile is fetched right after.
+const asking = { now: false, again: false };
+
+function where() {
   const query = new URLSearchParams({ user: page.user, channel: page.place === "home" ? "" : page.place });
   if (page.thread) query.set("thread", page.thread);
+  return query.toString();
+}
+
+async function refresh() {
+  if (!page.user) return;
+  if (asking.now) { asking.again = true; return; }
+  asking.now = true;
+  const query = where();
   try {
-    const answer = await fetch("/state?" + query);
-    const text = await answer.text();
-    if (text !== page.shown) { page.shown = text; draw(JSON.parse(text)); }
+    const text = await (await fetch("/state?" + query)).text();
+    // A person who moved on meanwhile sees where they are now, not where they were.
+    if (query !== where()) asking.again = true;
+    else if (text !== page.shown) { page.shown = text; draw(JSON.parse(text)); }
   } catch (error) {
     $("problems").textContent = "The sandbox is not answering: is `python app.py` still running?";
+  } finally {
+    asking.now = false;
+    if (asking.again) { asking.again = false; refresh(); }
   }
+}
+
+function poll() {
+  refresh().finally(() => setTimeout(poll, 400));
 }
 
 function go(place) {
@@ -438,8 +457,7 @@ async function start() {
     const result = await post("/clock/next", {});
     $("clock-note").textContent = result.ok ? result.note : "";
   });
-  refresh();
-  setInterval(refresh, 400);
+  poll();
 }
 
 start();
