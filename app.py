@@ -1,7 +1,10 @@
 """Partnership check bot: the command line.
 
 python app.py                              run the bot (Socket Mode with SLACK_APP_TOKEN,
-                                           else HTTP), with the reminder scheduler
+                                           else HTTP), with the reminder scheduler; with no
+                                           Slack credentials at all, the local sandbox
+python app.py sandbox                      try the bot on a page at http://127.0.0.1:$PORT
+                                           that plays Slack (no workspace needed)
 python app.py reminders run-due [--as-of]  one scheduler pass, then exit (cron, catch-up)
 python app.py db upgrade                   apply database migrations and exit
 """
@@ -27,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Partnership check Slack bot.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the bot (the default)")
+    commands.add_parser(
+        "sandbox", help="try the bot on a local page that plays Slack (no workspace needed)"
+    )
     db_parser = commands.add_parser("db", help="database maintenance")
     db_parser.add_argument("action", choices=["upgrade"], help="apply all migrations")
     reminders = commands.add_parser("reminders", help="review reminders")
@@ -43,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(home=HOME)
         logs.configure(settings.log_level)
+        if args.command == "sandbox" or (
+            args.command is None and not settings.has_slack_credentials
+        ):
+            return sandbox(settings)
         log.info("Database: %s", settings.database_shown)
         if args.command == "db":
             from bot.storage.db import Database
@@ -110,6 +120,30 @@ def run_due(settings: Settings, as_of: datetime | None) -> int:
     for reference in report.failed:
         print(f"Could not post the reminder for {reference}; the next pass will retry.")
     return 1 if report.failed else 0
+
+
+def sandbox(settings: Settings) -> int:
+    """The real bot against a made-up workspace on 127.0.0.1, until Ctrl+C."""
+    from bot.sandbox.run import Sandbox
+
+    try:
+        box = Sandbox(settings)
+    except OSError as taken:
+        print(
+            f"Cannot start the sandbox on port {settings.port}: {taken.strerror}.", file=sys.stderr
+        )
+        print("Set PORT to a free port (in the environment or .env).", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # before anyone is told the URL
+    print(f"Sandbox: open {box.url}", flush=True)
+    print("A local try-out with a made-up workspace: nothing reaches Slack.", flush=True)
+    try:
+        box.wait()
+    except KeyboardInterrupt:
+        log.info("Stopped")
+    finally:
+        box.stop()
+    return 0
 
 
 def serve(settings: Settings) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakeslack import FakeSlack  # noqa: E402
+from bot.sandbox.fakeslack import FakeSlack  # noqa: E402
 from tests.proposer import GOOD, Proposer, question_in  # noqa: E402
 from tests.slack_driver import DriverResponse, SlackDriver  # noqa: E402
 

@@ -18,7 +18,7 @@ Exactly 100 are due at the moment the pass runs as of, one in each of 100 channe
 person, U0HEAVY, owns `--heavy` of the partnerships and, newest of all, 1,000 finished
 re-checks and 1,000 reviews: the list and the App Home show their latest 15 checks.
 
-The pass posts to the tests' strict fake Slack (tests/fakeslack.py), which runs in a
+The pass posts to the tests' strict fake Slack (bot/sandbox/fakeslack.py), which runs in a
 process of its own as Slack would, so its CPU is not the bot's. Each channel has one
 due reminder and its last post (`channel_pace`) a day ago, so no post waits for the
 channel's pace; the pauses the scheduler asks for are counted and reported, never slept.
@@ -49,11 +49,11 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from bot.core.actors import Actor
 from bot.core.listing import recent_checks
+from bot.sandbox.fakeslack import FakeSlack
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.services import Services, build_services, make_client
 from bot.storage.db import Database
-from tests.fakeslack import FakeSlack
 
 TEAM = "T000TEST"  # the fake's workspace: every tenth row, and U0HEAVY's
 HEAVY = "U0HEAVY"

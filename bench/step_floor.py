@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.http_load import TimedDriver, _cpu_seconds, _free_port  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
+from bot.sandbox.fakeslack import FakeSlack  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN = "xoxb-bench"

@@ -16,6 +16,8 @@ from dotenv import find_dotenv, load_dotenv
 
 DEFAULT_DATABASE_URL = "sqlite:///partnership-check.sqlite3"
 DEFAULT_DATABASE_FILE = "partnership-check.sqlite3"
+# The sandbox keeps its made-up workspace apart from the real one's data.
+DEFAULT_SANDBOX_DATABASE_FILE = "partnership-check-sandbox.sqlite3"
 DEFAULT_API_URL = "https://slack.com/api/"
 MANIFEST = "slack-app-manifest.yml"
 
@@ -41,6 +43,9 @@ class Settings:
     log_level: str = "INFO"
     # Public holidays on which no review reminder goes out: "GB-ENG", "GB-SCT", "IE"...
     review_holidays: str | None = None
+    # The sandbox's own database, never DATABASE_URL: trying the bot out cannot write
+    # made-up partnerships into the real ones.
+    sandbox_database_url: str = f"sqlite:///{DEFAULT_SANDBOX_DATABASE_FILE}"
 
     def __repr__(self) -> str:
         # Tokens never reach a log line or a traceback through repr().
@@ -58,6 +63,12 @@ class Settings:
         if self.signing_secret and self.bot_token:
             return "http"
         return None
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        """Whether any Slack credential is set: with none, `python app.py` starts the
+        sandbox; with some but not enough, it says what is missing."""
+        return bool(self.bot_token or self.app_token or self.signing_secret)
 
     @property
     def database_shown(self) -> str:
@@ -139,6 +150,8 @@ class Settings:
             app_token=env.get("SLACK_APP_TOKEN"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=env.get("DATABASE_URL") or _default_database(home),
+            sandbox_database_url=env.get("SANDBOX_DATABASE_URL")
+            or _default_database(home, DEFAULT_SANDBOX_DATABASE_FILE),
             partnership_channel=channel,
             port=port,
             log_level=level,
@@ -167,11 +180,11 @@ class Settings:
         )
 
 
-def _default_database(home: Path | None) -> str:
+def _default_database(home: Path | None, file: str = DEFAULT_DATABASE_FILE) -> str:
     """A SQLite file beside app.py (not wherever the bot happens to be started)."""
     if home is None:
-        return DEFAULT_DATABASE_URL
-    return f"sqlite:///{home.resolve() / DEFAULT_DATABASE_FILE}"
+        return f"sqlite:///{file}"
+    return f"sqlite:///{home.resolve() / file}"
 
 
 def _redact_url(url: str) -> str:

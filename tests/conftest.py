@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.fakeslack import FakeSlack
+from bot.sandbox.fakeslack import FakeSlack
 from tests.slack_driver import BotServer, SlackDriver
 
 # Property tests check behaviour, not speed: on a busy CI machine a slow example (a

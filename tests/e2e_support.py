@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.services import build_services, make_client
@@ -27,7 +28,6 @@ from bot.storage.models import Conversation
 from flows import FlowRun, display_answer
 from tests.bot_work import with_counted_work
 from tests.conftest import BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
-from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, Proposer, is_summary, question_in
 from tests.slack_driver import BotServer, DriverResponse, SlackDriver, serve
 from tests.transaction_guard import guard

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from bot.sandbox.fakeslack import FakeSlack
 from flows import Question, load_flow
-from tests.fakeslack import FakeSlack
 from tests.slack_driver import SlackDriver
 
 FLOW = load_flow("check")

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
+from bot.sandbox.fakeslack import Call, FakeSlack
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Partnership, Reminder
 from flows import FlowRun, display_answer
 from tests.conftest import BOT_TOKEN, PARTNERS, TEAM_ID
 from tests.e2e_support import Journey, escape, mrkdwn_texts, shown
-from tests.fakeslack import Call, FakeSlack
 from tests.proposer import FLOW, GOOD, REVIEW_FLOW, is_summary, question_in
 from tests.slack_driver import SlackDriver
 

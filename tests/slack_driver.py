@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakeslack import FakeSlack
+from bot.sandbox.fakeslack import FakeSlack
 
 EVENTS_PATH = "/slack/events"
 FORM = "application/x-www-form-urlencoded"

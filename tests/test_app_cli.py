@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, PARTNERS
-from tests.fakeslack import FakeSlack
 from tests.ports import port_nobody_is_handed
 from tests.proposer import FLOW, Proposer, question_in
 from tests.slack_driver import SlackDriver
@@ -36,19 +36,31 @@ def run_app(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
 
 def clean_env(**values: str) -> dict[str, str]:
     """The process environment without any Slack or database settings, plus `values`."""
-    names = ("SLACK_", "DATABASE_URL", "PARTNERSHIP_CHANNEL", "PORT", "LOG_LEVEL")
+    names = ("SLACK_", "DATABASE_URL", "SANDBOX_", "PARTNERSHIP_CHANNEL", "PORT", "LOG_LEVEL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
     env["PYTHONPATH"] = str(ROOT)
     return {**env, **values}
 
 
-def test_without_credentials_it_says_what_to_set_and_exits_non_zero(tmp_path: Path) -> None:
-    result = run_app(env=clean_env(), cwd=tmp_path)
+def test_serve_without_credentials_says_what_to_set_and_exits_non_zero(tmp_path: Path) -> None:
+    """`python app.py serve` is the real Slack only (plain `python app.py` with no Slack
+    credentials at all starts the sandbox: tests/test_sandbox_cli.py)."""
+    result = run_app("serve", env=clean_env(), cwd=tmp_path)
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
     assert "slack-app-manifest.yml" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) <= 8
+
+
+def test_a_bot_token_without_an_app_token_or_signing_secret_says_what_to_set(
+    tmp_path: Path,
+) -> None:
+    """Half a configuration is a mistake to explain, not a reason to start the sandbox."""
+    result = run_app(env=clean_env(SLACK_BOT_TOKEN=TOKEN), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr and "SLACK_APP_TOKEN" in result.stderr
+    assert "Sandbox" not in result.stdout and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, PARTNERS
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer
 from tests.slack_driver import SlackDriver
 

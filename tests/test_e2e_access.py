@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import Journey, ack_blocks, foreign_press, shown, wait_for_draft
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.review_support import REVIEW_OK, local, review_by_command, submit_review
 from tests.slack_driver import BotServer, SlackDriver

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.storage.models import Partnership
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import Journey, ack_blocks, at_once, mrkdwn_texts, proposal, shown
-from tests.fakeslack import FakeSlack
 from tests.review_support import (
     REVIEW_OK,
     Clock,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.sandbox.blockkit import block_kit_errors, view_errors
+from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.subcommands import SUBCOMMANDS
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
@@ -16,7 +18,6 @@ from tests.e2e_support import (
     proposal,
     question_id,
 )
-from tests.fakeslack import FakeSlack, block_kit_errors, view_errors
 from tests.proposer import FLOW, GOOD
 from tests.slack_driver import SlackDriver
 

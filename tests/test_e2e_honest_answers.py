@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.storage.db import Database
 from bot.storage.models import Conversation
 from tests.conftest import ALICE, BOB, PARTNERS, TEAM_ID
@@ -31,7 +32,6 @@ from tests.e2e_support import (
     summary_flags,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, question_in
 from tests.slack_driver import BotServer, SlackDriver
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
     BOTH_DATABASES,
@@ -23,7 +24,6 @@ from tests.e2e_support import (
     summary_flags,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, is_summary
 from tests.slack_driver import DriverResponse, SlackDriver
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from flows import display_answer
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import (
@@ -23,7 +24,6 @@ from tests.e2e_support import (
     summary_flags,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, GOOD, is_summary, question_in
 from tests.slack_driver import SlackDriver
 

@@ -15,13 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.services import build_services, make_client
 from bot.storage.db import Database
 from tests.conftest import ALICE, BOT_TOKEN, PARTNERS, SIGNING_SECRET, TEAM_ID
 from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, question_id
-from tests.fakeslack import FakeSlack
 from tests.ports import port_nobody_is_handed
 from tests.proposer import GOOD
 from tests.slack_driver import SlackDriver, serve

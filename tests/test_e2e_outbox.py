@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import Journey, question_id, shown
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.slack_driver import BotServer, SlackDriver
 

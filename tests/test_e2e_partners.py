@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
     BOTH_DATABASES,
@@ -19,7 +20,6 @@ from tests.e2e_support import (
     replay_press,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, is_summary
 from tests.slack_driver import BotServer, SlackDriver
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, ELSEWHERE, PARTNERS
 from tests.e2e_support import (
     Journey,
@@ -20,7 +21,6 @@ from tests.e2e_support import (
     verdict_of,
     wait_for_draft,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.slack_driver import SlackDriver
 

@@ -15,11 +15,11 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Partnership, Reminder
 from tests.conftest import ALICE, BOB, BOT_TOKEN, PARTNERS
 from tests.e2e_support import BOTH_DATABASES, Journey, at_once, mrkdwn_texts, shown
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.review_support import (
     REVIEW_OK,

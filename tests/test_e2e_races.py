@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.storage.db import Database
 from bot.storage.models import Conversation
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import Journey, mrkdwn_texts, question_id
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
 from tests.review_support import post_check, review_by_command, review_results
 from tests.slack_driver import SlackDriver

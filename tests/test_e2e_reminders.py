@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot.core.scheduler import SchedulerThread
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, PARTNERS, SIGNING_SECRET
 from tests.e2e_support import Journey, ack_blocks, mrkdwn_texts, replay_press, shown
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, question_in
 from tests.review_support import (
     NEW_YORK,

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.http_server import MAX_BODY
 from tests.conftest import ALICE, SIGNING_SECRET
 from tests.e2e_support import BOTH_DATABASES, Journey, mrkdwn_texts, press_payload, proposal
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD
 from tests.slack_driver import BotServer, DriverResponse, SlackDriver, serve
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from bot.sandbox.fakeslack import FakeSlack
 from flows import schedule
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
@@ -17,7 +18,6 @@ from tests.e2e_support import (
     shown,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import GOOD, Proposer, is_summary, question_in
 from tests.review_support import (
     LONDON,

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack, block_kit_errors
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import (
     Journey,
@@ -28,7 +29,6 @@ from tests.e2e_support import (
     question_id,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack, block_kit_errors
 from tests.proposer import FLOW, GOOD
 from tests.slack_driver import FORM, JSON, SlackDriver
 

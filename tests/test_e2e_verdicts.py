@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from flows import display_answer
 from flows.answers import format_date
 from flows.schedule import effective_cadence
@@ -40,7 +41,6 @@ from tests.e2e_support import (
     summary_flags,
     verdict_of,
 )
-from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW
 from tests.slack_driver import SlackDriver
 

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.fakeslack import SERVED, FakeSlack
+from bot.sandbox.fakeslack import SERVED, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 

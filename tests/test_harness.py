@@ -21,7 +21,7 @@ import pytest
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from tests.fakeslack import FakeSlack
+from bot.sandbox.fakeslack import FakeSlack
 from tests.slack_driver import BotServer, SlackDriver, form_quote, serve
 
 SECRET = "test-secret"

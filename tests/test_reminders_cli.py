@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import BOTH_DATABASES
-from tests.fakeslack import FakeSlack
 from tests.review_support import (
     Clock,
     arrivals,

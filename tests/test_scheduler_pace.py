@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.scheduler import Scheduler
+from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.messenger import Messenger
 from bot.slack.outbox import Outbox
 from bot.slack.presenter import SlackNotifier
@@ -13,7 +14,6 @@ from bot.slack.services import make_client, utc_now
 from bot.storage.db import Database
 from tests.conftest import PARTNERS
 from tests.e2e_support import BOTH_DATABASES, at_once
-from tests.fakeslack import FakeSlack
 from tests.review_support import local, seed_due_reminders
 from tests.slack_driver import BotServer
 

@@ -8,11 +8,11 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.storage.db import Database
 from bot.storage.models import Partnership, Reminder
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import BOTH_DATABASES
-from tests.fakeslack import FakeSlack
 from tests.review_support import arrivals, local, seed_due_reminders
 from tests.slack_driver import BotServer
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import ConfigError, Settings
@@ -22,6 +24,16 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.database_url.startswith("sqlite:///")
     assert settings.log_level == "INFO"
     assert settings.review_holidays is None
+
+
+def test_the_sandbox_keeps_its_own_database_beside_app_py(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "postgresql+psycopg://db.example/real"}
+    settings = Settings.from_env(env, home=tmp_path)
+    assert settings.sandbox_database_url == (
+        f"sqlite:///{tmp_path.resolve()}/partnership-check-sandbox.sqlite3"
+    )
+    assert not settings.has_slack_credentials
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).has_slack_credentials
 
 
 def test_api_url_gets_its_trailing_slash() -> None:

@@ -16,8 +16,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
+from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import ALICE, TEAM_ID
-from tests.fakeslack import FakeSlack
 from tests.proposer import FLOW, question_in
 from tests.test_app_cli import ROOT, clean_env
 

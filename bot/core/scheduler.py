@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Select, delete, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,16 @@ class Scheduler:
             with suppress(Exception):  # a dead connection has let go of its lock already
                 holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(owner)})
             holder.close()
+
+    def next_due(self) -> datetime | None:
+        """When the next reminder falls due (of a partnership still active), or None
+        when none is pending: what the sandbox's clock jumps to."""
+        with self.db.reading() as session:
+            return session.scalar(
+                select(func.min(Reminder.send_at))
+                .join(Partnership, Partnership.id == Reminder.partnership_id)
+                .where(Reminder.state == "pending", Partnership.status == "active")
+            )
 
     def due_channels(self, now: datetime) -> list[str]:
         """The channels with reminders due by `now` (of partnerships still active)."""

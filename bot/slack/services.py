@@ -3,6 +3,7 @@ the database, the core's services and the notifier they tell people through."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,9 +111,15 @@ def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebCli
     )
 
 
-def build_services(settings: Settings, client: WebClient, db: Database | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    client: WebClient,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Services:
     """The services on a migrated database. Raises FlowDefinitionError for a bad flow file:
-    better at start than halfway through somebody's check."""
+    better at start than halfway through somebody's check. `clock` is what every step,
+    post, review and reminder pass takes the time from (the sandbox's can be moved on)."""
     flows = {name: load_flow(name) for name in ("check", "review", "partner")}
     for name, roles in NEEDED_ROLES.items():
         flows[name].require(roles)
@@ -123,7 +130,7 @@ def build_services(settings: Settings, client: WebClient, db: Database | None = 
     messenger = Messenger(client)
     outbox = Outbox(database, messenger, clock=utc_now)
     notify = SlackNotifier(messenger, outbox)
-    runs = Runs(flows, clock=utc_now)
+    runs = Runs(flows, clock=clock)
     steps = Steps(database, notify, runs, settings.partnership_channel)
     starting = Starting(steps)
     partners = Partners(steps, starting)
