@@ -241,11 +241,14 @@ class SlackDriver:
         if event_id is not None and event_id in self._events:
             return self.event({}, event_id=event_id, retry_num=retry_num)
         channel = self.fake.dm_channel(user)
-        message = self.fake.add_user_message(channel, user, text, thread_ts)
+        # Slack's client escapes &, < and > in what people type, in the text of the
+        # message and of its event (the rich_text block keeps it as typed).
+        typed = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        message = self.fake.add_user_message(channel, user, typed, thread_ts)
         event = {
             "client_msg_id": str(uuid.uuid4()),
             "type": "message",
-            "text": text,
+            "text": typed,
             "user": user,
             "ts": message["ts"],
             "blocks": [

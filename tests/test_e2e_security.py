@@ -340,3 +340,17 @@ def test_the_list_shows_every_check_even_with_long_names(
         text = "\n".join(mrkdwn_texts(blocks))
         assert text.count("— cancelled") == 5, where
         assert "*P-1* · Falls prevention — posted" in text, where
+
+
+def test_typed_text_arrives_escaped_from_slack_and_is_shown_escaped_once(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    """Slack sends `&`, `<` and `>` in a message's text escaped; the bot takes them back
+    to what was typed, so they are escaped once where shown, never twice."""
+    alice = Journey(slack, fake_slack, ALICE)
+    post = alice.post(alice.complete({**GOOD, "name": "Health & Care <North>"}))
+    shown_text = "\n".join(mrkdwn_texts(post["blocks"]))
+    assert "P-1 · Health &amp; Care &lt;North&gt;" in shown_text
+    assert "&amp;amp;" not in shown_text and "&amp;lt;" not in shown_text
+    listing = ack_blocks(slack.command(ALICE, "list"))
+    assert "Health &amp; Care &lt;North&gt;" in "\n".join(mrkdwn_texts(listing["blocks"]))

@@ -14,6 +14,7 @@ from bot.core.lookups import first_delivery
 from bot.slack import blocks
 from bot.slack.listeners import errors
 from bot.slack.listeners.payload import as_text
+from bot.slack.mrkdwn import unescape
 from bot.storage.db import DatabaseUnavailable
 from flows.answers import clean
 
@@ -50,7 +51,8 @@ def register(app: App, services: Services) -> None:
         team = as_text(body.get("team_id")) or as_text(event.get("team"))
         if not (channel and user and team):
             return
-        text, actor = as_text(event.get("text")) or "", Actor(team_id=team, user_id=user)
+        text = unescape(as_text(event.get("text")) or "")
+        actor = Actor(team_id=team, user_id=user)
         event_id = as_text(body.get("event_id"))
         services.work.later(
             actor, lambda: reply(actor, channel, text, event_id), failed=errors.typed(text)
