@@ -140,6 +140,40 @@ def test_a_check_posted_then_reviewed_from_its_reminder(
     assert not sandbox.fake.errors, sandbox.fake.dump()
 
 
+def test_a_condition_met_and_a_partner_invited_from_the_thread(sandbox: Sandbox, page: Any) -> None:
+    """The thread's last message on the page: a condition's menu, and Invite partners with
+    a person picker per organisation; the invited colleague gets the invitation."""
+    expect = sync_api.expect
+    type_in(page, "/partnership")
+    summary = answer_all(page, {**GOOD, "costs": "neither"}, sandbox.fake)
+    expect(summary).to_contain_text("Verdict: Proceed with conditions")
+    summary.locator('[data-action-id="post"]').click()
+    expect(page.locator(".message.from-bot").last).to_contain_text("Posted to")
+
+    page.locator("#places button.channel").click()
+    post = page.locator(".message.from-bot", has_text=GOOD["name"]).first
+    expect(post).to_contain_text("0 of 1 met")
+    post.locator(".replies").click()
+    follow_up = page.locator("#thread-messages .message", has_text="Conditions of P-1")
+    follow_up.locator('[data-action-id="condition"]').select_option(label="Mark as met")
+    expect(post).to_contain_text("1 of 1 met")
+    expect(follow_up).to_contain_text("Met by")
+
+    follow_up.locator('[data-action-id="invite_partners"]').click()
+    page.locator("#places button.dm").click()
+    picker = page.locator("#messages .message.from-bot", has_text="Pick one person")
+    picker.locator('[data-action-id="invite_pick"]').nth(1).select_option(SAM)
+    expect(picker).to_contain_text("asked, not answered yet")
+
+    page.locator("#who").select_option(SAM)
+    page.locator("#places button.dm").click()
+    invitation = page.locator("#messages .message.from-bot", has_text="asks you to give")
+    expect(invitation).to_contain_text("Northshire County Council")
+    invitation.locator('[data-action-id="view_start"]').click()
+    expect(page.locator("#messages .message.from-bot").last).to_contain_text("less formal")
+    assert not sandbox.fake.errors, sandbox.fake.dump()
+
+
 def test_malformed_block_kit_is_refused_in_red_on_the_page(sandbox: Sandbox, page: Any) -> None:
     """What Slack would refuse is refused, and shown: a bot with a bad message is seen."""
     client = WebClient(token=sandbox.settings.bot_token, base_url=sandbox.fake.api_url)

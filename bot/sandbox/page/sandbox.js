@@ -360,6 +360,12 @@ function showMessages(list, messages) {
 }
 
 function draw(data) {
+  // A place this person cannot see (another person's DM, picked just before switching
+  // people) shows nothing: take them to their own DM instead.
+  if (data.channel === null && page.place !== "home" && data.conversations.length) {
+    go(data.conversations[0].id);
+    return;
+  }
   page.data = data;
   const who = $("who");
   if (changed("people", data.people)) {
