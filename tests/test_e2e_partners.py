@@ -4,7 +4,7 @@ their own DM, and the posted recommendation follows their answers in place."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.e2e_support import (
     verdict_of,
 )
 from tests.proposer import GOOD, is_summary
+from tests.review_support import Clock, Passes, local
 from tests.slack_driver import BotServer, SlackDriver
 
 CAROL, DAVE = "U0CAROL", "U0DAVE"
@@ -243,3 +244,37 @@ def test_a_partner_who_never_answers_is_reminded_twice_then_the_proposer_is_told
     told = [m for m in proposer.bot_messages() if "after two reminders" in _texts(m)]
     assert len(told) == 1
     assert f"<@{CAROL}>" in _texts(told[0]) and AGE_UK in _texts(told[0])
+
+
+def test_a_view_that_stops_it_going_ahead_closes_its_reminder(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer, people: None
+) -> None:
+    """A partner's critical flags make a posted Proceed a Reconsider: its reviews stop,
+    and the reminder already in the channel says why instead of offering buttons."""
+    proposer = Journey(slack, fake_slack, ALICE)
+    post = _posted(proposer, fake_slack)
+    first_review = date.fromisoformat(GOOD["first_review_date"])
+    passes = Passes(bot_server.services.scheduler, Clock(local(date.today(), 10)), fake_slack)
+    passes.daily(first_review, first_review + timedelta(days=4), hour=9, minute=30)
+    reminder = next(m for m in fake_slack.messages(PARTNERS) if m["ts"] != post["ts"])
+    assert "review_start" in str(reminder["blocks"])
+
+    _invite_from_thread(proposer, fake_slack, post, {1: BOB})
+    council = Partner(slack, fake_slack, BOB)
+    against = {**CONTENT, "involvement": {"frontline": "no", "users_involved": "no"}}
+    council.send(council.answer_all(council.invitation(), against))
+
+    fake_slack.wait_for(
+        lambda: verdict_of(fake_slack.message(PARTNERS, post["ts"]) or post) == "Reconsider",
+        channel=PARTNERS,
+        message="the post's new verdict",
+    )
+    closed = fake_slack.wait_for(
+        lambda: (
+            "no longer goes ahead" in _texts(fake_slack.message(PARTNERS, reminder["ts"]) or {})
+            and fake_slack.message(PARTNERS, reminder["ts"])
+        ),
+        channel=PARTNERS,
+        message="the reminder closed",
+    )
+    assert "review_start" not in str(closed["blocks"])

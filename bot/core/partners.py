@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
-from bot.core import conditions, reminders
+from bot.core import conditions, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import Refused, Stale
 from bot.core.follow_up import Redraw
-from bot.core.notifier import Invitation, Invitee, Invitees, Standing
+from bot.core.notifier import Invitation, Invitee, Invitees, Note, Standing
 from bot.core.partner_views import (
     PARTNER,
     assessment_of,
@@ -321,14 +321,21 @@ class Partners:
             partnership.verdict = assessment.verdict or ""
             partnership.assessment = assessment_record(assessment)
             now = self.runs.clock()
+            closed = []  # reminder messages showing, to close once this commits
             if assessment.verdict not in GOES_AHEAD:
-                reminders.stop(session, partnership)
+                stops = Note("no_longer_ahead", reference=partnership.reference)
+                closed = [
+                    (channel, ts, reminder_board.lines(session, channel, ts, {reminder: stops}))
+                    for channel, ts, reminder in reminders.stop(session, partnership)
+                ]
             elif partnership.next_review_on is None and partnership.status == "active":
                 facts = self.runs.check_flow.by_role(answers)
                 reminders.schedule_first(session, partnership, now, facts)
             conditions.sync(session, partnership, assessment, now)
             session.flush()
             session.expunge(partnership)  # read after the unit of work, to tell people
+        for channel, ts, lines in closed:
+            self.notify.redraw_reminders(channel, ts, lines)
         drawn = self.redraw.post(partnership.id)
         return partnership, drawn.standing if drawn else standing
 

@@ -233,7 +233,7 @@ def note_text(note: Note | None) -> str | None:
     if note.kind == "reminded_again":
         return "Reminded again below."
     if note.kind == "no_longer_ahead":
-        return f"Re-checked: {note.reference} no longer goes ahead, so its reviews stop."
+        return f"{note.reference} no longer goes ahead (its verdict changed), so its reviews stop."
     return None
 
 
