@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.storage.db import Database
+from bot.storage.db import MIGRATIONS, Database, newest_migration
 from bot.storage.models import Conversation, Partnership, ProcessedEvent
 from bot.storage.store import next_reference, record_event
 from flows import FlowRun, load_flow
@@ -51,6 +54,30 @@ def test_migrations_create_the_schema_and_are_idempotent(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
     assert {"conversations", "partnerships", "processed_events", "workspaces"} <= tables
     assert "alembic_version" in tables
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def test_the_newest_migration_read_off_the_file_names_is_alembics_one_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [newest_migration()]
+
+
+def test_a_database_left_at_an_older_migration_is_brought_to_the_newest(db: Database) -> None:
+    def revision() -> str | None:
+        with db.engine.connect() as connection:
+            return connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+    assert revision() not in (None, newest_migration())
+    db.upgrade()
+    assert revision() == newest_migration()
 
 
 def test_a_write_based_on_an_old_version_fails(db: Database) -> None:

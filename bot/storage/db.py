@@ -16,11 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Result,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -29,9 +37,6 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session, sessionmaker
-
-if TYPE_CHECKING:
-    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Postgres advisory lock held while migrating: instances started at once take turns
@@ -168,10 +173,6 @@ class Database:
         """Bring the schema to the newest migration (safe to run at every start, and from
         several instances at once: on Postgres they queue on an advisory lock; on SQLite
         the transaction's write lock does the same)."""
-        from alembic import command  # only here: most units of work never migrate
-        from alembic.runtime.migration import MigrationContext
-
-        config = _alembic_config()
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Released when this transaction ends, whatever happens in between.
@@ -179,10 +180,14 @@ class Database:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
             # At the newest migration already (every start but the first after a release):
-            # nothing to run, so the environment and the migrations are not loaded.
-            current = MigrationContext.configure(connection).get_current_heads()
-            if set(current) == _newest_migrations():
+            # nothing to run, and Alembic is not even loaded.
+            if _current_revision(connection) == newest_migration():
                 return
+            from alembic import command  # only here: most starts never migrate
+            from alembic.config import Config
+
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -199,20 +204,18 @@ class Database:
         self.engine.dispose()
 
 
-def _alembic_config() -> Config:
-    from alembic.config import Config
+def newest_migration() -> str:
+    """The newest migration shipped with this code. Migrations run in a line and each
+    file is named after its revision ("0011_….py" is revision 0011), so it is read off
+    the file names (tests/test_storage.py checks it is Alembic's head)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
 
-
-@lru_cache(maxsize=1)
-def _newest_migrations() -> frozenset[str]:
-    """The head revisions of the migrations shipped with this code (read once a process)."""
-    from alembic.script import ScriptDirectory
-
-    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+def _current_revision(connection: Connection) -> str | None:
+    """The migration the database is at; None for a new database."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.scalar(text("SELECT version_num FROM alembic_version"))
 
 
 def rowcount(result: Result[Any]) -> int:
