@@ -86,22 +86,23 @@ def reviewed(
     return met
 
 
-def still_open(session: Session, partnership_ids: list[int]) -> dict[int, list[str]]:
-    """Conditions open since a review already, by partnership: the next reminder names
-    them (a condition still open at its second review)."""
-    rows = session.execute(
-        select(Condition.partnership_id, Condition.text)
-        .where(
-            Condition.partnership_id.in_(partnership_ids),
-            Condition.status == OPEN,
-            Condition.reviews_open >= 1,
-        )
-        .order_by(Condition.id)
-    ).all()
-    named: dict[int, list[str]] = {}
-    for partnership_id, text in rows:
-        named.setdefault(partnership_id, []).append(text)
-    return named
+def open_texts(
+    session: Session, partnership_ids: list[int], since_a_review: bool = False
+) -> dict[int, list[str]]:
+    """What the open conditions of some partnerships say, by partnership, in one query;
+    with `since_a_review`, only those open through a review already (a reminder names
+    them: a condition still open at its second review)."""
+    if not partnership_ids:
+        return {}
+    query = select(Condition.partnership_id, Condition.text).where(
+        Condition.partnership_id.in_(partnership_ids), Condition.status == OPEN
+    )
+    if since_a_review:
+        query = query.where(Condition.reviews_open >= 1)
+    found: dict[int, list[str]] = {}
+    for partnership_id, text in session.execute(query.order_by(Condition.id)):
+        found.setdefault(partnership_id, []).append(text)
+    return found
 
 
 def lines(session: Session, partnership_id: int) -> tuple[ConditionLine, ...]:

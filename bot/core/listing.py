@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.core import conditions
 from bot.core.actors import Actor
 from bot.core.plans import name_of
 from bot.storage.db import Database
-from bot.storage.models import Condition, Conversation, Partnership
+from bot.storage.models import Conversation, Partnership
 from flows import Flow
 
 STATUS = {"active": "in progress", "finished": "finished"}
@@ -48,7 +48,7 @@ def recent_checks(db: Database, actor: Actor, flow: Flow, limit: int = 15) -> li
             .limit(limit)
         ).all()
         posted = [p.id for _c, p in rows if p is not None and p.post_state == "posted"]
-        still_open = _open_conditions(session, posted)
+        still_open = conditions.open_texts(session, posted)
     lines = []
     for conversation, partnership in rows:
         if conversation.partnership_id is not None:  # a re-check in progress
@@ -76,21 +76,6 @@ def recent_checks(db: Database, actor: Actor, flow: Flow, limit: int = 15) -> li
         else:
             lines.append(CheckLine(name=name, status=STATUS.get(conversation.status, "")))
     return lines
-
-
-def _open_conditions(session: Session, partnership_ids: list[int]) -> dict[int, list[str]]:
-    """The open conditions of the listed partnerships (a handful), in one query."""
-    if not partnership_ids:
-        return {}
-    rows = session.execute(
-        select(Condition.partnership_id, Condition.text)
-        .where(Condition.partnership_id.in_(partnership_ids), Condition.status == "open")
-        .order_by(Condition.id)
-    ).all()
-    found: dict[int, list[str]] = {}
-    for partnership_id, text in rows:
-        found.setdefault(partnership_id, []).append(text)
-    return found
 
 
 def _name(flow: Flow, conversation: Conversation) -> str:

@@ -64,5 +64,5 @@ def lines(
         .order_by(Reminder.id)
     ).all()
     notes = notes or {}
-    named = conditions.still_open(session, [p.id for _, p in rows])
+    named = conditions.open_texts(session, [p.id for _, p in rows], since_a_review=True)
     return [line(r, p, notes.get(r.id), tuple(named.get(p.id, ()))) for r, p in rows]

@@ -203,7 +203,7 @@ class Scheduler:
                     return "idle", 0, []
                 rows = ready[:MAX_PER_DIGEST] if len(ready) >= DIGEST_FROM else ready[:1]
                 # Read before the slot is taken: nothing slow between the slot and the post.
-                named = conditions.still_open(session, [p.id for _, p in rows])
+                named = conditions.open_texts(session, [p.id for _, p in rows], since_a_review=True)
                 wait = self._claim_slot(session, channel)
                 if wait > 0:
                     return "paced", wait, []
