@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.core import conditions, lookups, reminders
 from bot.core.actors import Actor, Press
@@ -43,7 +42,7 @@ from bot.core.partner_views import (
 from bot.core.plans import review_plan
 from bot.storage.db import Database, DatabaseUnavailable
 from bot.storage.models import Conversation, Partnership, PartnerView
-from bot.storage.store import being_posted, record_event
+from bot.storage.store import being_posted, record_event, save_step
 from flows import AnswerError, Flow, FlowError, FlowRun, assess
 from flows.answers import clean
 
@@ -320,24 +319,15 @@ class Steps:
                     invalid = (conversation.channel_id, str(refused))
                 else:
                     old_ts = _shown_ts(conversation, actor, pressed_version)
-                    if old_ts:
-                        conversation.closed_ts = _remember_closed(conversation.closed_ts, old_ts)
-                    conversation.snapshot = run.snapshot()
-                    conversation.state = run.state
-                    conversation.flow_version = str(flow.version)
-                    kept = {k: v for k, v in conversation.draft.items() if k in KEPT_DRAFT}
-                    conversation.draft = kept
-                    if run.is_finished:
-                        conversation.status = "finished"
-                        conversation.message_ts = None
+                    if not save_step(
+                        session, conversation, _saved(conversation, flow, run, old_ts)
+                    ):
+                        raise Stale  # another step saved first
                     if run.state == "cancelled" and conversation.reminder_id:
                         reminders.reopen(session, conversation.reminder_id, self.runs.clock())
-                    session.flush()
                     saved = conversation.id, conversation.channel_id
                     # What comes next, from the run in memory: no second load after commit.
                     screen = self._screen(session, conversation, flow, run)
-        except StaleDataError as error:
-            raise Stale from error
         except _Unreadable as unreadable:
             self._unreadable(unreadable, step)
             return "invalid"
@@ -545,6 +535,24 @@ def _shown_ts(conversation: Conversation, actor: Actor, pressed_version: int | N
     if actor.pressed_ts and pressed_version == conversation.version:
         return actor.pressed_ts  # pressed before `show` had recorded posting it
     return None
+
+
+def _saved(
+    conversation: Conversation, flow: Flow, run: FlowRun, old_ts: str | None
+) -> dict[str, Any]:
+    """The conversation's columns after a step applied to `run` (`old_ts`, if any, being
+    the message the step closes)."""
+    values: dict[str, Any] = {
+        "snapshot": run.snapshot(),
+        "state": run.state,
+        "flow_version": str(flow.version),
+        "draft": {k: v for k, v in conversation.draft.items() if k in KEPT_DRAFT},
+    }
+    if old_ts:
+        values["closed_ts"] = _remember_closed(conversation.closed_ts, old_ts)
+    if run.is_finished:
+        values |= {"status": "finished", "message_ts": None}
+    return values
 
 
 def _remember_closed(closed: str | None, ts: str) -> str:
