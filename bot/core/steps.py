@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.core import conditions, lookups, reminders
@@ -58,6 +58,21 @@ BEING_POSTED = {  # what is posted from a summary (a partner's view is kept, not
     "review": "This review is being posted to the recommendation's thread right now, so it "
     "can't be changed or discarded. I'll confirm here in a moment.",
 }
+
+
+# Recording the message that shows a conversation at a version (see `_record_shown`),
+# built once: each step binds its values instead of building and keying statements.
+_RECORD_SHOWN = (
+    update(Conversation)
+    .where(
+        Conversation.id == bindparam("shown_id"),
+        Conversation.version == bindparam("shown_version"),
+    )
+    .values(message_ts=bindparam("ts"), message_version=bindparam("shown_version"))
+)
+_CLOSED_AND_SNAPSHOT = select(Conversation.closed_ts, Conversation.snapshot).where(
+    Conversation.id == bindparam("shown_id")
+)
 
 
 class _Unreadable(Exception):
@@ -434,24 +449,14 @@ class Steps:
         """Record that message `ts` shows the conversation at its version. None when it
         does, or when a press closed it already; else the conversation's run now (a step
         overtook the message while it was being posted, so it must be closed)."""
+        at = {"shown_id": screen.conversation_id}
         with self.db.statements() as connection:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
-            recorded = connection.execute(
-                update(Conversation)
-                .where(
-                    Conversation.id == screen.conversation_id,
-                    Conversation.version == screen.version,
-                )
-                .values(message_ts=ts, message_version=screen.version)
-            ).rowcount
-            if recorded:
+            shown = {**at, "shown_version": screen.version, "ts": ts}
+            if connection.execute(_RECORD_SHOWN, shown).rowcount:
                 return None
             # A press on it closed it already (see `_shown_ts`); typed text could not.
-            closed_ts, snapshot = connection.execute(
-                select(Conversation.closed_ts, Conversation.snapshot).where(
-                    Conversation.id == screen.conversation_id
-                )
-            ).one()
+            closed_ts, snapshot = connection.execute(_CLOSED_AND_SNAPSHOT, at).one()
         if ts in (closed_ts or "").split():
             return None
         return self.runs.new(screen.flow, snapshot)

@@ -22,17 +22,25 @@ EVENT_MEMORY = timedelta(days=1)
 POST_CLAIM_TIMEOUT = timedelta(seconds=75)
 
 
+# A delivery remembered: one INSERT that does nothing on a duplicate, per dialect. Built
+# once: the hot path binds the event's values instead of building and keying a statement.
+RECORD_EVENT = {
+    name: insert(ProcessedEvent)
+    .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+    .returning(ProcessedEvent.event_id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def record_event(session: Session, event_id: str, team_id: str) -> bool:
     """Remember an Events API delivery; False if it was handled before (a Slack retry).
     One INSERT that does nothing on a duplicate: no savepoint, no exception to catch."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedEvent)
-        .values(event_id=event_id, team_id=team_id)
-        .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
-        .returning(ProcessedEvent.event_id)
+    connection = session.connection()
+    statement = RECORD_EVENT[connection.dialect.name]
+    return (
+        connection.execute(statement, {"event_id": event_id, "team_id": team_id}).first()
+        is not None
     )
-    return session.execute(statement).first() is not None
 
 
 # A step's save: the columns set come from the parameters (only those the step changed),
