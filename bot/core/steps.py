@@ -450,7 +450,7 @@ class Steps:
         does, or when a press closed it already; else the conversation's run now (a step
         overtook the message while it was being posted, so it must be closed)."""
         at = {"shown_id": screen.conversation_id}
-        with self.db.statements() as connection:
+        with self.db.each_committed() as connection:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
             shown = {**at, "shown_version": screen.version, "ts": ts}
             if connection.execute(_RECORD_SHOWN, shown).rowcount:
