@@ -54,7 +54,7 @@ SAVE_STEP = update(Conversation).where(
 def save_step(session: Session, conversation: Conversation, values: dict[str, Any]) -> bool:
     """Save a step: the `values` that differ from `conversation` as loaded, and the next
     version, with one `UPDATE ... WHERE id = :id AND version = :loaded` instead of the
-    ORM's flush (its unit-of-work bookkeeping costs more than the step's own work).
+    ORM's flush (its unit-of-work bookkeeping was a large share of a step's CPU).
     False, and nothing written, when another step saved first (the optimistic lock).
 
     Only changed columns are written, as the ORM did: a column this step did not change
