@@ -116,6 +116,16 @@ def test_an_event_id_is_recorded_once(db: Database) -> None:
         assert len(session.scalars(select(ProcessedEvent)).all()) == 2
 
 
+def test_statements_committed_one_by_one_work_on_a_connection_checked_after_idling(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every checkout is checked as if idle: the check must leave no transaction open.
+    monkeypatch.setattr("bot.storage.db.IDLE_BEFORE_PING", -1.0)
+    for _ in range(2):
+        with db.each_committed() as connection:
+            assert connection.scalar(text("SELECT 1")) == 1
+
+
 def test_references_are_unique_per_workspace_under_concurrency(db: Database) -> None:
     refs: dict[str, list[int]] = {"T1": [], "T2": []}
     lock = threading.Lock()

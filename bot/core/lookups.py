@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.core.actors import Actor
@@ -46,16 +46,27 @@ class Runs:
         return self.new(self.flow_of(conversation), conversation.snapshot)
 
 
-def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
-    """The person's active conversation (of `kind`, or the one they touched last)."""
-    query = select(Conversation).where(
-        Conversation.team_id == actor.team_id,
-        Conversation.user_id == actor.user_id,
+# A person's active conversation, newest touched first (of any kind, or of one). Built
+# once: each reply binds the person instead of building and keying a new statement.
+_ACTIVE = (
+    select(Conversation)
+    .where(
+        Conversation.team_id == bindparam("team_id"),
+        Conversation.user_id == bindparam("user_id"),
         Conversation.status == "active",
     )
-    if kind is not None:
-        query = query.where(Conversation.kind == kind)
-    return session.scalars(query.order_by(Conversation.updated_at.desc()).limit(1)).first()
+    .order_by(Conversation.updated_at.desc())
+    .limit(1)
+)
+_ACTIVE_OF_KIND = _ACTIVE.where(Conversation.kind == bindparam("kind"))
+
+
+def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
+    """The person's active conversation (of `kind`, or the one they touched last)."""
+    person = {"team_id": actor.team_id, "user_id": actor.user_id}
+    if kind is None:
+        return session.scalars(_ACTIVE, person).first()
+    return session.scalars(_ACTIVE_OF_KIND, {**person, "kind": kind}).first()
 
 
 def owned(session: Session, actor: Actor, conversation_id: int) -> Conversation | None:

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.core import conditions, lookups, reminders
 from bot.core.actors import Actor, Press
@@ -43,7 +42,7 @@ from bot.core.partner_views import (
 from bot.core.plans import review_plan
 from bot.storage.db import Database, DatabaseUnavailable
 from bot.storage.models import Conversation, Partnership, PartnerView
-from bot.storage.store import being_posted, record_event
+from bot.storage.store import being_posted, record_event, save_step
 from flows import AnswerError, Flow, FlowError, FlowRun, assess
 from flows.answers import clean
 
@@ -59,6 +58,21 @@ BEING_POSTED = {  # what is posted from a summary (a partner's view is kept, not
     "review": "This review is being posted to the recommendation's thread right now, so it "
     "can't be changed or discarded. I'll confirm here in a moment.",
 }
+
+
+# Recording the message that shows a conversation at a version (see `_record_shown`),
+# built once: each step binds its values instead of building and keying statements.
+_RECORD_SHOWN = (
+    update(Conversation)
+    .where(
+        Conversation.id == bindparam("shown_id"),
+        Conversation.version == bindparam("shown_version"),
+    )
+    .values(message_ts=bindparam("ts"), message_version=bindparam("shown_version"))
+)
+_CLOSED_AND_SNAPSHOT = select(Conversation.closed_ts, Conversation.snapshot).where(
+    Conversation.id == bindparam("shown_id")
+)
 
 
 class _Unreadable(Exception):
@@ -320,24 +334,15 @@ class Steps:
                     invalid = (conversation.channel_id, str(refused))
                 else:
                     old_ts = _shown_ts(conversation, actor, pressed_version)
-                    if old_ts:
-                        conversation.closed_ts = _remember_closed(conversation.closed_ts, old_ts)
-                    conversation.snapshot = run.snapshot()
-                    conversation.state = run.state
-                    conversation.flow_version = str(flow.version)
-                    kept = {k: v for k, v in conversation.draft.items() if k in KEPT_DRAFT}
-                    conversation.draft = kept
-                    if run.is_finished:
-                        conversation.status = "finished"
-                        conversation.message_ts = None
+                    if not save_step(
+                        session, conversation, _saved(conversation, flow, run, old_ts)
+                    ):
+                        raise Stale  # another step saved first
                     if run.state == "cancelled" and conversation.reminder_id:
                         reminders.reopen(session, conversation.reminder_id, self.runs.clock())
-                    session.flush()
                     saved = conversation.id, conversation.channel_id
                     # What comes next, from the run in memory: no second load after commit.
                     screen = self._screen(session, conversation, flow, run)
-        except StaleDataError as error:
-            raise Stale from error
         except _Unreadable as unreadable:
             self._unreadable(unreadable, step)
             return "invalid"
@@ -444,24 +449,14 @@ class Steps:
         """Record that message `ts` shows the conversation at its version. None when it
         does, or when a press closed it already; else the conversation's run now (a step
         overtook the message while it was being posted, so it must be closed)."""
-        with self.db.statements() as connection:
+        at = {"shown_id": screen.conversation_id}
+        with self.db.each_committed() as connection:
             # A plain UPDATE: where the message is shown is not a step, so no new version.
-            recorded = connection.execute(
-                update(Conversation)
-                .where(
-                    Conversation.id == screen.conversation_id,
-                    Conversation.version == screen.version,
-                )
-                .values(message_ts=ts, message_version=screen.version)
-            ).rowcount
-            if recorded:
+            shown = {**at, "shown_version": screen.version, "ts": ts}
+            if connection.execute(_RECORD_SHOWN, shown).rowcount:
                 return None
             # A press on it closed it already (see `_shown_ts`); typed text could not.
-            closed_ts, snapshot = connection.execute(
-                select(Conversation.closed_ts, Conversation.snapshot).where(
-                    Conversation.id == screen.conversation_id
-                )
-            ).one()
+            closed_ts, snapshot = connection.execute(_CLOSED_AND_SNAPSHOT, at).one()
         if ts in (closed_ts or "").split():
             return None
         return self.runs.new(screen.flow, snapshot)
@@ -545,6 +540,24 @@ def _shown_ts(conversation: Conversation, actor: Actor, pressed_version: int | N
     if actor.pressed_ts and pressed_version == conversation.version:
         return actor.pressed_ts  # pressed before `show` had recorded posting it
     return None
+
+
+def _saved(
+    conversation: Conversation, flow: Flow, run: FlowRun, old_ts: str | None
+) -> dict[str, Any]:
+    """The conversation's columns after a step applied to `run` (`old_ts`, if any, being
+    the message the step closes)."""
+    values: dict[str, Any] = {
+        "snapshot": run.snapshot(),
+        "state": run.state,
+        "flow_version": str(flow.version),
+        "draft": {k: v for k, v in conversation.draft.items() if k in KEPT_DRAFT},
+    }
+    if old_ts:
+        values["closed_ts"] = _remember_closed(conversation.closed_ts, old_ts)
+    if run.is_finished:
+        values |= {"status": "finished", "message_ts": None}
+    return values
 
 
 def _remember_closed(closed: str | None, ts: str) -> str:

@@ -66,6 +66,11 @@ class Database:
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = self.engine.execution_options(read_only=True)
+        self._autocommit = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
         self._patience = patience
         self._local = threading.local()
 
@@ -96,11 +101,29 @@ class Database:
     def statements(self) -> Iterator[Connection]:
         """A unit of work of plain statements, without the ORM's session: for the hot
         path's one-row updates. Commits on success, rolls back on any exception."""
-        connection = self._connected(self.engine.connect)
+        with self._plain(self.engine) as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def each_committed(self) -> Iterator[Connection]:
+        """Plain statements that each commit on their own, for work that needs no
+        transaction around them (a single UPDATE, and a read that may see a later
+        state): on Postgres, no BEGIN and no COMMIT, two round trips fewer. SQLite keeps
+        its transaction: there a write queues for the lock at BEGIN (`_make_engine`)."""
+        if self._autocommit is None:
+            with self.statements() as connection:
+                yield connection
+            return
+        with self._plain(self._autocommit) as connection:
+            yield connection
+
+    @contextmanager
+    def _plain(self, engine: Engine) -> Iterator[Connection]:
+        """A connection without the ORM's session, counted as a unit of work."""
+        connection = self._connected(engine.connect)
         self._local.open = getattr(self._local, "open", 0) + 1
         try:
-            with connection.begin():
-                yield connection
+            yield connection
         except DBAPIError as error:
             self._lost(error)
             raise
@@ -251,6 +274,9 @@ def _ping_when_idle(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SELECT 1")
+            # End the transaction the check began: a unit of work may yet set the
+            # connection's isolation (`Database.each_committed`), which needs none open.
+            dbapi_connection.rollback()
         except Exception as error:
             raise DisconnectionError(str(error)) from error
         finally:

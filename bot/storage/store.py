@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.storage.db import rowcount
-from bot.storage.models import Partnership, ProcessedEvent, Review, Workspace
+from bot.storage.models import Conversation, Partnership, ProcessedEvent, Review, Workspace
 
 # Slack retries an event for a few minutes at most; an id older than this cannot return.
 EVENT_MEMORY = timedelta(days=1)
@@ -20,17 +22,55 @@ EVENT_MEMORY = timedelta(days=1)
 POST_CLAIM_TIMEOUT = timedelta(seconds=75)
 
 
+# A delivery remembered: one INSERT that does nothing on a duplicate, per dialect. Built
+# once: the hot path binds the event's values instead of building and keying a statement.
+RECORD_EVENT = {
+    name: insert(ProcessedEvent)
+    .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+    .returning(ProcessedEvent.event_id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def record_event(session: Session, event_id: str, team_id: str) -> bool:
     """Remember an Events API delivery; False if it was handled before (a Slack retry).
     One INSERT that does nothing on a duplicate: no savepoint, no exception to catch."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedEvent)
-        .values(event_id=event_id, team_id=team_id)
-        .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
-        .returning(ProcessedEvent.event_id)
+    connection = session.connection()
+    statement = RECORD_EVENT[connection.dialect.name]
+    return (
+        connection.execute(statement, {"event_id": event_id, "team_id": team_id}).first()
+        is not None
     )
-    return session.execute(statement).first() is not None
+
+
+# A step's save: the columns set come from the parameters (only those the step changed),
+# and the WHERE holds the optimistic lock. Built once: the hot path only binds values.
+SAVE_STEP = update(Conversation).where(
+    Conversation.id == bindparam("saved_id"),
+    Conversation.version == bindparam("loaded_version"),
+)
+
+
+def save_step(session: Session, conversation: Conversation, values: dict[str, Any]) -> bool:
+    """Save a step: the `values` that differ from `conversation` as loaded, and the next
+    version, with one `UPDATE ... WHERE id = :id AND version = :loaded` instead of the
+    ORM's flush (its unit-of-work bookkeeping was a large share of a step's CPU).
+    False, and nothing written, when another step saved first (the optimistic lock).
+
+    Only changed columns are written, as the ORM did: a column this step did not change
+    (the message a concurrent `show` is recording, a draft) is left as it is now.
+    On success `conversation` shows what was saved, without being marked for a flush."""
+    changed = {key: value for key, value in values.items() if getattr(conversation, key) != value}
+    changed["version"] = conversation.version + 1
+    result = session.connection().execute(
+        SAVE_STEP,
+        {**changed, "saved_id": conversation.id, "loaded_version": conversation.version},
+    )
+    if rowcount(result) != 1:
+        return False
+    for key, value in changed.items():
+        set_committed_value(conversation, key, value)
+    return True
 
 
 def forget_events(unit: Session | Connection, now: datetime) -> int:
