@@ -15,6 +15,7 @@ import pytest
 from bot.sandbox.fakeslack import FakeSlack, block_kit_errors
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import (
+    BOTH_DATABASES,
     Journey,
     ack_blocks,
     escape,
@@ -354,3 +355,26 @@ def test_typed_text_arrives_escaped_from_slack_and_is_shown_escaped_once(
     assert "&amp;amp;" not in shown_text and "&amp;lt;" not in shown_text
     listing = ack_blocks(slack.command(ALICE, "list"))
     assert "Health &amp; Care &lt;North&gt;" in "\n".join(mrkdwn_texts(listing["blocks"]))
+
+
+@BOTH_DATABASES
+def test_a_forged_id_too_large_for_the_database_names_nothing(
+    slack: SlackDriver, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, database: str
+) -> None:
+    """Ids in buttons are the bot's own; a forged one beyond what the database holds (which
+    Postgres would refuse to compare) is simply nothing: no error, nothing changed."""
+    alice = Journey(slack, fake_slack, ALICE)
+    question = alice.start()
+    forged = press_payload(slack, fake_slack, ALICE, question, action_id="cancel")
+    forged["actions"][0]["value"] = "99999999999.1."
+    invite = {
+        **forged,
+        "actions": [
+            {**forged["actions"][0], "action_id": "invite_partners", "value": "99999999999"}
+        ],
+    }
+    for payload in (forged, invite):
+        assert slack._interactive(payload).status == 200
+    fake_slack.wait_idle()
+    assert "Unhandled error" not in caplog.text
+    assert alice.current(question)["blocks"] == question["blocks"]

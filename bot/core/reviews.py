@@ -21,7 +21,7 @@ from bot.core.follow_up import Redraw
 from bot.core.notifier import Note, ReminderLine, ReviewResult
 from bot.core.plans import GOES_AHEAD
 from bot.core.recommendations import assessment_record
-from bot.core.references import parse_reference
+from bot.core.references import parse_reference, row_id
 from bot.core.starting import Starting
 from bot.core.steps import MET_AT_REVIEW, Steps
 from bot.storage.db import rowcount
@@ -242,9 +242,8 @@ class Reviews:
     def start_recheck(self, actor: Actor, partnership_id: str) -> None:
         """Re-check the tips an adapted partnership changed (from the offer after a review)."""
         with self.db.session() as session:
-            partnership = (
-                session.get(Partnership, int(partnership_id)) if partnership_id.isdigit() else None
-            )
+            number = row_id(partnership_id)
+            partnership = session.get(Partnership, number) if number is not None else None
             if partnership is None or partnership.team_id != actor.team_id:
                 return
             latest = session.scalars(
@@ -291,9 +290,8 @@ class Reviews:
                 review = self._record(
                     session, actor, press.conversation_id, partnership, run.answers, assessment
                 )
-                met = [
-                    int(v) for v in conversation.draft.get(MET_AT_REVIEW, []) if str(v).isdigit()
-                ]
+                ticked = (row_id(v) for v in conversation.draft.get(MET_AT_REVIEW, []))
+                met = [number for number in ticked if number is not None]
                 met_now = conditions.reviewed(session, partnership.id, met, actor.user_id, now)
                 session.flush()
             # A claim retaken from a process that stopped: its result may be in the thread.
@@ -421,9 +419,10 @@ class Reviews:
         session: Session, actor: Actor, reminder_id: str, lock: bool = True
     ) -> tuple[Reminder, Partnership] | None:
         """The reminder and its partnership, only within the presser's workspace."""
-        if not reminder_id.isdigit():
+        number = row_id(reminder_id)
+        if number is None:
             return None
-        reminder = session.get(Reminder, int(reminder_id))
+        reminder = session.get(Reminder, number)
         if reminder is None or reminder.team_id != actor.team_id:
             return None
         partnership = session.get_one(Partnership, reminder.partnership_id, with_for_update=lock)

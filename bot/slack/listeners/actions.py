@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.core.actors import Actor, Press
+from bot.core.references import row_id
 from bot.slack.blocks import PART_BLOCK, ActionId
 from bot.slack.condition_blocks import DROP_BLOCK, GIVE_BLOCK
 from bot.slack.listeners.payload import as_dict, as_text, option_values
@@ -96,7 +97,7 @@ def register(app: App, services: Services) -> None:
         """A press whose value is the id of what it acts on (a check, an invitation)."""
 
         def run(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
-            if (number := _number(action.get("value"))) is not None:
+            if (number := row_id(action.get("value"))) is not None:
                 handle(actor, number)
 
         return run
@@ -104,33 +105,33 @@ def register(app: App, services: Services) -> None:
     def invite_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         user = as_text(action.get("selected_user"))
         place = (as_text(action.get("block_id")) or "").removeprefix(INVITE_BLOCK).split(":")
-        if user and len(place) == 2 and all(part.isdigit() for part in place):
-            check_id, index = (int(part) for part in place)
+        check_id, index = (row_id(part) for part in place) if len(place) == 2 else (None, None)
+        if user and check_id is not None and index is not None:
             partners.invite(actor, check_id, index, user, actor.pressed_ts)
 
     def condition_chosen(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
         choice, _sep, number = (
             as_text(as_dict(action.get("selected_option")).get("value")) or ""
         ).partition(":")
-        condition, channel = _number(number), _channel_of(body)
+        condition, channel = row_id(number), _channel_of(body)
         if condition is not None and channel:
             conditions.chosen(actor, condition, choice, channel)
 
     def condition_dropped(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
-        condition = _number((as_text(action.get("block_id")) or "").removeprefix(DROP_BLOCK))
+        condition = row_id((as_text(action.get("block_id")) or "").removeprefix(DROP_BLOCK))
         channel = _channel_of(body)
         if condition is not None and channel:
             conditions.drop(actor, condition, as_text(action.get("value")) or "", channel)
 
     def condition_given(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
-        condition = _number((as_text(action.get("block_id")) or "").removeprefix(GIVE_BLOCK))
+        condition = row_id((as_text(action.get("block_id")) or "").removeprefix(GIVE_BLOCK))
         user, channel = as_text(action.get("selected_user")), _channel_of(body)
         if condition is not None and user and channel:
             conditions.give(actor, condition, user, channel)
 
     def instead_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         user = as_text(action.get("selected_user"))
-        view = _number((as_text(action.get("block_id")) or "").removeprefix(INSTEAD_BLOCK))
+        view = row_id((as_text(action.get("block_id")) or "").removeprefix(INSTEAD_BLOCK))
         if user and view is not None:
             partners.hand_on(actor, view, user, actor.pressed_ts)
 
@@ -186,11 +187,6 @@ def register(app: App, services: Services) -> None:
             services.work.later(actor, lambda: handle(actor, action, body, context))
 
     app.action(re.compile(r".+"))(press)
-
-
-def _number(value: object) -> int | None:
-    text = as_text(value)
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:

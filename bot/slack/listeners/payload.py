@@ -16,10 +16,11 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.core.actors import Actor, Press
+from bot.core.references import row_id
 
 # A button's value names the conversation and the version it shows: "12.3.payload"
 # (written by bot.slack.blocks.action_value).
-_PRESS_VALUE = re.compile(r"(\d{1,18})\.(\d{1,9})\.(.*)", re.DOTALL)
+_PRESS_VALUE = re.compile(r"(\d{1,10})\.(\d{1,9})\.(.*)", re.DOTALL)
 
 
 def as_dict(value: object) -> dict[str, Any]:
@@ -41,9 +42,10 @@ def option_values(options: object) -> list[str]:
 
 def press_of(value: object) -> Press | None:
     found = _PRESS_VALUE.fullmatch(value) if isinstance(value, str) else None
-    if found is None:
+    conversation = row_id(found.group(1)) if found else None
+    if found is None or conversation is None:
         return None
-    return Press(int(found.group(1)), int(found.group(2)), found.group(3))
+    return Press(conversation, int(found.group(2)), found.group(3))
 
 
 def read_payload(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:
