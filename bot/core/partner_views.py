@@ -43,15 +43,23 @@ def assessment_of(
     runs: Runs, session: Session, check_id: int, answers: dict[str, Any]
 ) -> tuple[Assessment, Standing]:
     """The check's assessment with every view sent so far, and who has and has not sent."""
-    rows = [row for row in views_of(session, check_id) if row.status != "declined"]
+    views, standing = _sent_views(session, check_id)
+    return combine(runs.check_flow, runs.flows[PARTNER], answers, views), standing
+
+
+def standing_of(session: Session, check_id: int) -> Standing:
+    """Who has sent their organisation's view of the check, and who has not yet."""
+    return _sent_views(session, check_id)[1]
+
+
+def _sent_views(session: Session, check_id: int) -> tuple[list[View], Standing]:
+    rows = views_of(session, check_id)
     sent = [row for row in rows if row.status == "answered" and row.answers is not None]
-    views = [View(row.organisation, row.answers or {}) for row in sent]
-    assessment = combine(runs.check_flow, runs.flows[PARTNER], answers, views)
     standing = Standing(
         answered=tuple(row.organisation for row in sent),
         waiting=tuple(row.organisation for row in rows if row.status == "invited"),
     )
-    return assessment, standing
+    return [View(row.organisation, row.answers or {}) for row in sent], standing
 
 
 def check_answers(session: Session, runs: Runs, check: Conversation) -> dict[str, Any]:

@@ -20,20 +20,21 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
-from bot.core import conditions, reminder_board, reminders
+from bot.core import reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import Refused, Stale
 from bot.core.follow_up import Redraw
-from bot.core.notifier import Invitation, Invitee, Invitees, Note, Standing
+from bot.core.notifier import Invitation, Invitee, Invitees, Standing
 from bot.core.partner_views import (
     PARTNER,
     assessment_of,
     check_answers,
     invitation_of,
+    standing_of,
     views_of,
 )
-from bot.core.plans import GOES_AHEAD, name_of
-from bot.core.recommendations import assessment_record
+from bot.core.plans import name_of
+from bot.core.recommendations import reassess
 from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.storage.db import rowcount
@@ -57,7 +58,6 @@ class _Sent:
     check_id: int
     organisation: str
     proposer_id: str
-    team_id: str
     answers: dict[str, Any]
 
 
@@ -215,9 +215,7 @@ class Partners:
                 )
             row.answers, row.status = dict(run.answers), "answered"
             row.answered_at, row.chase_at = self.runs.clock(), None
-            sent.append(
-                _Sent(row.check_id, row.organisation, row.invited_by, row.team_id, row.answers)
-            )
+            sent.append(_Sent(row.check_id, row.organisation, row.invited_by, row.answers))
             run.finish()
 
         try:
@@ -318,20 +316,7 @@ class Partners:
                 return None
             answers = dict(partnership.answers)
             assessment, standing = assessment_of(self.runs, session, check_id, answers)
-            partnership.verdict = assessment.verdict or ""
-            partnership.assessment = assessment_record(assessment)
-            now = self.runs.clock()
-            closed = []  # reminder messages showing, to close once this commits
-            if assessment.verdict not in GOES_AHEAD:
-                stops = Note("no_longer_ahead", reference=partnership.reference)
-                closed = [
-                    (channel, ts, reminder_board.lines(session, channel, ts, {reminder: stops}))
-                    for channel, ts, reminder in reminders.stop(session, partnership)
-                ]
-            elif partnership.next_review_on is None and partnership.status == "active":
-                facts = self.runs.check_flow.by_role(answers)
-                reminders.schedule_first(session, partnership, now, facts)
-            conditions.sync(session, partnership, assessment, now)
+            closed = reassess(self.runs, session, partnership, answers, assessment)
             session.flush()
             session.expunge(partnership)  # read after the unit of work, to tell people
         for channel, ts, lines in closed:
@@ -341,9 +326,7 @@ class Partners:
 
     def _standing(self, check_id: int) -> Standing:
         with self.db.reading() as session:
-            check = session.get_one(Conversation, check_id)
-            answers = check_answers(session, self.runs, check)
-            return assessment_of(self.runs, session, check_id, answers)[1]
+            return standing_of(session, check_id)
 
     def _show_summary(self, sent: _Sent) -> None:
         """The proposer's check, still at its summary: show it again with the new view."""

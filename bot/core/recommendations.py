@@ -17,7 +17,8 @@ from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
 from bot.core.follow_up import Redraw
-from bot.core.notifier import Note, Recommendation, Standing, Thread
+from bot.core.lookups import Runs
+from bot.core.notifier import Note, Recommendation, ReminderLine, Standing, Thread
 from bot.core.partner_views import assessment_of
 from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
 from bot.core.references import parse_reference
@@ -197,7 +198,6 @@ class Recommendations:
         add the change to its thread. Reviews start if it now goes ahead, and stop if it
         no longer does."""
         updated: list[Any] = []
-        stopped: list[tuple[str, str, int]] = []  # reminder messages to close
 
         def record(run: FlowRun, conversation: Conversation) -> None:
             session = object_session(conversation)
@@ -205,14 +205,7 @@ class Recommendations:
             partnership = session.get_one(Partnership, partnership_id)
             check_id = partnership.conversation_id
             assessment, standing = assessment_of(self.runs, session, check_id, run.answers)
-            _record(self.flow, partnership, run.answers, assessment)
-            partnership.cadence = cadence_of(self.flow, run.answers)
-            now = self.runs.clock()
-            conditions.sync(session, partnership, assessment, now)
-            if assessment.verdict not in GOES_AHEAD:
-                stopped[:] = reminders.stop(session, partnership)
-            elif partnership.next_review_on is None and partnership.status == "active":
-                reminders.schedule_first(session, partnership, now, self.flow.by_role(run.answers))
+            closed = reassess(self.runs, session, partnership, run.answers, assessment)
             plan = review_plan(self.flow, run.answers, self.runs.clock, partnership)
             if assessment.verdict not in GOES_AHEAD:
                 plan = ReviewPlan(None)
@@ -226,11 +219,6 @@ class Recommendations:
                 check_id,
                 standing,
             )
-            stops = Note("no_longer_ahead", reference=partnership.reference)
-            closed = [
-                (channel, ts, reminder_board.lines(session, channel, ts, {reminder_id: stops}))
-                for channel, ts, reminder_id in stopped
-            ]
             updated[:] = [partnership.channel_id, partnership.message_ts, post, closed]
             run.finish()
 
@@ -331,6 +319,33 @@ def _record(
     partnership.verdict = assessment.verdict or ""
     partnership.assessment = assessment_record(assessment)
     partnership.answers = dict(answers)
+
+
+def reassess(
+    runs: Runs,
+    session: Session,
+    partnership: Partnership,
+    answers: dict[str, Any],
+    assessment: Assessment,
+) -> list[tuple[str, str, list[ReminderLine]]]:
+    """A posted partnership's answers or partners' views changed: keep its new assessment
+    on it; its conditions follow its flags; its reviews start if it now goes ahead, and
+    stop if it no longer does. Returns the reminder messages showing it, as they must be
+    redrawn (closed) once this unit of work commits."""
+    flow = runs.check_flow
+    _record(flow, partnership, answers, assessment)
+    partnership.cadence = cadence_of(flow, answers)
+    now = runs.clock()
+    conditions.sync(session, partnership, assessment, now)
+    if assessment.verdict in GOES_AHEAD:
+        if partnership.next_review_on is None and partnership.status == "active":
+            reminders.schedule_first(session, partnership, now, flow.by_role(answers))
+        return []
+    stops = Note("no_longer_ahead", reference=partnership.reference)
+    return [
+        (channel, ts, reminder_board.lines(session, channel, ts, {reminder_id: stops}))
+        for channel, ts, reminder_id in reminders.stop(session, partnership)
+    ]
 
 
 def _tag(partnership_id: int) -> str:
