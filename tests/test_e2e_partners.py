@@ -146,8 +146,12 @@ def test_two_partners_answer_at_once_and_the_post_follows_in_place(
     assert any("Cut delayed discharges by a third" in _texts(v) for v in shown)
     updates_before = len(fake_slack.calls_to("chat.update"))
     at_once(lambda: council.send(summaries[0]), lambda: age_uk.send(summaries[1]))
-    for partner in (council, age_uk):
+    # Each summary is closed saying where the view went, its buttons gone.
+    for partner, summary in zip((council, age_uk), summaries, strict=True):
         partner.wait_notice(0, "Thank you: your view is part of the check now")
+        closed = partner.current(summary)
+        assert f"Sent to <@{ALICE}>" in _texts(closed)
+        assert not [b for b in closed["blocks"] if b["type"] == "actions" or "accessory" in b]
 
     def settled() -> dict[str, Any] | None:
         now = fake_slack.message(PARTNERS, post["ts"])

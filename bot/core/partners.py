@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
-from bot.core import reminders
+from bot.core import lookups, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import Refused, Stale
 from bot.core.follow_up import Redraw
@@ -218,15 +218,19 @@ class Partners:
             sent.append(_Sent(row.check_id, row.organisation, row.invited_by, row.answers))
             run.finish()
 
-        try:
-            self.steps.complete(actor, press, "sending", record)
+        with self.db.reading() as session:
+            conversation = lookups.owned(session, actor, press.conversation_id)
+            view = session.get(PartnerView, conversation.view_id) if conversation else None
+            proposer = view.invited_by if view else ""
+        try:  # the summary is left saying where the view went
+            self.steps.complete(
+                actor, press, self.notify.posted_note("view", proposer=proposer), record
+            )
         except Stale:
             self.steps.stale(actor, press.conversation_id, "view_sent")
             return
         if sent:
-            done = sent[0]
-            self.notify.tell(actor.user_id, "view_sent", proposer=done.proposer_id)
-            self.arrived(done)
+            self.arrived(sent[0])
 
     # --- chasing views not sent ------------------------------------------------------------
 

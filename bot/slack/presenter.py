@@ -156,9 +156,6 @@ TELL: dict[str, Callable[..., str]] = {
         f":incoming_envelope: *{escape(organisation)}* has sent its view of {reference}: its "
         f"post is updated with it. {_standing(standing)}"
     ),
-    "view_sent": lambda proposer: (
-        f":white_check_mark: Sent to <@{proposer}>. Thank you: your view is part of the check now."
-    ),
     "view_handed_on": lambda by, to, organisation: (
         f"<@{by}> says <@{to}> should give *{escape(organisation)}*'s view instead; I've "
         "asked them."
@@ -188,7 +185,9 @@ TELL: dict[str, Callable[..., str]] = {
 POSTED_NOTE: dict[str, Callable[..., str]] = {
     "posting": lambda: "Posting…",
     "recommendation": _posted,
-    "sending": lambda: "Sending…",
+    "view": lambda proposer: (
+        f":white_check_mark: Sent to <@{proposer}>. Thank you: your view is part of the check now."
+    ),
     "review": lambda reference: f":white_check_mark: Review of {reference} posted in its thread.",
 }
 IN_THREAD: dict[str, Callable[..., str]] = {
