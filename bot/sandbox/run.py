@@ -20,6 +20,7 @@ from bot.sandbox.workspace import CHANNEL_ID, PEOPLE, Secrets, new_workspace
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+WAKE_EVERY = 0.5  # seconds the foreground waits at most before it sees a signal
 
 
 class Sandbox:
@@ -86,8 +87,11 @@ class Sandbox:
         return self.page.url
 
     def wait(self) -> None:
-        """Block until stopped (the command line's foreground)."""
-        self.page.thread.join()
+        """Block until stopped (the command line's foreground). The join wakes up twice a
+        second: a SIGTERM that the OS hands to another thread only sets a flag, and the
+        main thread runs its handler when it next wakes, never inside an endless join."""
+        while self.page.thread.is_alive():
+            self.page.thread.join(timeout=WAKE_EVERY)
 
     def stop(self) -> None:
         self.page.shutdown()
