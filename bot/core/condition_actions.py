@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from bot.core.actors import Actor, Membership
-from bot.core.conditions import DROPPED, MET, OPEN, lines
+from bot.core.conditions import DROPPED, MET, OPEN, line_of
 from bot.core.follow_up import Redraw
 from bot.core.notifier import ConditionLine
 from bot.core.steps import Steps
@@ -62,7 +62,7 @@ class ConditionActions:
                 posted_in = session.scalar(
                     select(Partnership.channel_id).where(Partnership.id == row.partnership_id)
                 )
-                line = next(c for c in lines(session, row.partnership_id) if c.id == row.id)
+                line = line_of(row)
         if line is None:
             self.notify.not_yours(channel, actor.user_id, "stale")
             return None
@@ -97,6 +97,5 @@ class ConditionActions:
         if not rowcount(changed):  # another press changed it first
             self.notify.not_yours(channel, actor.user_id, "condition_done", status=status)
             return None
-        if partnership_id is not None:
-            self.redraw.post(partnership_id)
+        self.redraw.post(partnership_id)
         return line

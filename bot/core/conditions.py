@@ -106,21 +106,23 @@ def open_texts(
 
 
 def lines(session: Session, partnership_id: int) -> tuple[ConditionLine, ...]:
+    """A partnership's conditions as they stand, in the order they were raised."""
     rows = session.scalars(
         select(Condition).where(Condition.partnership_id == partnership_id).order_by(Condition.id)
     )
-    return tuple(
-        ConditionLine(
-            id=row.id,
-            key=row.key,
-            tip=row.tip,
-            severity=row.severity,
-            text=row.text,
-            view=row.view,
-            owner_id=row.owner_id,
-            status=row.status,
-            note=row.note,
-            changed_by=row.changed_by,
-        )
-        for row in rows
+    return tuple(line_of(row) for row in rows)
+
+
+def line_of(row: Condition) -> ConditionLine:
+    return ConditionLine(
+        id=row.id,
+        key=row.key,
+        tip=row.tip,
+        severity=row.severity,
+        text=row.text,
+        view=row.view,
+        owner_id=row.owner_id,
+        status=row.status,
+        note=row.note,
+        changed_by=row.changed_by,
     )
