@@ -129,7 +129,7 @@ def test_a_condition_is_dropped_with_a_reason_or_given_to_someone_else(
         lambda: f"owner <@{CAROL}>" in _texts(alice.current(follow_up)), channel=PARTNERS
     )
     carol = Journey(slack, fake_slack, CAROL)
-    told = carol.wait_notice(0, "gave you a condition")
+    told = carol.wait_notice(0, "gave you a condition of P-1")
     assert "Name a coordinator" in shown(told)
 
 

@@ -46,10 +46,22 @@ class ConditionActions:
 
     def give(self, actor: Actor, condition_id: int, user_id: str, channel: str) -> None:
         changed = self._change(actor, condition_id, channel, {"owner_id": user_id})
-        if changed is not None and user_id != actor.user_id:
-            self.notify.tell(
-                user_id, "condition_given", by=actor.user_id, text=changed.text, channel=channel
+        if changed is None or user_id == actor.user_id:
+            return
+        with self.db.reading() as session:
+            ref = session.scalar(
+                select(Partnership.ref)
+                .join(Condition, Condition.partnership_id == Partnership.id)
+                .where(Condition.id == condition_id)
             )
+        self.notify.tell(
+            user_id,
+            "condition_given",
+            by=actor.user_id,
+            text=changed.text,
+            channel=channel,
+            reference=f"P-{ref}",
+        )
 
     def _allowed(self, actor: Actor, condition_id: int, channel: str) -> ConditionLine | None:
         """The condition, if the presser may change it (its owner, or a member of the

@@ -172,9 +172,9 @@ TELL: dict[str, Callable[..., str]] = {
         f"<@{to}> has not given *{escape(organisation)}*'s view of *{escape(name)}* after two "
         "reminders. Ask them directly, or press *Invite partners* to ask someone else."
     ),
-    "condition_given": lambda by, text, channel: (
-        f"<@{by}> gave you a condition of a partnership in <#{channel}>: *{escape(text)}* "
-        "Mark it met from the recommendation's thread once it is."
+    "condition_given": lambda by, text, channel, reference: (
+        f"<@{by}> gave you a condition of {reference} in <#{channel}>: *{escape(text)}* "
+        "Mark it met from its thread once it is."
     ),
     "review_interrupted": lambda reference: (
         f":warning: Submitting your review of {reference} "
