@@ -1127,6 +1127,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     fake: FakeSlack
     protocol_version = "HTTP/1.1"
+    # An answer is written as headers, then body: with Nagle's algorithm on, a client
+    # that keeps its connection open would wait out the delayed ACK (40 ms) for each.
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         self._route()

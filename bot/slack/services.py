@@ -26,6 +26,7 @@ from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.settings import Settings
 from bot.slack.access import ChannelMembers
+from bot.slack.keep_alive import KeepAliveWebClient
 from bot.slack.listeners.errors import Work
 from bot.slack.messenger import Messenger, outcome_unknown
 from bot.slack.outbox import Outbox
@@ -99,11 +100,11 @@ def make_client(settings: Settings, wait_out_rate_limits: bool = True) -> WebCli
     """A Web API client that retries dropped connections where that is safe and, unless
     told not to, waits out Slack's 429s (Retry-After), so a busy channel delays a post
     instead of losing it. The scheduler waits them out itself, outside its database
-    transaction."""
+    transaction. Its connections to Slack are kept open between calls (keep_alive.py)."""
     handlers: list[RetryHandler] = [RetryUnlessItMayHavePosted(max_retry_count=2)]
     if wait_out_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return WebClient(
+    return KeepAliveWebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=15,
