@@ -10,9 +10,10 @@ DM, so the load generator's own cost stays flat as people are added).
 
 Reports, per server: its CPU per step (user + system time of the server process, from
 /proc, over the measured steps only), the ack (signed request sent -> HTTP response) and
-the step (message sent -> next question posted) percentiles, and steps per second. With
-`--processes 2` the bot also runs as two processes on one Postgres database (people
-split between them) and the throughput of two is compared with one.
+the step (message sent -> next question posted) percentiles, steps per second, and the
+share of the whole machine's CPU left idle (two processes can only be faster if some
+is). With `--processes 2` the bot also runs as two processes on one Postgres database
+(people split between them) and the throughput of two is compared with one.
 
 Not a test: numbers depend on the machine. Run it by hand, e.g.
     .venv/bin/python bench/step_floor.py --people 40 --steps 10
@@ -88,6 +89,7 @@ class Run:
     acks: list[float] = field(default_factory=list)
     cpu: float = 0.0
     elapsed: float = 0.0
+    idle: float | None = None  # share of the machine's CPU left idle while measuring
 
     @property
     def count(self) -> int:
@@ -110,14 +112,15 @@ def main() -> None:
     print()
     print(f"{args.people} people at once, {args.steps} steps each (after one to start)")
     print()
-    print("| server | CPU per step | ack p50 / p99 | step p50 / p99 | steps/s |")
-    print("|---|---|---|---|---|")
+    print("| server | CPU per step | ack p50 / p99 | step p50 / p99 | steps/s | machine idle |")
+    print("|---|---|---|---|---|---|")
     for run in runs:
+        idle = "?" if run.idle is None else f"{run.idle:.0%}"
         print(
             f"| {run.label} | {run.cpu / run.count * 1000:.1f} ms "
             f"| {_p(run.acks, 0.5)} / {_p(run.acks, 0.99)} ms "
             f"| {_p(run.steps, 0.5)} / {_p(run.steps, 0.99)} ms "
-            f"| {run.count / run.elapsed:.0f} |"
+            f"| {run.count / run.elapsed:.0f} | {idle} |"
         )
     floor, bot = runs[0], runs[1]
     ratio = (bot.cpu / bot.count) / (floor.cpu / floor.count)
@@ -170,12 +173,14 @@ def measure(label: str, args: argparse.Namespace, databases: Sequence[str] | Non
             for slack in drivers:
                 slack.acks.clear()  # only the measured steps' acks
             cpu_before = sum(_cpu_seconds(process.pid) or 0 for _, process in servers)
+            machine_before = _machine_ticks()
             began = time.perf_counter()
             go.set()
             for thread in threads:
                 thread.join()
             run.elapsed = time.perf_counter() - began
             run.cpu = sum(_cpu_seconds(process.pid) or 0 for _, process in servers) - cpu_before
+            run.idle = _idle_share(machine_before, _machine_ticks())
             run.acks = [ack for slack in drivers for ack in slack.acks]
             if fake.errors:
                 raise SystemExit(f"{label}: the fake rejected {len(fake.errors)} calls")
@@ -232,6 +237,24 @@ def _start(api_url: str, database_url: str | None) -> tuple[int, subprocess.Pope
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the server did not start within 30 s")
+
+
+def _machine_ticks() -> tuple[int, int] | None:
+    """(idle, total) CPU ticks of the whole machine so far (Linux /proc), or None."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
+def _idle_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of the machine's CPU nobody used between two readings: near 0, the load
+    generator, the fake Slack, the database and the servers fill every core, and a second
+    server process has no CPU to add throughput with."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _event() -> str:
