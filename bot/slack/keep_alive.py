@@ -46,8 +46,11 @@ class _Kept:
         sock = self.connection.sock
         if sock is None or time.monotonic() - self.used > MAX_IDLE_SECONDS:
             return False
-        readable, _, _ = select.select([sock], [], [], 0)
-        return not readable
+        if not hasattr(select, "poll"):  # poll takes any descriptor; select only < 1024
+            return not select.select([sock], [], [], 0)[0]
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
 
 
 class KeepAliveWebClient(WebClient):
