@@ -256,17 +256,8 @@ class SlackDriver:
 
     def home_opened(self, user: str) -> DriverResponse:
         """`user` opens the bot's Home tab (carrying the current view, as Slack does)."""
-        event: dict[str, Any] = {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": self.fake.dm_channel(user),
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        }
-        view = self.fake.home_view(user)
-        if view is not None:
-            event["view"] = view
-        return self.event(event)
+        dm = self.fake.dm_channel(user)
+        return self.event(payloads.home_opened(user, dm, self.fake.home_view(user)))
 
     # ---- interactivity on messages ---------------------------------------------------------
 
