@@ -18,45 +18,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.sandbox import payloads
 from bot.sandbox.fakeslack import FakeSlack
 
 EVENTS_PATH = "/slack/events"
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-
-# element type -> key of the selection in an action and in state.values
-_SELECTION_KEYS = {
-    "static_select": "selected_option",
-    "radio_buttons": "selected_option",
-    "overflow": "selected_option",
-    "multi_static_select": "selected_options",
-    "checkboxes": "selected_options",
-    "conversations_select": "selected_conversation",
-    "multi_conversations_select": "selected_conversations",
-    "channels_select": "selected_channel",
-    "multi_channels_select": "selected_channels",
-    "users_select": "selected_user",
-    "multi_users_select": "selected_users",
-    "datepicker": "selected_date",
-    "timepicker": "selected_time",
-    "plain_text_input": "value",
-    "number_input": "value",
-}
-_MULTI = {
-    "multi_static_select",
-    "checkboxes",
-    "multi_conversations_select",
-    "multi_channels_select",
-    "multi_users_select",
-}
-_OPTION_KINDS = {"static_select", "multi_static_select", "radio_buttons", "overflow", "checkboxes"}
-
 
 # What `urllib.parse.quote_plus` makes of each UTF-8 byte: itself if always safe, "+" for a
 # space, else %XX.
@@ -71,6 +41,16 @@ def form_quote(text: str) -> str:
     """`quote_plus(text)`, several times faster: a press's payload carries the whole
     message, and quoting it byte by byte in Python was a sixth of a journey's CPU."""
     return "".join(map(_FORM_BYTES.__getitem__, text.encode("utf-8")))
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """Whom or what a picker offers, asked of the fake for each choice as it is made."""
+
+    offers: Callable[[str], bool]
+
+    def __contains__(self, choice: object) -> bool:
+        return isinstance(choice, str) and self.offers(choice)
 
 
 @dataclass
@@ -119,6 +99,11 @@ class SlackDriver:
         self._events: dict[str, bytes] = {}
         # selections made so far, per container, as Slack keeps them in `state.values`
         self._state: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+        # what the pickers offer: everyone and every conversation in the fake workspace (a
+        # DM too), the public channels for a channels picker
+        self._users = _Asked(self._is_user)
+        self._conversations = _Asked(fake.has_conversation)
+        self._channels = _Asked(lambda channel: fake.has_conversation(channel, public_only=True))
 
     # ---- transport ---------------------------------------------------------------------
 
@@ -157,7 +142,7 @@ class SlackDriver:
 
     def _interactive(self, payload: dict[str, Any]) -> DriverResponse:
         body = b"payload=" + form_quote(json.dumps(payload)).encode("ascii")
-        return self._send(body, FORM, payload)
+        return self._send(body, payloads.FORM, payload)
 
     # ---- slash commands and events -------------------------------------------------------
 
@@ -182,7 +167,7 @@ class SlackDriver:
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
         }
-        return self._send(urlencode(form).encode("utf-8"), FORM, form)
+        return self._send(urlencode(form).encode("utf-8"), payloads.FORM, form)
 
     def event(
         self,
@@ -223,7 +208,7 @@ class SlackDriver:
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self._send(body, JSON, json.loads(body), headers)
+        return self._send(body, payloads.JSON, json.loads(body), headers)
 
     def dm(
         self,
@@ -271,17 +256,8 @@ class SlackDriver:
 
     def home_opened(self, user: str) -> DriverResponse:
         """`user` opens the bot's Home tab (carrying the current view, as Slack does)."""
-        event: dict[str, Any] = {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": self.fake.dm_channel(user),
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        }
-        view = self.fake.home_view(user)
-        if view is not None:
-            event["view"] = view
-        return self.event(event)
+        dm = self.fake.dm_channel(user)
+        return self.event(payloads.home_opened(user, dm, self.fake.home_view(user)))
 
     # ---- interactivity on messages ---------------------------------------------------------
 
@@ -301,17 +277,7 @@ class SlackDriver:
         """
         current, container = self._message_context(user, message)
         block_id, button = self._find(current["blocks"], "button", action_id, text, value)
-        action = {
-            "action_id": button.get("action_id"),
-            "block_id": block_id,
-            "text": button["text"],
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        for key in ("value", "style"):
-            if key in button:
-                action[key] = button[key]
-        return self._message_action(user, current, container, action)
+        return self._message_action(user, current, container, payloads.press(block_id, button))
 
     def select_in_block(
         self, user: str, message: dict[str, Any], block_id: str, value: str | list[str]
@@ -319,7 +285,9 @@ class SlackDriver:
         """`user` picks `value` in the one select/radio/picker of block `block_id` (for
         elements that share an action_id across blocks, such as a group's radio buttons)."""
         current, container = self._message_context(user, message)
-        matches = [(b, e) for b, e in self._elements(current["blocks"]) if b == block_id]
+        matches = [
+            (b, e) for b, e in payloads.interactive_elements(current["blocks"]) if b == block_id
+        ]
         assert len(matches) == 1, f"block {block_id!r} has {len(matches)} elements"
         action = self._selection(*matches[0], value)
         return self._message_action(user, current, container, action)
@@ -407,16 +375,7 @@ class SlackDriver:
         view = self.fake.home_view(user)
         assert view is not None, f"no Home tab published for {user}"
         block_id, button = self._find(view["blocks"], "button", action_id, text, value)
-        action = {
-            "action_id": button.get("action_id"),
-            "block_id": block_id,
-            "text": button["text"],
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if "value" in button:
-            action["value"] = button["value"]
-        return self._view_action(user, view, action)
+        return self._view_action(user, view, payloads.press(block_id, button))
 
     def select_home(self, user: str, action_id: str, value: str | list[str]) -> DriverResponse:
         """`user` picks `value` in a select of their Home tab (see `select`)."""
@@ -461,19 +420,6 @@ class SlackDriver:
         name = self.fake.user(user)["name"]
         return {"id": user, "username": name, "name": name, "team_id": self.team_id}
 
-    @staticmethod
-    def _elements(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-        """Every interactive element with its block_id, in display order."""
-        found = []
-        for block in blocks:
-            if block["type"] == "actions":
-                found += [(block["block_id"], e) for e in block["elements"]]
-            elif block["type"] == "section" and "accessory" in block:
-                found.append((block["block_id"], block["accessory"]))
-            elif block["type"] == "input":
-                found.append((block["block_id"], block["element"]))
-        return found
-
     def _find(
         self,
         blocks: list[dict[str, Any]],
@@ -484,7 +430,7 @@ class SlackDriver:
     ) -> tuple[str, dict[str, Any]]:
         candidates = [
             (block_id, e)
-            for block_id, e in self._elements(blocks)
+            for block_id, e in payloads.interactive_elements(blocks)
             if (kind is None or e["type"] == kind)
             and (action_id is None or e.get("action_id") == action_id)
             and (text is None or e.get("text", {}).get("text") == text)
@@ -495,7 +441,7 @@ class SlackDriver:
         available = [
             {k: e.get(k) for k in ("type", "action_id", "value")}
             | {"text": e.get("text", {}).get("text")}
-            for _, e in self._elements(blocks)
+            for _, e in payloads.interactive_elements(blocks)
         ]
         assert candidates, f"no element matching {wanted}; the message has {available}"
         assert len(candidates) == 1, f"{len(candidates)} elements match {wanted}: {available}"
@@ -504,44 +450,14 @@ class SlackDriver:
     def _selection(
         self, block_id: str, element: dict[str, Any], value: str | list[str]
     ) -> dict[str, Any]:
-        """The action Slack sends when `value` is chosen in `element` (checked first)."""
-        kind = element["type"]
-        assert kind in _SELECTION_KEYS, f"cannot select in a {kind!r} element"
-        key = _SELECTION_KEYS[kind]
-        multi = kind in _MULTI
-        values = value if isinstance(value, list) else [value]
-        assert multi or not isinstance(value, list), f"{kind} takes one value, not a list"
-        if kind in _OPTION_KINDS:
-            options = list(element.get("options", []))
-            for group in element.get("option_groups", []):
-                options += group["options"]
-            by_value = {o["value"]: o for o in options}
-            missing = [v for v in values if v not in by_value]
-            assert not missing, f"{kind} {element.get('action_id')!r} offers no {missing}"
-            chosen: Any = [by_value[v] for v in values]
-        elif kind.endswith(("conversations_select", "channels_select")):
-            public_only = "channels" in kind
-            unknown = [v for v in values if not self.fake.has_conversation(v, public_only)]
-            assert not unknown, f"{kind} cannot offer {unknown}: not in the workspace"
-            chosen = values
-        elif kind.endswith("users_select"):
-            unknown = [v for v in values if not self._is_user(v)]
-            assert not unknown, f"{kind} cannot offer {unknown}: not in the workspace"
-            chosen = values
-        elif kind == "datepicker":
-            chosen = [date.fromisoformat(v).isoformat() for v in values]
-        else:
-            chosen = values
-        action = {
-            "type": kind,
-            "action_id": element.get("action_id"),
-            "block_id": block_id,
-            key: chosen if multi else chosen[0],
-            "action_ts": f"{time.time():.6f}",
-        }
-        if "placeholder" in element:
-            action["placeholder"] = element["placeholder"]
-        return action
+        """The action Slack sends when `value` is chosen in `element`: a choice the element
+        does not offer fails the test, as a press on a button the bot never drew does."""
+        try:
+            return payloads.selection(
+                block_id, element, value, self._conversations, self._users, self._channels
+            )
+        except payloads.NotOffered as refused:
+            raise AssertionError(str(refused)) from refused
 
     def _remember(
         self, container: tuple[str, ...], blocks: list[dict[str, Any]], action: dict[str, Any]
@@ -552,13 +468,13 @@ class SlackDriver:
         may have replaced the message since).
         """
         state = self._state.setdefault(container, {})
-        key = _SELECTION_KEYS.get(action["type"])
+        key = payloads.SELECTION_KEYS.get(action["type"])
         if key is not None:
             state.setdefault(action["block_id"], {})[action["action_id"]] = {
                 "type": action["type"],
                 key: action[key],
             }
-        present = {(b, e.get("action_id")) for b, e in self._elements(blocks)}
+        present = {(b, e.get("action_id")) for b, e in payloads.interactive_elements(blocks)}
         return {
             block_id: {a: v for a, v in actions.items() if (block_id, a) in present}
             for block_id, actions in state.items()

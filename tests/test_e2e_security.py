@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.sandbox.fakeslack import FakeSlack, block_kit_errors
+from bot.sandbox.payloads import FORM, JSON
 from tests.conftest import ALICE, PARTNERS
 from tests.e2e_support import (
     BOTH_DATABASES,
@@ -31,7 +32,7 @@ from tests.e2e_support import (
     verdict_of,
 )
 from tests.proposer import FLOW, GOOD
-from tests.slack_driver import FORM, JSON, SlackDriver
+from tests.slack_driver import SlackDriver
 
 # --- signatures ------------------------------------------------------------------------------
 

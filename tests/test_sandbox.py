@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from slack_sdk import WebClient
@@ -176,6 +176,39 @@ def test_a_choice_is_sent_only_if_the_element_offers_it() -> None:
         )
         == {}
     )
+
+
+@pytest.mark.parametrize(
+    ("element", "chosen"),
+    [
+        ({"type": "static_select", "options": [{"value": "a"}]}, ["a"]),  # one, not a list
+        ({"type": "channels_select"}, "D0DM"),  # a DM is no channel
+        ({"type": "multi_users_select"}, ["U0ALEX", "U0NOBODY"]),
+        ({"type": "timepicker"}, "25:00"),
+        ({"type": "number_input", "is_decimal_allowed": False}, "1.5"),
+        ({"type": "number_input", "is_decimal_allowed": True, "max_value": "9"}, "10"),
+        ({"type": "plain_text_input", "max_length": 3}, "four"),
+    ],
+)
+def test_pickers_offer_only_what_slack_would(
+    element: dict[str, Any], chosen: str | list[str]
+) -> None:
+    with pytest.raises(payloads.NotOffered):
+        payloads.selection("b1", element, chosen, {"C0X", "D0DM"}, {"U0ALEX"}, {"C0X"})
+
+
+def test_every_kind_of_picker_sends_its_choice_under_slacks_key() -> None:
+    offered = ({"C0X", "D0DM"}, {"U0ALEX"}, {"C0X"})
+    sent = {
+        "multi_conversations_select": ["C0X", "D0DM"],
+        "channels_select": "C0X",
+        "multi_users_select": ["U0ALEX"],
+        "timepicker": "09:30",
+        "number_input": "-2",
+    }
+    for kind, chosen in sent.items():
+        action = payloads.selection("b1", {"type": kind, "action_id": "a"}, chosen, *offered)
+        assert action[payloads.SELECTION_KEYS[kind]] == chosen, kind
 
 
 def test_requests_to_the_bot_carry_slacks_signature() -> None:

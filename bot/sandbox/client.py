@@ -64,24 +64,28 @@ class SlackClient:
         (`where` = channel and ts, and `ephemeral`) or of their Home tab (`where` = view).
         Raises NotOffered for anything Slack would not show them."""
         if where.get("view") == "home":
-            return self._on_home(user, block_id, action_id, chosen, choices)
-        return self._on_message(user, where, block_id, action_id, chosen, choices)
+            shown, place = self._home(user)
+        else:
+            shown, place = self._message(user, where)
+        action = self._action(shown["blocks"], block_id, action_id, chosen)
+        state = {"values": self._state(shown["blocks"], choices, action, chosen)}
+        if "view" in place:
+            shown["state"] = state  # a view carries its state inside it
+        else:
+            place.update(state=state, response_url=self.fake.new_response_url())
+        body = payloads.block_actions(
+            self.fake.team_id, self.fake.user(user), action, **place, **self._ids()
+        )
+        return self._post(body, payloads.FORM)
 
-    def _on_message(
-        self,
-        user: str,
-        where: dict[str, Any],
-        block_id: str,
-        action_id: str,
-        chosen: str | list[str] | None,
-        choices: Choices,
-    ) -> str | None:
+    def _message(self, user: str, where: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The message as shown to `user`, and what a press on it tells of where it was
+        (the message itself unless it is ephemeral)."""
         channel = self._visible(user, str(where.get("channel")))
         ts, ephemeral = str(where.get("ts")), bool(where.get("ephemeral"))
         shown = self.fake.ephemeral(ts) if ephemeral else self.fake.wire_message(channel["id"], ts)
         if shown is None or (ephemeral and shown["recipient"] != user):
             raise payloads.NotOffered("the message is gone")
-        action = self._action(shown["blocks"], block_id, action_id, chosen)
         container: dict[str, Any] = {
             "type": "message",
             "message_ts": ts,
@@ -90,42 +94,20 @@ class SlackClient:
         }
         if shown.get("thread_ts"):
             container["thread_ts"] = shown["thread_ts"]
-        extra: dict[str, Any] = {} if ephemeral else {"message": shown}
-        body = payloads.block_actions(
-            self.fake.team_id,
-            self.fake.user(user),
-            action,
-            container=container,
-            channel={"id": channel["id"], "name": channel.get("name", "directmessage")},
-            state={"values": self._state(shown["blocks"], choices, action, chosen)},
-            response_url=self.fake.new_response_url(),
-            **extra,
-            **self._ids(),
-        )
-        return self._post(body, payloads.FORM)
+        place: dict[str, Any] = {
+            "container": container,
+            "channel": {"id": channel["id"], "name": channel.get("name", "directmessage")},
+        }
+        if not ephemeral:
+            place["message"] = shown
+        return shown, place
 
-    def _on_home(
-        self,
-        user: str,
-        block_id: str,
-        action_id: str,
-        chosen: str | list[str] | None,
-        choices: Choices,
-    ) -> str | None:
+    def _home(self, user: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`user`'s Home tab, and what a press on it tells of where it was."""
         view = self.fake.home_view(user)
         if view is None:
             raise payloads.NotOffered("the Home tab is not drawn yet")
-        action = self._action(view["blocks"], block_id, action_id, chosen)
-        view["state"] = {"values": self._state(view["blocks"], choices, action, chosen)}
-        body = payloads.block_actions(
-            self.fake.team_id,
-            self.fake.user(user),
-            action,
-            container={"type": "view", "view_id": view["id"]},
-            view=view,
-            **self._ids(),
-        )
-        return self._post(body, payloads.FORM)
+        return view, {"container": {"type": "view", "view_id": view["id"]}, "view": view}
 
     def _action(
         self, blocks: list[dict[str, Any]], block_id: str, action_id: str, chosen: Any

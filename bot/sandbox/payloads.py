@@ -2,8 +2,10 @@
 
 The shapes are Slack's: a slash command's form, an Events API `event_callback` envelope
 (a DM, the App Home opened), and a `block_actions` payload carrying the message or view
-as it is shown and the `state.values` of its inputs. `selection` turns what a person
-picked into the action Slack reports, refusing a choice the element does not offer.
+as it is shown and the `state.values` of its inputs. `press` and `selection` turn what a
+person pressed or picked into the action Slack reports, refusing what the element does not
+offer. The sandbox and the end-to-end tests' driver both build their actions here, so the
+bot is tried with one idea of what Slack sends.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Container
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,11 +33,24 @@ SELECTION_KEYS = {
     "multi_static_select": "selected_options",
     "checkboxes": "selected_options",
     "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
     "users_select": "selected_user",
+    "multi_users_select": "selected_users",
     "datepicker": "selected_date",
+    "timepicker": "selected_time",
     "plain_text_input": "value",
+    "number_input": "value",
 }
-_MULTI = {"multi_static_select", "checkboxes"}
+_MULTI = {
+    "multi_static_select",
+    "checkboxes",
+    "multi_conversations_select",
+    "multi_channels_select",
+    "multi_users_select",
+}
+_TIME = r"([01]\d|2[0-3]):[0-5]\d"  # a timepicker's HH:mm
 _OPTIONS = {"static_select", "multi_static_select", "radio_buttons", "overflow", "checkboxes"}
 
 
@@ -200,45 +217,55 @@ def selection(
     block_id: str,
     element: dict[str, Any],
     chosen: str | list[str],
-    conversations: set[str],
-    users: Collection[str] = (),
+    conversations: Container[str],
+    users: Container[str] = (),
+    channels: Container[str] | None = None,
 ) -> dict[str, Any]:
-    """The action Slack reports when `chosen` is picked in `element` (a value, values, an
-    ISO date, a conversation or user ID, or typed text); NotOffered for a choice the
-    element does not offer."""
+    """The action Slack reports when `chosen` is picked in `element` (a value, or a list for
+    the multi kinds: an option's value, a conversation, channel or user ID, an ISO date, a
+    time, or typed text); NotOffered for a choice the element does not offer. A picker
+    offers the workspace's `conversations` and `users`, a channels picker its public
+    `channels` (by default, the conversations)."""
     kind = element.get("type", "")
     if kind not in SELECTION_KEYS:
         raise NotOffered(f"nothing can be chosen in a {kind!r}")
+    if kind not in _MULTI and isinstance(chosen, list):
+        raise NotOffered(f"a {kind} takes one choice, not a list")
     values = chosen if isinstance(chosen, list) else [chosen]
-    if kind not in _MULTI and len(values) != 1:
-        raise NotOffered(f"a {kind} takes one choice")
-    picked: list[Any]
+    picked: list[Any] = values
     if kind in _OPTIONS:
         options = list(element.get("options", []))
         for group in element.get("option_groups", []):
             options += group.get("options", [])
         by_value = {option["value"]: option for option in options}
-        if any(value not in by_value for value in values):
-            raise NotOffered(f"{element.get('action_id')!r} offers no such option")
+        missing = [value for value in values if value not in by_value]
+        if missing:
+            raise NotOffered(f"{kind} {element.get('action_id')!r} offers no {missing}")
         picked = [by_value[value] for value in values]
-    elif kind == "users_select":
-        if any(value not in users for value in values):
-            raise NotOffered("no such person in the workspace")
-        picked = values
+    elif kind.endswith(("users_select", "conversations_select", "channels_select")):
+        if kind.endswith("users_select"):
+            offered = users
+        elif kind.endswith("conversations_select") or channels is None:
+            offered = conversations
+        else:
+            offered = channels
+        unknown = [value for value in values if value not in offered]
+        if unknown:
+            raise NotOffered(f"{kind} cannot offer {unknown}: not in the workspace")
     elif kind == "plain_text_input":
         limit = element.get("max_length", 3000)
         if not isinstance(values[0], str) or len(values[0]) > limit:
             raise NotOffered(f"type at most {limit} characters")
-        picked = values
-    elif kind == "datepicker":
+    elif kind == "number_input":
+        _check_number(element, values[0])
+    elif kind == "timepicker":
+        if not isinstance(values[0], str) or not re.fullmatch(_TIME, values[0]):
+            raise NotOffered("not a time (HH:mm)")
+    else:  # datepicker
         try:
             picked = [date.fromisoformat(value).isoformat() for value in values]
-        except ValueError:
+        except (TypeError, ValueError):
             raise NotOffered("not a date") from None
-    else:
-        if any(value not in conversations for value in values):
-            raise NotOffered("no such conversation in the workspace")
-        picked = values
     action = {
         "type": kind,
         "action_id": element.get("action_id"),
@@ -251,11 +278,25 @@ def selection(
     return action
 
 
+def _check_number(element: dict[str, Any], typed: Any) -> None:
+    """Slack's number_input takes digits (a decimal point only where it allows one), within
+    the element's bounds."""
+    form = r"-?\d+(\.\d+)?" if element.get("is_decimal_allowed") else r"-?\d+"
+    if not isinstance(typed, str) or not re.fullmatch(form, typed):
+        raise NotOffered("not a number this input takes")
+    low, high = element.get("min_value"), element.get("max_value")
+    if (low is not None and Decimal(typed) < Decimal(low)) or (
+        high is not None and Decimal(typed) > Decimal(high)
+    ):
+        raise NotOffered(f"{typed} is outside the bounds of the input")
+
+
 def state_values(
     blocks: list[dict[str, Any]],
     choices: dict[str, dict[str, str | list[str]]],
-    conversations: set[str],
-    users: Collection[str] = (),
+    conversations: Container[str],
+    users: Container[str] = (),
+    channels: Container[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """`state.values` as Slack keeps them: what is chosen in each element still shown."""
     values: dict[str, dict[str, Any]] = {}
@@ -265,7 +306,7 @@ def state_values(
         if action_id is None or chosen is None or element.get("type") not in SELECTION_KEYS:
             continue
         try:
-            action = selection(block_id, element, chosen, conversations, users)
+            action = selection(block_id, element, chosen, conversations, users, channels)
         except NotOffered:  # picked in an earlier version of the element: Slack forgets it
             continue
         key = SELECTION_KEYS[element["type"]]
