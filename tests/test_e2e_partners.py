@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox.fakeslack import FakeSlack
+from flows.schedule import holiday_calendar
 from tests.conftest import ALICE, BOB, PARTNERS
 from tests.e2e_support import (
     BOTH_DATABASES,
@@ -21,7 +22,7 @@ from tests.e2e_support import (
     verdict_of,
 )
 from tests.proposer import GOOD, is_summary
-from tests.review_support import Clock, Passes, local
+from tests.review_support import Clock, Passes, install_clock, local
 from tests.slack_driver import BotServer, SlackDriver
 
 CAROL, DAVE = "U0CAROL", "U0DAVE"
@@ -248,6 +249,37 @@ def test_a_partner_who_never_answers_is_reminded_twice_then_the_proposer_is_told
     told = [m for m in proposer.bot_messages() if "after two reminders" in _texts(m)]
     assert len(told) == 1
     assert f"<@{CAROL}>" in _texts(told[0]) and AGE_UK in _texts(told[0])
+
+
+def test_a_partner_is_not_reminded_on_a_bank_holiday(
+    slack: SlackDriver, fake_slack: FakeSlack, bot_server: BotServer, people: None
+) -> None:
+    """Asked on Christmas Eve 2026 with REVIEW_HOLIDAYS=GB-ENG: two working days on is
+    Wednesday 30 December (the 25th and the Monday for Boxing Day are bank holidays), so
+    the first reminder waits for it; counted without the calendar it fell on the 28th."""
+    services = bot_server.services
+    services.partners.holidays = holiday_calendar("GB-ENG")
+    proposer = Journey(slack, fake_slack, ALICE)
+    summary = proposer.complete(GOOD)
+    clock = install_clock(services, Clock(local(date(2026, 12, 24), 15)))
+    seen = proposer.count()
+    assert slack.press(ALICE, summary, action_id="invite_partners").status == 200
+    picker = proposer.wait_notice(seen, "Pick one person per organisation")
+    block = f"invite:{_check_of(picker)}:2"
+    assert slack.select_in_block(ALICE, picker, block, CAROL).status == 200
+    carol = Partner(slack, fake_slack, CAROL)
+    carol.invitation()
+    fake_slack.wait_idle()
+
+    def reminded_on(day: date) -> int:
+        clock.set(local(day, 10))
+        services.scheduler.run_due(clock())
+        fake_slack.wait_idle()
+        return len([m for m in carol.bot_messages() if "A reminder" in _texts(m)])
+
+    assert reminded_on(date(2026, 12, 28)) == 0  # the Monday for Boxing Day
+    assert reminded_on(date(2026, 12, 29)) == 0  # one working day on
+    assert reminded_on(date(2026, 12, 30)) == 1
 
 
 def test_a_view_that_stops_it_going_ahead_closes_its_reminder(

@@ -62,8 +62,14 @@ class _Sent:
 
 
 class Partners:
-    def __init__(self, steps: Steps, starting: Starting) -> None:
+    def __init__(
+        self,
+        steps: Steps,
+        starting: Starting,
+        holidays: Container[date] = schedule.NO_HOLIDAYS,
+    ) -> None:
         self.steps, self.starting = steps, starting
+        self.holidays = holidays  # no reminder to a partner is due on one
         self.db, self.notify, self.runs = steps.db, steps.notify, steps.runs
         self.redraw = Redraw(self.db, self.notify, self.runs)
 
@@ -122,7 +128,7 @@ class Partners:
                 row.user_id, row.status, row.invited_at = user_id, "invited", now
                 row.channel_id = row.message_ts = None
                 row.chased, row.proposer_told = 0, False
-                row.chase_at = reminders.chase_at(now)
+                row.chase_at = reminders.chase_at(now, None, self.holidays)
                 session.flush()
                 invitation = invitation_of(self.runs, session, row, check, answers)
                 listed = self._invitees(session, check)
@@ -175,7 +181,7 @@ class Partners:
                 else:
                     row.user_id, row.invited_at = user_id, now
                     row.channel_id = row.message_ts = None
-                    row.chased, row.chase_at = 0, reminders.chase_at(now)
+                    row.chased, row.chase_at = 0, reminders.chase_at(now, None, self.holidays)
                     check = session.get_one(Conversation, row.check_id)
                     answers = check_answers(session, self.runs, check)
                     invitation = invitation_of(self.runs, session, row, check, answers)
@@ -234,7 +240,7 @@ class Partners:
 
     # --- chasing views not sent ------------------------------------------------------------
 
-    def chase(self, now: datetime, holidays: Container[date] = schedule.NO_HOLIDAYS) -> int:
+    def chase(self, now: datetime) -> int:
         """Remind each partner whose view is due a reminder (at most CHASES each, on
         working days), then tell the proposer once. Each is claimed with one conditional
         UPDATE committed before the message goes, so however many passes run, a reminder
@@ -260,7 +266,7 @@ class Partners:
                     .values(
                         chased=chased + (0 if last else 1),
                         proposer_told=last,
-                        chase_at=None if last else reminders.chase_at(now, None, holidays),
+                        chase_at=None if last else reminders.chase_at(now, None, self.holidays),
                     )
                     .execution_options(synchronize_session=False)
                 )

@@ -134,9 +134,9 @@ def build_services(
     runs = Runs(flows, clock=clock)
     steps = Steps(database, notify, runs, settings.partnership_channel)
     starting = Starting(steps)
-    partners = Partners(steps, starting)
-    members = ChannelMembers(messenger)
     holidays = holiday_calendar(settings.review_holidays)
+    partners = Partners(steps, starting, holidays)
+    members = ChannelMembers(messenger)
     # The scheduler's own client waits out no 429: it does that itself, between units of work.
     scheduler_notify = SlackNotifier(Messenger(make_client(settings, False)), outbox)
     return Services(
@@ -154,7 +154,7 @@ def build_services(
             scheduler_notify,
             clock=lambda: runs.clock(),
             holidays=holidays,
-            chasers=[lambda now: partners.chase(now, holidays)],
+            chasers=[partners.chase],
         ),
         outbox=outbox,
         work=Work(
