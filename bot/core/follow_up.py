@@ -23,9 +23,15 @@ from bot.storage.models import Partnership
 REDRAWS = 5  # more changes racing one redraw than this are drawn by their own redraws
 
 
-def follow_up_tag(partnership_id: int) -> str:
-    """The tag of the thread message listing a partnership's conditions and partners."""
-    return f"recommendation:{partnership_id}:follow-up"
+def post_tag(partnership_id: int) -> str:
+    """The tag of a recommendation's post: the same for every attempt to post it."""
+    return f"recommendation:{partnership_id}"
+
+
+def follow_up_tag(post: str) -> str:
+    """The tag of the thread message listing a partnership's conditions and partners, from
+    the tag of its post (the presenter tags it so; the core finds it by it)."""
+    return f"{post}:follow-up"
 
 
 def recommendation_of(runs: Runs, session: Session, partnership: Partnership) -> Recommendation:
@@ -77,7 +83,7 @@ class Redraw:
 
     def _find_follow_up(self, partnership_id: int, channel: str, thread: str) -> str | None:
         """Where the follow-up message is (posted with the thread, its ts not kept then)."""
-        found = self.notify.find(channel, follow_up_tag(partnership_id), thread)
+        found = self.notify.find(channel, follow_up_tag(post_tag(partnership_id)), thread)
         if found is None:
             return None
         with self.db.statements() as connection:

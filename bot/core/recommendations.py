@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
-from bot.core.follow_up import Redraw
+from bot.core.follow_up import Redraw, post_tag
 from bot.core.lookups import Runs
 from bot.core.notifier import Note, Recommendation, ReminderLine, Standing, Thread
 from bot.core.partner_views import assessment_of
@@ -68,7 +68,7 @@ class Recommendations:
 
         posted = posting.post(
             lambda: self.notify.post_recommendation(
-                target, post, tag=_tag(partnership_id), look_first=retaken
+                target, post, tag=post_tag(partnership_id), look_first=retaken
             ),
             refused,
             f"Posting P-{partnership_id}",
@@ -108,7 +108,7 @@ class Recommendations:
             actor = pressed_by or Actor(team_id=partnership.team_id, user_id=partnership.owner_id)
             conversation_id, version = conversation.id, conversation.version
         at = Thread(actor.team_id, posted["channel"], posted["ts"])
-        on_time = self.notify.fill_thread(at, post, tag=_tag(partnership_id))
+        on_time = self.notify.fill_thread(at, post, tag=post_tag(partnership_id))
         note = self.notify.posted_note(
             "recommendation",
             channel=posted["channel"],
@@ -139,7 +139,7 @@ class Recommendations:
                     continue
 
         def find(partnership: Partnership) -> dict[str, str] | None:
-            return self.notify.find(partnership.post_target or "", _tag(partnership.id))
+            return self.notify.find(partnership.post_target or "", post_tag(partnership.id))
 
         def complete(partnership: Partnership, found: dict[str, str]) -> None:
             answers = runs[partnership.id].answers
@@ -346,11 +346,6 @@ def reassess(
         (channel, ts, reminder_board.lines(session, channel, ts, {reminder_id: stops}))
         for channel, ts, reminder_id in reminders.stop(session, partnership)
     ]
-
-
-def _tag(partnership_id: int) -> str:
-    """The tag of a recommendation's post: the same for every attempt to post it."""
-    return f"recommendation:{partnership_id}"
 
 
 def assessment_record(assessment: Assessment) -> dict[str, Any]:

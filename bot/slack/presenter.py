@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.core.errors import PostRefused, PostUnknown
+from bot.core.follow_up import follow_up_tag
 from bot.core.notifier import (
     CheckSummary,
     Closing,
@@ -343,7 +344,7 @@ class SlackNotifier:
             tags = [f"{tag}:{n}" for n in range(len(replies))]
         else:  # a new post: its conditions, and the proposer's way to invite partners
             replies.append(recommendation_blocks.follow_up_message(post))
-            tags.append(f"{tag}:follow-up")
+            tags.append(follow_up_tag(tag))
         on_time = True
         for reply, reply_tag in zip(replies, tags, strict=True):
             if not self.slack.say(at.channel, reply, thread_ts=at.ts, tag=reply_tag):
