@@ -177,8 +177,13 @@ def test_the_readme_installs_from_the_lock_and_ci_runs_its_test_command() -> Non
     commands = re.findall(r"```sh\n(.+?)\n```", readme)
     run, tests = commands[0], commands[1]
     assert "-r requirements.lock" in run and run.endswith("python app.py")
-    assert "-r requirements.lock" in tests and tests.endswith("pytest")
+    assert "-r requirements-dev.lock" in tests and tests.endswith("pytest")
     assert tests in (ROOT / ".ci" / "run").read_text()
+    # The tests' lock is the deployment's plus test-only pins, which a deployment leaves out.
+    dev_lines = (ROOT / "requirements-dev.lock").read_text().splitlines()
+    assert "-r requirements.lock" in dev_lines
+    deployed = (ROOT / "requirements.lock").read_text()
+    assert "playwright" in "\n".join(dev_lines) and "playwright" not in deployed
 
 
 def _canonical(name: str) -> str:
