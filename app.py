@@ -148,20 +148,12 @@ def sandbox(settings: Settings) -> int:
 
 def serve(settings: Settings) -> int:
     mode = settings.require_mode()
-    from bot.core.scheduler import SchedulerThread
     from bot.slack.app import create_app
     from bot.slack.services import build_services, make_client
 
     services = build_services(settings, make_client(settings))
     app = create_app(settings, services)
-    scheduler = SchedulerThread(
-        services.scheduler,
-        chores=[
-            services.recommendations.recover,
-            services.reviews.recover,
-            services.outbox.drain,
-        ],
-    )
+    scheduler = services.scheduler_thread()
     scheduler.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -27,7 +27,6 @@ class Sandbox:
     """Starts everything on construction; `url` is the page; `stop()` ends it all."""
 
     def __init__(self, settings: Settings, port: int | None = None) -> None:
-        from bot.core.scheduler import SchedulerThread
         from bot.slack.app import create_app
         from bot.slack.http_server import create_http_server
         from bot.slack.services import build_services, make_client
@@ -70,14 +69,7 @@ class Sandbox:
             keys.signing_secret,
             conversations={CHANNEL_ID},
         )
-        self.scheduler = SchedulerThread(
-            self.services.scheduler,
-            chores=[
-                self.services.recommendations.recover,
-                self.services.reviews.recover,
-                self.services.outbox.drain,
-            ],
-        )
+        self.scheduler = self.services.scheduler_thread()
         self.scheduler.start()
         self.page.thread.start()
         log.info("Sandbox database: %s", self.settings.database_shown)

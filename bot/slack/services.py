@@ -21,7 +21,7 @@ from bot.core.lookups import Runs
 from bot.core.partners import Partners
 from bot.core.recommendations import Recommendations
 from bot.core.reviews import Reviews
-from bot.core.scheduler import Scheduler
+from bot.core.scheduler import Scheduler, SchedulerThread
 from bot.core.starting import Starting
 from bot.core.steps import Steps
 from bot.settings import Settings
@@ -77,6 +77,14 @@ class Services:
     scheduler: Scheduler
     outbox: Outbox
     work: Work  # listeners' work, after the ack
+
+    def scheduler_thread(self) -> SchedulerThread:
+        """The reminder pass every minute, with the chores that settle what a stopped
+        process left half done (posts in flight, replies waiting in the outbox)."""
+        return SchedulerThread(
+            self.scheduler,
+            chores=[self.recommendations.recover, self.reviews.recover, self.outbox.drain],
+        )
 
 
 class RetryUnlessItMayHavePosted(ConnectionErrorRetryHandler):
