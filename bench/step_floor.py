@@ -10,10 +10,12 @@ DM, so the load generator's own cost stays flat as people are added).
 
 Reports, per server: its CPU per step (user + system time of the server process, from
 /proc, over the measured steps only), the ack (signed request sent -> HTTP response) and
-the step (message sent -> next question posted) percentiles, steps per second, and the
-share of the whole machine's CPU left idle (two processes can only be faster if some
-is). With `--processes 2` the bot also runs as two processes on one Postgres database
-(people split between them) and the throughput of two is compared with one.
+the step (message sent -> next question posted) percentiles, steps per second, the
+load generator's own CPU per step (the people sending and the fake Slack, in this
+process) and the share of the whole machine's CPU left idle (two processes can only be
+faster if some is). With `--processes 2` the bot also runs as two processes on one
+Postgres database (people split between them) and the throughput of two is compared
+with one.
 
 Not a test: numbers depend on the machine. Run it by hand, e.g.
     .venv/bin/python bench/step_floor.py --people 40 --steps 10
@@ -90,6 +92,7 @@ class Run:
     cpu: float = 0.0
     elapsed: float = 0.0
     idle: float | None = None  # share of the machine's CPU left idle while measuring
+    load_cpu: float = 0.0  # this process's CPU: the people sending and the fake Slack
 
     @property
     def count(self) -> int:
@@ -112,15 +115,19 @@ def main() -> None:
     print()
     print(f"{args.people} people at once, {args.steps} steps each (after one to start)")
     print()
-    print("| server | CPU per step | ack p50 / p99 | step p50 / p99 | steps/s | machine idle |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| server | CPU per step | ack p50 / p99 | step p50 / p99 | steps/s "
+        "| load generator's CPU per step | machine idle |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for run in runs:
         idle = "?" if run.idle is None else f"{run.idle:.0%}"
         print(
             f"| {run.label} | {run.cpu / run.count * 1000:.1f} ms "
             f"| {_p(run.acks, 0.5)} / {_p(run.acks, 0.99)} ms "
             f"| {_p(run.steps, 0.5)} / {_p(run.steps, 0.99)} ms "
-            f"| {run.count / run.elapsed:.0f} | {idle} |"
+            f"| {run.count / run.elapsed:.0f} | {run.load_cpu / run.count * 1000:.1f} ms "
+            f"| {idle} |"
         )
     floor, bot = runs[0], runs[1]
     ratio = (bot.cpu / bot.count) / (floor.cpu / floor.count)
@@ -173,7 +180,7 @@ def measure(label: str, args: argparse.Namespace, databases: Sequence[str] | Non
             for slack in drivers:
                 slack.acks.clear()  # only the measured steps' acks
             cpu_before = sum(_cpu_seconds(process.pid) or 0 for _, process in servers)
-            machine_before = _machine_ticks()
+            machine_before, load_before = _machine_ticks(), time.process_time()
             began = time.perf_counter()
             go.set()
             for thread in threads:
@@ -181,6 +188,7 @@ def measure(label: str, args: argparse.Namespace, databases: Sequence[str] | Non
             run.elapsed = time.perf_counter() - began
             run.cpu = sum(_cpu_seconds(process.pid) or 0 for _, process in servers) - cpu_before
             run.idle = _idle_share(machine_before, _machine_ticks())
+            run.load_cpu = time.process_time() - load_before
             run.acks = [ack for slack in drivers for ack in slack.acks]
             if fake.errors:
                 raise SystemExit(f"{label}: the fake rejected {len(fake.errors)} calls")
