@@ -275,22 +275,42 @@ class SlackDriver:
         is looked up in the message's CURRENT version. AssertionError if no button (or
         more than one) matches, so tests cannot click what the bot did not render.
         """
+        return self.pressing(user, message, action_id, text, value)()
+
+    def pressing(
+        self,
+        user: str,
+        message: dict[str, Any],
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+    ) -> Callable[[], DriverResponse]:
+        """`press`, with the button looked up now and the click sent when called: presses
+        raced with `at_once` are all on the message as shown before any of them (a thread
+        that starts late would otherwise look for its button after the bot changed it)."""
         current, container = self._message_context(user, message)
         block_id, button = self._find(current["blocks"], "button", action_id, text, value)
-        return self._message_action(user, current, container, payloads.press(block_id, button))
+        action = payloads.press(block_id, button)
+        return lambda: self._message_action(user, current, container, action)
 
     def select_in_block(
         self, user: str, message: dict[str, Any], block_id: str, value: str | list[str]
     ) -> DriverResponse:
         """`user` picks `value` in the one select/radio/picker of block `block_id` (for
         elements that share an action_id across blocks, such as a group's radio buttons)."""
+        return self.selecting_in_block(user, message, block_id, value)()
+
+    def selecting_in_block(
+        self, user: str, message: dict[str, Any], block_id: str, value: str | list[str]
+    ) -> Callable[[], DriverResponse]:
+        """`select_in_block`, looked up now and sent when called (see `pressing`)."""
         current, container = self._message_context(user, message)
         matches = [
             (b, e) for b, e in payloads.interactive_elements(current["blocks"]) if b == block_id
         ]
         assert len(matches) == 1, f"block {block_id!r} has {len(matches)} elements"
         action = self._selection(*matches[0], value)
-        return self._message_action(user, current, container, action)
+        return lambda: self._message_action(user, current, container, action)
 
     def select(
         self, user: str, message: dict[str, Any], action_id: str, value: str | list[str]

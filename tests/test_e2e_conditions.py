@@ -85,8 +85,8 @@ def test_marking_a_condition_met_twice_at_once_counts_it_once(
 
     number = first.split(":")[1]
     at_once(
-        lambda: slack.select_in_block(BOB, follow_up, first, f"met:{number}"),
-        lambda: slack.select_in_block(BOB, follow_up, first, f"met:{number}"),
+        slack.selecting_in_block(BOB, follow_up, first, f"met:{number}"),
+        slack.selecting_in_block(BOB, follow_up, first, f"met:{number}"),
     )
     fake_slack.wait_for(lambda: _count(fake_slack, post) == "1 of 2 met", channel=PARTNERS)
     fake_slack.wait_for(lambda: fake_slack.ephemerals(BOB), message="Bob told it is met already")

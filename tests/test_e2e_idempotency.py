@@ -160,8 +160,8 @@ def test_two_presses_at_the_same_moment_advance_once(
     seen = alice.count()
     value = _value(question, "informal")
     responses: list[DriverResponse] = at_once(
-        lambda: slack.press(ALICE, question, value=value),
-        lambda: slack.press(ALICE, question, value=value),
+        slack.pressing(ALICE, question, value=value),
+        slack.pressing(ALICE, question, value=value),
     )
     assert [r.status for r in responses] == [200, 200]
     nxt = alice.wait_for_prompt(seen)
@@ -175,8 +175,8 @@ def test_two_presses_at_the_same_moment_advance_once(
     alice.settled(nxt)
     seen = alice.count()
     at_once(
-        lambda: slack.press(ALICE, nxt, value=_value(nxt, "both")),
-        lambda: slack.press(ALICE, nxt, value=_value(nxt, "neither")),
+        slack.pressing(ALICE, nxt, value=_value(nxt, "both")),
+        slack.pressing(ALICE, nxt, value=_value(nxt, "neither")),
     )
     after = alice.wait_for_prompt(seen)
     fake_slack.wait_for(lambda: len(fake_slack.ephemerals(ALICE)) == 2)

@@ -91,8 +91,8 @@ def test_two_post_presses_at_once_post_once(slack: SlackDriver, fake_slack: Fake
     alice = Journey(slack, fake_slack, ALICE)
     summary = alice.complete(GOOD)
     at_once(
-        lambda: slack.press(ALICE, summary, action_id="post"),
-        lambda: slack.press(ALICE, summary, action_id="post"),
+        slack.pressing(ALICE, summary, action_id="post"),
+        slack.pressing(ALICE, summary, action_id="post"),
     )
     post = fake_slack.wait_for(lambda: _posts(fake_slack)[0])
     fake_slack.wait_for(alice.posted_note)

@@ -187,8 +187,8 @@ def test_end_and_continue_submitted_at_once_leave_no_reminder_behind(
     keep_going = review_by_command(slack, fake_slack, ALICE, REVIEW_OK)
     stop = review_by_command(slack, fake_slack, BOB, {**REVIEW_OK, "decision": "end"})
     at_once(
-        lambda: slack.press(ALICE, keep_going, action_id="review_submit"),
-        lambda: slack.press(BOB, stop, action_id="review_submit"),
+        slack.pressing(ALICE, keep_going, action_id="review_submit"),
+        slack.pressing(BOB, stop, action_id="review_submit"),
     )
     fake_slack.wait_for(
         lambda: any("ended" in shown(m) for m in fake_slack.messages(PARTNERS, post["ts"])),

@@ -58,21 +58,33 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield box
 
 
-@pytest.fixture
-def page(sandbox: Sandbox) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module's tests (starting one takes a second or two of CPU);
+    each test still gets a page of its own in a fresh context (no shared cookies,
+    storage or cache)."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(20_000)
-            failures: list[str] = []
-            page.on("pageerror", lambda error: failures.append(str(error)))
-            page.failures = failures  # for the message of a test that times out
-            page.goto(sandbox.url)
-            yield page
-            assert not failures, f"the page's script failed: {failures}"
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(sandbox: Sandbox, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        failures: list[str] = []
+        page.on("pageerror", lambda error: failures.append(str(error)))
+        page.failures = failures  # for the message of a test that times out
+        page.goto(sandbox.url)
+        yield page
+        assert not failures, f"the page's script failed: {failures}"
+    finally:
+        context.close()
 
 
 def test_a_check_posted_then_reviewed_from_its_reminder(
