@@ -379,3 +379,20 @@ def test_a_forged_id_too_large_for_the_database_names_nothing(
     fake_slack.wait_idle()
     assert "Unhandled error" not in caplog.text
     assert alice.current(question)["blocks"] == question["blocks"]
+
+
+def test_a_press_in_the_name_of_someone_slack_does_not_know_changes_nothing(
+    slack: SlackDriver, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signed press naming a person the workspace does not have (so Slack refuses to
+    open a DM with them) changes nothing and is logged as a refusal, not as a bug."""
+    alice = Journey(slack, fake_slack, ALICE)
+    question = alice.start()
+    forged = press_payload(slack, fake_slack, ALICE, question, action_id="cancel")
+    forged["user"] = {**forged["user"], "id": "U0NOBODY", "username": "nobody"}
+    assert slack._interactive(forged).status == 200
+    fake_slack.wait_idle()
+    assert "Unhandled error" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
+    assert "user_not_found" in caplog.text
+    assert alice.current(question)["blocks"] == question["blocks"]

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
+
 from bot.core.actors import Actor
 from bot.core.notifier import Notifier
 from bot.slack.mrkdwn import clip, escape
@@ -23,6 +25,20 @@ PRESS = f":warning: That didn't go through: {DOWN}. Please press it again in a m
 COMMAND = f":warning: I couldn't do that: {DOWN}. Please try again in a minute."
 # A slash command's acknowledgement cannot wait: how long it gives the database.
 ACK_PATIENCE = 1.5
+# Slack's refusals that say who or where cannot be reached, not that a call was wrong
+# (those, like invalid_blocks, are bugs and are logged as such).
+UNREACHABLE = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "user_disabled",
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+    }
+)
 
 
 def typed(text: str) -> str:
@@ -59,5 +75,10 @@ class Work:
                 self.notify.note(self.notify.dm_of(actor.user_id), failed)
             except Exception:
                 log.exception("Could not tell %s", actor.user_id)
+            return
+        if isinstance(error, SlackApiError) and error.response.get("error") in UNREACHABLE:
+            # Not a bug of ours: the person (or channel) is not one Slack will let us reach
+            # (a forged or departed user, an archived channel), so no one can be told.
+            log.warning("Slack refused to reach them: %s", error.response.get("error"))
             return
         log.error("Unhandled error in a listener", exc_info=error)
