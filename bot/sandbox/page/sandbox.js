@@ -294,6 +294,7 @@ async function post(path, body) {
   } finally {
     page.shown = "";  // draw again, with or without the problem
     refresh();
+    brisk();
   }
 }
 
@@ -451,8 +452,23 @@ async function refresh() {
   }
 }
 
+// The page asks for the state every 400 ms at rest, and every 50 ms for 3 s after the
+// person did something: the bot's reply is on its way, and should show as it lands.
+const polling = { timer: 0, briskUntil: 0 };
+
+function schedule(ms) {
+  clearTimeout(polling.timer);  // one poll waiting at a time
+  polling.timer = setTimeout(poll, ms);
+}
+
 function poll() {
-  refresh().finally(() => setTimeout(poll, 400));
+  polling.timer = 0;
+  refresh().finally(() => { if (!polling.timer) schedule(Date.now() < polling.briskUntil ? 50 : 400); });
+}
+
+function brisk() {
+  polling.briskUntil = Date.now() + 3000;
+  schedule(50);
 }
 
 function go(place) {
