@@ -53,8 +53,13 @@ NEEDED_ROLES = {
 SHOWN_TO_PARTNERS = ("objectives",)
 
 
-# Threads that run listeners' work after the ack (Slack calls and the database, mostly waits).
-WORK_THREADS = 16
+# Threads that run listeners' work after the ack. Their work is mostly waiting on Slack
+# and the database, but all of them share one GIL: past a few, more threads only queue
+# for it, which costs CPU and delays the acks (measured on Postgres, 40 people at once:
+# with 16, acks took 21-33 ms at the median; with 8, 7-8 ms). Slack's own rate limits
+# (chat.update about 50 a minute per workspace) cap a workspace at a step or two a second
+# long before 8 threads waiting on ~250 ms of Slack calls a step would.
+WORK_THREADS = 8
 
 
 def utc_now() -> datetime:
