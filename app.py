@@ -12,6 +12,7 @@ python app.py db upgrade                   apply database migrations and exit
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -161,7 +162,9 @@ def serve(settings: Settings) -> int:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("Connecting to Slack in Socket Mode")
-            SocketModeHandler(app, settings.app_token).start()
+            handler = SocketModeHandler(app, settings.app_token)
+            _freeze_start_up()
+            handler.start()
         else:
             from bot.slack.http_server import create_http_server
 
@@ -173,12 +176,21 @@ def serve(settings: Settings) -> int:
                 port=settings.port,
             )
             log.info("Serving Slack requests at http://0.0.0.0:%s/slack/events", settings.port)
+            _freeze_start_up()
             server.run()
     except KeyboardInterrupt:
         log.info("Stopped")
     finally:
         scheduler.stop()
     return 0
+
+
+def _freeze_start_up() -> None:
+    """What was built to start (modules, flows, the app) lives as long as the process:
+    take it out of the cyclic collector's full passes, which otherwise walk all of it
+    while holding the GIL (60-70 ms here, delaying every ack in flight)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _moment(text: str) -> datetime:
