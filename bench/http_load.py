@@ -43,14 +43,22 @@ class TimedDriver(SlackDriver):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.acks: list[float] = []
+        self.acks_by_thread: dict[int, list[float]] = {}  # each person's, in order
         self._lock = threading.Lock()
 
     def raw(self, body: bytes, headers: dict[str, str]) -> DriverResponse:
         started = time.perf_counter()
         response = super().raw(body, headers)
         with self._lock:
-            self.acks.append(time.perf_counter() - started)
+            ack = time.perf_counter() - started
+            self.acks.append(ack)
+            self.acks_by_thread.setdefault(threading.get_ident(), []).append(ack)
         return response
+
+    def forget_acks(self) -> None:
+        with self._lock:
+            self.acks.clear()
+            self.acks_by_thread.clear()
 
 
 def main() -> None:
