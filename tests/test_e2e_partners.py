@@ -102,6 +102,20 @@ def _invite_from_thread(
     return proposer.current(picker)
 
 
+def _carol_asked_from_summary(proposer: Journey, summary: dict[str, Any]) -> Partner:
+    """Press Invite partners on the summary and pick Carol for the third organisation;
+    she has her invitation when this returns."""
+    seen = proposer.count()
+    assert proposer.slack.press(proposer.user, summary, action_id="invite_partners").status == 200
+    picker = proposer.wait_notice(seen, "Pick one person per organisation")
+    block = f"invite:{_check_of(picker)}:2"
+    assert proposer.slack.select_in_block(proposer.user, picker, block, CAROL).status == 200
+    carol = Partner(proposer.slack, proposer.fake, CAROL)
+    carol.invitation()
+    proposer.fake.wait_idle()
+    return carol
+
+
 def _check_of(picker: dict[str, Any]) -> str:
     block_id = next(
         b["block_id"] for b in picker["blocks"] if b.get("block_id", "").startswith("invite:")
@@ -229,14 +243,7 @@ def test_a_partner_who_never_answers_is_reminded_twice_then_the_proposer_is_told
 ) -> None:
     proposer = Journey(slack, fake_slack, ALICE)
     summary = proposer.complete(GOOD)
-    seen = proposer.count()
-    assert slack.press(ALICE, summary, action_id="invite_partners").status == 200
-    picker = proposer.wait_notice(seen, "Pick one person per organisation")
-    block = f"invite:{_check_of(picker)}:2"
-    assert slack.select_in_block(ALICE, picker, block, CAROL).status == 200
-    carol = Partner(slack, fake_slack, CAROL)
-    carol.invitation()
-    fake_slack.wait_idle()
+    carol = _carol_asked_from_summary(proposer, summary)
 
     scheduler = bot_server.services.scheduler
     start = datetime.now(UTC)
@@ -262,14 +269,7 @@ def test_a_partner_is_not_reminded_on_a_bank_holiday(
     proposer = Journey(slack, fake_slack, ALICE)
     summary = proposer.complete(GOOD)
     clock = install_clock(services, Clock(local(date(2026, 12, 24), 15)))
-    seen = proposer.count()
-    assert slack.press(ALICE, summary, action_id="invite_partners").status == 200
-    picker = proposer.wait_notice(seen, "Pick one person per organisation")
-    block = f"invite:{_check_of(picker)}:2"
-    assert slack.select_in_block(ALICE, picker, block, CAROL).status == 200
-    carol = Partner(slack, fake_slack, CAROL)
-    carol.invitation()
-    fake_slack.wait_idle()
+    carol = _carol_asked_from_summary(proposer, summary)
 
     def reminded_on(day: date) -> int:
         clock.set(local(day, 10))
