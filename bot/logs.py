@@ -31,6 +31,7 @@ class OneLine(logging.Filter):
 # Libraries that narrate every step at INFO (alembic's plugins at each start, transitions
 # at each answer): kept at WARNING unless LOG_LEVEL is DEBUG.
 CHATTY = ("alembic", "transitions")
+SLACK_SDK_CLIENT = "slack_sdk.web.base_client"  # the logger of slack_sdk's Web API client
 
 
 def configure(level: str) -> None:
@@ -41,3 +42,7 @@ def configure(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # slack_sdk decides whether to format a debug line of every request (its whole body)
+    # from its logger's own level, and an unset level counts as DEBUG there: set it, so
+    # the line is only built when it can be written.
+    logging.getLogger(SLACK_SDK_CLIENT).setLevel(level)
