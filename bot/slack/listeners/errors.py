@@ -25,19 +25,11 @@ PRESS = f":warning: That didn't go through: {DOWN}. Please press it again in a m
 COMMAND = f":warning: I couldn't do that: {DOWN}. Please try again in a minute."
 # A slash command's acknowledgement cannot wait: how long it gives the database.
 ACK_PATIENCE = 1.5
-# Slack's refusals that say who or where cannot be reached, not that a call was wrong
-# (those, like invalid_blocks, are bugs and are logged as such).
+# Slack's refusals that say the person acting cannot be reached (a forged or departed
+# user), not that a call was wrong. Others (invalid_blocks, or a channel the bot cannot
+# post in, which each listener tells the person about) are bugs here, logged as such.
 UNREACHABLE = frozenset(
-    {
-        "user_not_found",
-        "users_not_found",
-        "user_disabled",
-        "account_inactive",
-        "cannot_dm_bot",
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-    }
+    {"user_not_found", "users_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"}
 )
 
 
@@ -77,8 +69,8 @@ class Work:
                 log.exception("Could not tell %s", actor.user_id)
             return
         if isinstance(error, SlackApiError) and error.response.get("error") in UNREACHABLE:
-            # Not a bug of ours: the person (or channel) is not one Slack will let us reach
-            # (a forged or departed user, an archived channel), so no one can be told.
+            # Not a bug of ours: Slack will not let us reach the person, so no one can be
+            # told (whatever was saved stays saved).
             log.warning("Slack refused to reach them: %s", error.response.get("error"))
             return
         log.error("Unhandled error in a listener", exc_info=error)
