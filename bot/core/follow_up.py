@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from bot.core import conditions
 from bot.core.lookups import Runs
-from bot.core.notifier import Notifier, Recommendation
+from bot.core.notifier import Notifier, Recommendation, Standing
 from bot.core.partner_views import assessment_of
 from bot.core.plans import GOES_AHEAD, ReviewPlan, review_plan
 from bot.storage.db import Database
 from bot.storage.models import Partnership
+from flows import Assessment
 
 REDRAWS = 5  # more changes racing one redraw than this are drawn by their own redraws
 
@@ -34,12 +35,19 @@ def follow_up_tag(post: str) -> str:
     return f"{post}:follow-up"
 
 
-def recommendation_of(runs: Runs, session: Session, partnership: Partnership) -> Recommendation:
+def recommendation_of(
+    runs: Runs,
+    session: Session,
+    partnership: Partnership,
+    assessed: tuple[Assessment, Standing] | None = None,
+) -> Recommendation:
     """A posted partnership's recommendation as it stands: every view sent so far, its
-    conditions and when it is next reviewed."""
+    conditions and when it is next reviewed (`assessed`: its assessment with every view
+    and who has sent one, if the caller has it already)."""
     flow = runs.check_flow
     answers = dict(partnership.answers)
-    assessment, standing = assessment_of(runs, session, partnership.conversation_id, answers)
+    check_id = partnership.conversation_id
+    assessment, standing = assessed or assessment_of(runs, session, check_id, answers)
     plan = review_plan(flow, answers, runs.clock, partnership)
     if assessment.verdict not in GOES_AHEAD:
         plan = ReviewPlan(None)
@@ -50,7 +58,7 @@ def recommendation_of(runs: Runs, session: Session, partnership: Partnership) ->
         partnership.owner_id,
         assessment,
         plan,
-        partnership.conversation_id,
+        check_id,
         standing,
         conditions.lines(session, partnership.id),
     )

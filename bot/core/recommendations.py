@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, object_session
 from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
 from bot.core.errors import PostRefused, Stale
-from bot.core.follow_up import Redraw, post_tag
+from bot.core.follow_up import Redraw, post_tag, recommendation_of
 from bot.core.lookups import Runs
 from bot.core.notifier import Note, Recommendation, ReminderLine, Standing, Thread
 from bot.core.partner_views import assessment_of
-from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of, review_plan
+from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
 from bot.core.steps import Steps
@@ -204,21 +204,9 @@ class Recommendations:
             assert session is not None
             partnership = session.get_one(Partnership, partnership_id)
             check_id = partnership.conversation_id
-            assessment, standing = assessment_of(self.runs, session, check_id, run.answers)
-            closed = reassess(self.runs, session, partnership, run.answers, assessment)
-            plan = review_plan(self.flow, run.answers, self.runs.clock, partnership)
-            if assessment.verdict not in GOES_AHEAD:
-                plan = ReviewPlan(None)
-            post = Recommendation(
-                self.flow,
-                partnership.reference,
-                run.answers,
-                partnership.owner_id,
-                assessment,
-                plan,
-                check_id,
-                standing,
-            )
+            assessed = assessment_of(self.runs, session, check_id, run.answers)
+            closed = reassess(self.runs, session, partnership, run.answers, assessed[0])
+            post = recommendation_of(self.runs, session, partnership, assessed)
             updated[:] = [partnership.channel_id, partnership.message_ts, post, closed]
             run.finish()
 
