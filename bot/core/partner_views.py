@@ -91,3 +91,9 @@ def invitation_of(
         questions=len(runs.flows[PARTNER].questions),
         reference=f"P-{reference}" if reference is not None else None,
     )
+
+
+def invitation_for(runs: Runs, session: Session, row: PartnerView) -> Invitation:
+    """`invitation_of` for `row`, its check and answers looked up."""
+    check = session.get_one(Conversation, row.check_id)
+    return invitation_of(runs, session, row, check, check_answers(session, runs, check))

@@ -29,6 +29,7 @@ from bot.core.partner_views import (
     PARTNER,
     assessment_of,
     check_answers,
+    invitation_for,
     invitation_of,
     standing_of,
     views_of,
@@ -125,10 +126,7 @@ class Partners:
                 else:
                     before = (row.channel_id, row.message_ts)
                     self._cancel_questionnaire(session, row)
-                row.user_id, row.status, row.invited_at = user_id, "invited", now
-                row.channel_id = row.message_ts = None
-                row.chased, row.proposer_told = 0, False
-                row.chase_at = reminders.chase_at(now, None, self.holidays)
+                self._ask(row, user_id, now)
                 session.flush()
                 invitation = invitation_of(self.runs, session, row, check, answers)
                 listed = self._invitees(session, check)
@@ -179,12 +177,8 @@ class Partners:
                 if user_id is None:
                     row.status, row.chase_at = "declined", None
                 else:
-                    row.user_id, row.invited_at = user_id, now
-                    row.channel_id = row.message_ts = None
-                    row.chased, row.chase_at = 0, reminders.chase_at(now, None, self.holidays)
-                    check = session.get_one(Conversation, row.check_id)
-                    answers = check_answers(session, self.runs, check)
-                    invitation = invitation_of(self.runs, session, row, check, answers)
+                    self._ask(row, user_id, now)
+                    invitation = invitation_for(self.runs, session, row)
         except _NotNow as no:
             self._not_now(actor, no)
             return
@@ -200,10 +194,7 @@ class Partners:
 
     def _open_invitation(self, actor: Actor, view_id: int) -> Invitation:
         with self.db.reading() as session:
-            row = self._own_view(session, actor, view_id)
-            check = session.get_one(Conversation, row.check_id)
-            answers = check_answers(session, self.runs, check)
-            return invitation_of(self.runs, session, row, check, answers)
+            return invitation_for(self.runs, session, self._own_view(session, actor, view_id))
 
     def send(self, actor: Actor, press: Press) -> None:
         """ "Send my view" on the partner's summary: keep the answers as their
@@ -273,9 +264,7 @@ class Partners:
                 if not rowcount(claimed):
                     continue  # another pass took it, or it was answered meanwhile
                 row = session.get_one(PartnerView, view_id)
-                check = session.get_one(Conversation, row.check_id)
-                answers = check_answers(session, self.runs, check)
-                invitation = invitation_of(self.runs, session, row, check, answers)
+                invitation = invitation_for(self.runs, session, row)
                 invitee = row.user_id
             if last:
                 self.notify.tell(
@@ -393,6 +382,14 @@ class Partners:
     def _organisations(self, answers: dict[str, Any]) -> list[str]:
         named = self.runs.check_flow.answer_for("organisations", answers)
         return [str(name) for name in named] if isinstance(named, list) else []
+
+    def _ask(self, row: PartnerView, user_id: str, now: datetime) -> None:
+        """`row`'s view is asked of `user_id` from `now`: their reminders start afresh, and
+        the invitation message is theirs to be sent."""
+        row.user_id, row.status, row.invited_at = user_id, "invited", now
+        row.channel_id = row.message_ts = None
+        row.chased, row.proposer_told = 0, False
+        row.chase_at = reminders.chase_at(now, None, self.holidays)
 
     def _cancel_questionnaire(self, session: Session, row: PartnerView) -> None:
         """The invitation moves on: a questionnaire its old invitee had started stops."""
