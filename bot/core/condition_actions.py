@@ -16,7 +16,7 @@ from bot.core.follow_up import Redraw
 from bot.core.notifier import ConditionLine
 from bot.core.steps import Steps
 from bot.storage.db import rowcount
-from bot.storage.models import Condition, Partnership
+from bot.storage.models import Condition, Partnership, reference_of
 
 
 class ConditionActions:
@@ -49,18 +49,18 @@ class ConditionActions:
         if changed is None or user_id == actor.user_id:
             return
         with self.db.reading() as session:
-            ref = session.scalar(
+            ref = session.execute(
                 select(Partnership.ref)
                 .join(Condition, Condition.partnership_id == Partnership.id)
                 .where(Condition.id == condition_id)
-            )
+            ).scalar_one()  # it was changed a moment ago: conditions are never deleted
         self.notify.tell(
             user_id,
             "condition_given",
             by=actor.user_id,
             text=changed.text,
             channel=channel,
-            reference=f"P-{ref}",
+            reference=reference_of(ref),
         )
 
     def _allowed(self, actor: Actor, condition_id: int, channel: str) -> ConditionLine | None:

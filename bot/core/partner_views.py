@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.core.lookups import Runs
 from bot.core.notifier import Invitation, Standing
 from bot.core.plans import name_of
-from bot.storage.models import Conversation, Partnership, PartnerView
+from bot.storage.models import Conversation, Partnership, PartnerView, reference_of
 from flows import Assessment
 from flows.views import View, combine
 
@@ -89,7 +89,7 @@ def invitation_of(
         name=name_of(flow, answers),
         problem=str(problem) if problem else None,
         questions=len(runs.flows[PARTNER].questions),
-        reference=f"P-{reference}" if reference is not None else None,
+        reference=reference_of(reference) if reference is not None else None,
     )
 
 

@@ -24,7 +24,7 @@ from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
 from bot.core.steps import Steps
-from bot.storage.models import Conversation, Partnership
+from bot.storage.models import Conversation, Partnership, reference_of
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
 from flows import Assessment, Flow, FlowError, FlowRun, schedule
 
@@ -71,7 +71,7 @@ class Recommendations:
                 target, post, tag=post_tag(partnership_id), look_first=retaken
             ),
             refused,
-            f"Posting P-{partnership_id}",
+            f"Posting partnership {partnership_id}",  # the row, not its P- reference
         )
         if posted is not None:
             self._complete(partnership_id, posted, owner_tz, post, actor)
@@ -175,7 +175,7 @@ class Recommendations:
         number = parse_reference(text)
         if number is None:
             return None, "Which partnership? Give its reference, e.g. `/partnership recheck P-12`."
-        reference = f"P-{number}"
+        reference = reference_of(number)
         partnership = session.scalar(
             select(Partnership).where(
                 Partnership.team_id == actor.team_id,

@@ -34,7 +34,7 @@ from bot.core import conditions, reminder_board
 from bot.core.errors import PostRefused, PostUnknown
 from bot.core.notifier import Note, Notifier, ReminderLine
 from bot.storage.db import Database, DatabaseUnavailable
-from bot.storage.models import ChannelPace, Partnership, Reminder, ReminderAttempt
+from bot.storage.models import ChannelPace, Partnership, Reminder, ReminderAttempt, reference_of
 from bot.storage.store import POST_CLAIM_TIMEOUT, forget_events
 from flows import schedule
 
@@ -164,7 +164,7 @@ class Scheduler:
     def _due_references(self, channel: str, now: datetime) -> list[str]:
         with self.db.reading() as session:
             refs = session.scalars(_due_in(channel, now).with_only_columns(Partnership.ref))
-            return [f"P-{ref}" for ref in refs]
+            return [reference_of(ref) for ref in refs]
 
     def _post_next(
         self, channel: str, now: datetime, report: PassReport, owner: str

@@ -138,6 +138,11 @@ class PostedOnce:
     post_claimed_at: Mapped[datetime | None] = mapped_column()
 
 
+def reference_of(ref: int) -> str:
+    """A partnership's reference as people see and type it: "P-12"."""
+    return f"P-{ref}"
+
+
 class Partnership(PostedOnce, Base):
     """An assessed proposal with its reference and where it was posted."""
 
@@ -182,7 +187,7 @@ class Partnership(PostedOnce, Base):
 
     @property
     def reference(self) -> str:
-        return f"P-{self.ref}"
+        return reference_of(self.ref)
 
 
 class PartnerView(Base):
