@@ -131,6 +131,19 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
     return button
 
 
+def person_picker(action_id: str, initial_user: str | None = None) -> dict[str, Any]:
+    """A menu of the workspace's people (who to invite, who answers instead, who owns a
+    condition now)."""
+    picker: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": "Pick a person"},
+    }
+    if initial_user:
+        picker["initial_user"] = initial_user
+    return picker
+
+
 def option(label: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": clip(label, OPTION_TEXT)}, "value": value}
 

@@ -5,7 +5,7 @@ block_id, so the answer names what it answers."""
 from __future__ import annotations
 
 from bot.core.notifier import ConditionLine
-from bot.slack.blocks import ActionId, Message, fallback, section
+from bot.slack.blocks import ActionId, Message, fallback, person_picker, section
 from bot.slack.mrkdwn import escape
 
 DROP_BLOCK = "drop:"  # block_id "drop:<condition id>"
@@ -30,12 +30,9 @@ def ask(condition: ConditionLine, what: str) -> Message:
             },
         }
         return Message(fallback(f"Why drop it? {condition.text}"), [section(quoted), block])
-    picker = {
-        "type": "users_select",
-        "action_id": ActionId.CONDITION_GIVE,
-        "placeholder": {"type": "plain_text", "text": "Pick a person"},
-    }
     block = section(
-        f"Who should own {quoted} now?", block_id=f"{GIVE_BLOCK}{condition.id}", accessory=picker
+        f"Who should own {quoted} now?",
+        block_id=f"{GIVE_BLOCK}{condition.id}",
+        accessory=person_picker(ActionId.CONDITION_GIVE),
     )
     return Message(fallback(f"Who should own it now? {condition.text}"), [block])

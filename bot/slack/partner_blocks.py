@@ -17,6 +17,7 @@ from bot.slack.blocks import (
     button,
     context,
     fallback,
+    person_picker,
     revise_select,
     section,
 )
@@ -46,14 +47,7 @@ def invitees_message(invitees: Invitees) -> Message:
             text += "\nNobody asked yet."
         block = section(text, block_id=f"{INVITE_BLOCK}{invitees.check_id}:{n}")
         if line.status != "answered":
-            picker: dict[str, Any] = {
-                "type": "users_select",
-                "action_id": ActionId.INVITE_PICK,
-                "placeholder": {"type": "plain_text", "text": "Pick a person"},
-            }
-            if line.user_id:
-                picker["initial_user"] = line.user_id
-            block["accessory"] = picker
+            block["accessory"] = person_picker(ActionId.INVITE_PICK, line.user_id)
         blocks.append(block)
     blocks.append(context("Only you, as the proposer, can invite. Change who is asked any time."))
     return Message(fallback(f"Partners' views of {invitees.name}"), blocks)
@@ -99,16 +93,11 @@ def invitation_message(invitation: Invitation, again: bool = False) -> Message:
 
 def who_instead_message(invitation: Invitation) -> Message:
     organisation = escape(invitation.organisation)
-    picker = {
-        "type": "users_select",
-        "action_id": ActionId.VIEW_INSTEAD,
-        "placeholder": {"type": "plain_text", "text": "Pick a person"},
-    }
     blocks = [
         section(
             f"Who should give *{organisation}*'s view of {escape(invitation.name)} instead?",
             block_id=f"{INSTEAD_BLOCK}{invitation.view_id}",
-            accessory=picker,
+            accessory=person_picker(ActionId.VIEW_INSTEAD),
         ),
         {
             "type": "actions",
