@@ -69,7 +69,7 @@ def register(app: App, services: Services) -> None:
             steps.answer_choices(actor, press, _ticked_in_state(body))
 
     def part_chosen(actor: Actor, action: dict[str, Any], _b: Any, ctx: BoltContext) -> None:
-        part = (as_text(action.get("block_id")) or "").removeprefix(PART_BLOCK)
+        part = _block_id_after(action, PART_BLOCK)
         chosen = as_text(as_dict(action.get("selected_option")).get("value"))
         if part and chosen:
             steps.remember_part(actor, ctx.get("message_press"), part, chosen)
@@ -104,7 +104,7 @@ def register(app: App, services: Services) -> None:
 
     def invite_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         user = as_text(action.get("selected_user"))
-        place = (as_text(action.get("block_id")) or "").removeprefix(INVITE_BLOCK).split(":")
+        place = _block_id_after(action, INVITE_BLOCK).split(":")
         check_id, index = (row_id(part) for part in place) if len(place) == 2 else (None, None)
         if user and check_id is not None and index is not None:
             partners.invite(actor, check_id, index, user, actor.pressed_ts)
@@ -118,20 +118,20 @@ def register(app: App, services: Services) -> None:
             conditions.chosen(actor, condition, choice, channel)
 
     def condition_dropped(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
-        condition = row_id((as_text(action.get("block_id")) or "").removeprefix(DROP_BLOCK))
+        condition = row_id(_block_id_after(action, DROP_BLOCK))
         channel = _channel_of(body)
         if condition is not None and channel:
             conditions.drop(actor, condition, as_text(action.get("value")) or "", channel)
 
     def condition_given(actor: Actor, action: dict[str, Any], body: Any, _: BoltContext) -> None:
-        condition = row_id((as_text(action.get("block_id")) or "").removeprefix(GIVE_BLOCK))
+        condition = row_id(_block_id_after(action, GIVE_BLOCK))
         user, channel = as_text(action.get("selected_user")), _channel_of(body)
         if condition is not None and user and channel:
             conditions.give(actor, condition, user, channel)
 
     def instead_picked(actor: Actor, action: dict[str, Any], _b: Any, _c: BoltContext) -> None:
         user = as_text(action.get("selected_user"))
-        view = row_id((as_text(action.get("block_id")) or "").removeprefix(INSTEAD_BLOCK))
+        view = row_id(_block_id_after(action, INSTEAD_BLOCK))
         if user and view is not None:
             partners.hand_on(actor, view, user, actor.pressed_ts)
 
@@ -187,6 +187,12 @@ def register(app: App, services: Services) -> None:
             services.work.later(actor, lambda: handle(actor, action, body, context))
 
     app.action(re.compile(r".+"))(press)
+
+
+def _block_id_after(action: dict[str, Any], prefix: str) -> str:
+    """What an action's block_id carries after `prefix` (the ids the block was drawn
+    for: "drop:12" -> "12")."""
+    return (as_text(action.get("block_id")) or "").removeprefix(prefix)
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
