@@ -99,12 +99,9 @@ def test_a_check_posted_then_reviewed_from_its_reminder(
     expect(page.locator(".message.ephemeral")).to_contain_text("I've sent you a direct message")
     summary = answer_all(page, GOOD, sandbox.fake)
     expect(summary).to_contain_text("Verdict: Proceed")
-    summary.locator('[data-action-id="post"]').click()
-    expect(page.locator(".message.from-bot").last).to_contain_text("Posted to")
+    post = posted_in_channel(page, summary)
 
     # The recommendation is in the channel, every answer in its thread.
-    page.locator("#places button.channel").click()
-    post = page.locator(".message.from-bot", has_text=GOOD["name"]).first
     expect(post).to_contain_text("Proceed")
     post.locator(".replies").click()
     expect(page.locator("#thread-messages")).to_contain_text(GOOD["problem"])
@@ -159,11 +156,7 @@ def test_a_condition_met_and_a_partner_invited_from_the_thread(sandbox: Sandbox,
     type_in(page, "/partnership")
     summary = answer_all(page, {**GOOD, "costs": "neither"}, sandbox.fake)
     expect(summary).to_contain_text("Verdict: Proceed with conditions")
-    summary.locator('[data-action-id="post"]').click()
-    expect(page.locator(".message.from-bot").last).to_contain_text("Posted to")
-
-    page.locator("#places button.channel").click()
-    post = page.locator(".message.from-bot", has_text=GOOD["name"]).first
+    post = posted_in_channel(page, summary)
     expect(post).to_contain_text("0 of 1 met")
     post.locator(".replies").click()
     follow_up = page.locator("#thread-messages .message", has_text="Conditions of P-1")
@@ -229,6 +222,14 @@ def answer_all(page: Any, answers: dict[str, Any], fake: FakeSlack) -> Any:
                 f" and failed with {getattr(page, 'failures', None)}\n{fake.dump()}"
             ) from None
     raise AssertionError("the page never showed a summary")
+
+
+def posted_in_channel(page: Any, summary: Any) -> Any:
+    """Press Post on `summary`, see it confirmed, and go to the channel: the post there."""
+    summary.locator('[data-action-id="post"]').click()
+    sync_api.expect(page.locator(".message.from-bot").last).to_contain_text("Posted to")
+    page.locator("#places button.channel").click()
+    return page.locator(".message.from-bot", has_text=GOOD["name"]).first
 
 
 def latest_prompt(page: Any) -> Any:
