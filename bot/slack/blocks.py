@@ -434,9 +434,15 @@ def check_sections(lines: Sequence[CheckLine]) -> list[dict[str, Any]]:
 
 
 def _open_conditions_line(conditions: Sequence[str], limit: int = 3) -> str:
-    named = "; ".join(clip(escape(text), 120) for text in conditions[:limit])
-    more = f"; and {len(conditions) - limit} more" if len(conditions) > limit else ""
-    return f"Open conditions ({len(conditions)}): {named}{more}"
+    return f"Open conditions ({len(conditions)}): {some_of(conditions, limit, each=120)}"
+
+
+def some_of(texts: Sequence[str], limit: int, each: int | None = None) -> str:
+    """The first `limit` of `texts` (escaped; each clipped to `each` characters), then how
+    many more: "a; b; and 3 more"."""
+    named = "; ".join(clip(escape(text), each) if each else escape(text) for text in texts[:limit])
+    more = len(texts) - limit
+    return named + (f"; and {more} more" if more > 0 else "")
 
 
 def list_message(lines: Sequence[CheckLine]) -> Message:

@@ -147,13 +147,14 @@ def flag_sections(flow: Flow, assessment: Assessment) -> list[dict[str, Any]]:
 def _flag_line(flag: RaisedFlag) -> str:
     return (
         f"• {SEVERITY_EMOJI[flag.severity]} {SEVERITY_WORD[flag.severity]}: "
-        f"{whose(flag)}{escape(flag.reason)}\n    _Condition:_ {escape(flag.condition)}"
+        f"{whose(flag.view)}{escape(flag.reason)}\n    _Condition:_ {escape(flag.condition)}"
     )
 
 
-def whose(flag: RaisedFlag) -> str:
-    """ "*County Council:* " before a partner's flag; nothing before the proposer's."""
-    return f"*{escape(flag.view)}:* " if flag.view else ""
+def whose(view: str | None) -> str:
+    """ "*County Council:* " before a partner's flag or condition; nothing before the
+    proposer's."""
+    return f"*{escape(view)}:* " if view else ""
 
 
 PROPOSAL = {
@@ -329,7 +330,7 @@ def posted_conditions(
 
 
 def _posted_condition(flag: RaisedFlag, status: str) -> str:
-    condition = f"{whose(flag)}{escape(flag.condition)}"
+    condition = f"{whose(flag.view)}{escape(flag.condition)}"
     if status == MET:
         return f"• :white_check_mark: ~{condition}~ _(met)_"
     if status == DROPPED:
@@ -348,7 +349,6 @@ def met_count(assessment: Assessment, conditions: Sequence[ConditionLine]) -> st
     return f"{met} of {len(kept)} met" + (f", {dropped} dropped" if dropped else "")
 
 
-STATUS_NOTE = {OPEN: "open", MET: "met", DROPPED: "dropped"}
 MAX_FOLLOWED = 40  # conditions listed with their controls, within 50 blocks a message
 
 
@@ -357,7 +357,7 @@ def follow_up_message(post: Recommendation) -> Message:
     drop with a reason, give to someone else), and its partners' views with the
     proposer's Invite partners button. Redrawn in place as they change."""
     blocks: list[dict[str, Any]] = []
-    followed = [line for line in post.conditions]
+    followed = list(post.conditions)
     if followed or post.assessment.flags:
         blocks.append(
             section(f"*Conditions of {post.reference}* · {met_count(post.assessment, followed)}")
@@ -385,8 +385,7 @@ def follow_up_message(post: Recommendation) -> Message:
 
 
 def _followed(line: ConditionLine) -> dict[str, Any]:
-    who = f"*{escape(line.view)}:* " if line.view else ""
-    text = f"{who}{escape(line.text)}"
+    text = f"{whose(line.view)}{escape(line.text)}"
     if line.status == OPEN:
         block = section(
             f"{SEVERITY_EMOJI.get(line.severity, '')} {text}\n_Open_ · owner <@{line.owner_id}>",

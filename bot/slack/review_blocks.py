@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
+from bot.core.conditions import OPEN
 from bot.core.notifier import ConditionLine
 from bot.slack.blocks import (
     DECIDED,
@@ -20,6 +21,7 @@ from bot.slack.blocks import (
     option,
     revise_select,
     section,
+    some_of,
 )
 from bot.slack.mrkdwn import OPTION_TEXT, clip, escape
 from bot.slack.recommendation_blocks import flag_sections, tip_status_lines
@@ -102,10 +104,7 @@ def reminder_message(
 
 def still_open_line(open_conditions: Sequence[str], limit: int = 5) -> str:
     """The conditions open since an earlier review, named (a few, then a count)."""
-    named = "; ".join(escape(text) for text in open_conditions[:limit])
-    more = len(open_conditions) - limit
-    if more > 0:
-        named += f"; and {more} more"
+    named = some_of(open_conditions, limit)
     return clip(f":warning: *Still open since the last review:* {named}", 1500)
 
 
@@ -267,7 +266,7 @@ def review_result(
 
 def _conditions_after(followed: Sequence[ConditionLine], met_now: Sequence[int]) -> str:
     met = [line for line in followed if line.id in met_now]
-    still = [line for line in followed if line.status == "open"]
+    still = [line for line in followed if line.status == OPEN]
     lines = ["*Conditions*"]
     if met:
         lines.append("Met, as this review found: " + "; ".join(escape(c.text) for c in met))
