@@ -107,11 +107,11 @@ def test_one_active_check_per_person(db: Database) -> None:
 
 
 def test_an_event_id_is_recorded_once(db: Database) -> None:
-    with db.session() as session:
-        assert record_event(session, "Ev1", "T1")
-    with db.session() as session:
-        assert not record_event(session, "Ev1", "T1")
-        assert record_event(session, "Ev2", "T1")
+    with db.statements() as connection:
+        assert record_event(connection, "Ev1", "T1")
+    with db.statements() as connection:
+        assert not record_event(connection, "Ev1", "T1")
+        assert record_event(connection, "Ev2", "T1")
     with db.session() as session:
         assert len(session.scalars(select(ProcessedEvent)).all()) == 2
 

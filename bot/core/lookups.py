@@ -8,19 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.core.actors import Actor
 from bot.core.errors import Stale
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Partnership, Review
+from bot.storage.rows import ConversationRow, conversation_row, select_conversations
 from bot.storage.store import AlreadyClaimed, record_event
 from flows import Flow, FlowError, FlowRun
 
 # What each kind of conversation posts once, from its summary.
 POSTS: dict[str, type[Partnership] | type[Review]] = {"check": Partnership, "review": Review}
 Posted = TypeVar("Posted", Partnership, Review)
+Reader = Session | Connection  # a conversation is read the same way in either
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Runs:
     def check_flow(self) -> Flow:
         return self.flows["check"]
 
-    def flow_of(self, conversation: Conversation) -> Flow:
+    def flow_of(self, conversation: Conversation | ConversationRow) -> Flow:
         return self.flows[conversation.kind]
 
     def new(self, flow: Flow, snapshot: dict[str, Any] | None = None) -> FlowRun:
@@ -42,14 +44,14 @@ class Runs:
         snapshot cannot be restored."""
         return FlowRun(flow, snapshot, today=self.clock().date())
 
-    def of(self, conversation: Conversation) -> FlowRun:
+    def of(self, conversation: Conversation | ConversationRow) -> FlowRun:
         return self.new(self.flow_of(conversation), conversation.snapshot)
 
 
 # A person's active conversation, newest touched first (of any kind, or of one). Built
 # once: each reply binds the person instead of building and keying a new statement.
 _ACTIVE = (
-    select(Conversation)
+    select_conversations()
     .where(
         Conversation.team_id == bindparam("team_id"),
         Conversation.user_id == bindparam("user_id"),
@@ -59,25 +61,30 @@ _ACTIVE = (
     .limit(1)
 )
 _ACTIVE_OF_KIND = _ACTIVE.where(Conversation.kind == bindparam("kind"))
+_BY_ID = select_conversations().where(Conversation.id == bindparam("conversation_id"))
 
 
-def active(session: Session, actor: Actor, kind: str | None = None) -> Conversation | None:
+def active(unit: Reader, actor: Actor, kind: str | None = None) -> ConversationRow | None:
     """The person's active conversation (of `kind`, or the one they touched last)."""
     person = {"team_id": actor.team_id, "user_id": actor.user_id}
     if kind is None:
-        return session.scalars(_ACTIVE, person).first()
-    return session.scalars(_ACTIVE_OF_KIND, {**person, "kind": kind}).first()
+        row = unit.execute(_ACTIVE, person).first()
+    else:
+        row = unit.execute(_ACTIVE_OF_KIND, {**person, "kind": kind}).first()
+    return conversation_row(row) if row is not None else None
 
 
-def owned(session: Session, actor: Actor, conversation_id: int) -> Conversation | None:
+def by_id(unit: Reader, conversation_id: int) -> ConversationRow | None:
+    row = unit.execute(_BY_ID, {"conversation_id": conversation_id}).first()
+    return conversation_row(row) if row is not None else None
+
+
+def owned(unit: Reader, actor: Actor, conversation_id: int) -> ConversationRow | None:
     """The conversation, only if it is this person's in this workspace."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or (conversation.team_id, conversation.user_id) != (
-        actor.team_id,
-        actor.user_id,
-    ):
+    found = by_id(unit, conversation_id)
+    if found is None or (found.team_id, found.user_id) != (actor.team_id, actor.user_id):
         return None
-    return conversation
+    return found
 
 
 def pressed_summary(
@@ -87,7 +94,7 @@ def pressed_summary(
     conversation_id: int,
     version: int,
     model: type[Posted],
-) -> tuple[Conversation, Posted | None]:
+) -> tuple[ConversationRow, Posted | None]:
     """The person's conversation whose summary was pressed at `version` to post it as a
     `model`, and that row if there is one yet. Raises Stale when the press is out of
     date, AlreadyClaimed when that is because it was posted or is being posted."""
@@ -111,5 +118,5 @@ def first_delivery(db: Database, event_id: str | None, team_id: str) -> bool:
     """False for an event Slack delivered before (a retry): it was handled then."""
     if not event_id:
         return True
-    with db.session() as session:
-        return record_event(session, event_id, team_id)
+    with db.statements() as connection:
+        return record_event(connection, event_id, team_id)

@@ -13,13 +13,14 @@ from bot.core.lookups import Runs
 from bot.core.notifier import Invitation, Standing
 from bot.core.plans import name_of
 from bot.storage.models import Conversation, Partnership, PartnerView, reference_of
+from bot.storage.rows import ConversationRow
 from flows import Assessment
 from flows.views import View, combine
 
 PARTNER = "partner"
 
 
-def check_of(session: Session, conversation: Conversation) -> int:
+def check_of(session: Session, conversation: Conversation | ConversationRow) -> int:
     """The check a conversation's partners belong to: a re-check of a posted partnership
     belongs to the check that first posted it."""
     if conversation.partnership_id is not None and conversation.kind == "check":

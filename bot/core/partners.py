@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from bot.core import lookups, reminders
 from bot.core.actors import Actor, Press
@@ -38,8 +38,9 @@ from bot.core.plans import name_of
 from bot.core.recommendations import reassess
 from bot.core.starting import Starting
 from bot.core.steps import Steps
-from bot.storage.db import rowcount
+from bot.storage.db import Unit, rowcount
 from bot.storage.models import Conversation, Partnership, PartnerView
+from bot.storage.rows import ConversationRow
 from flows import FlowRun, schedule
 
 
@@ -201,9 +202,8 @@ class Partners:
         organisation's view, then update the check (its summary, or its post in place)."""
         sent: list[_Sent] = []
 
-        def record(run: FlowRun, conversation: Conversation) -> None:
-            session = object_session(conversation)
-            assert session is not None
+        def record(run: FlowRun, conversation: ConversationRow, unit: Unit) -> None:
+            session = unit.session
             row = session.get_one(PartnerView, conversation.view_id)
             if row.user_id != actor.user_id or row.status != "invited":
                 raise Refused(

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from bot.core import conditions, lookups, posting, reminder_board, reminders
 from bot.core.actors import Actor, Press
@@ -24,7 +24,9 @@ from bot.core.plans import GOES_AHEAD, ReviewPlan, cadence_of, name_of
 from bot.core.references import parse_reference
 from bot.core.starting import Starting
 from bot.core.steps import Steps
+from bot.storage.db import Unit
 from bot.storage.models import Conversation, Partnership, reference_of
+from bot.storage.rows import ConversationRow
 from bot.storage.store import POST_CLAIM_TIMEOUT, AlreadyClaimed, claim_post, next_reference
 from flows import Assessment, Flow, FlowError, FlowRun, schedule
 
@@ -199,9 +201,8 @@ class Recommendations:
         no longer does."""
         updated: list[Any] = []
 
-        def record(run: FlowRun, conversation: Conversation) -> None:
-            session = object_session(conversation)
-            assert session is not None
+        def record(run: FlowRun, conversation: ConversationRow, unit: Unit) -> None:
+            session = unit.session
             partnership = session.get_one(Partnership, partnership_id)
             check_id = partnership.conversation_id
             assessed = assessment_of(self.runs, session, check_id, run.answers)

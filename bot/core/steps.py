@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.core import conditions, lookups, reminders
@@ -40,14 +40,17 @@ from bot.core.partner_views import (
     invitation_of,
 )
 from bot.core.plans import review_plan
-from bot.storage.db import Database, DatabaseUnavailable
+from bot.storage.db import Database, DatabaseUnavailable, Unit
 from bot.storage.models import Conversation, Partnership, PartnerView
+from bot.storage.rows import ConversationRow
 from bot.storage.store import being_posted, record_event, save_step
 from flows import AnswerError, Flow, FlowError, FlowRun, assess
 from flows.answers import clean
 
 log = logging.getLogger(__name__)
-Step = Callable[[FlowRun, Conversation], None]
+# A step's change to the run: given the run, the conversation as loaded, and the unit of
+# work (for the few steps that read or write more than the conversation).
+Step = Callable[[FlowRun, ConversationRow, Unit], None]
 
 # The steps a person takes; any other `step` is a note left on a summary being closed.
 STEPS = ("answer", "back", "cancel", "revise", "upgrade")
@@ -78,14 +81,9 @@ _CLOSED_AND_SNAPSHOT = select(Conversation.closed_ts, Conversation.snapshot).whe
 class _Unreadable(Exception):
     """The conversation's snapshot cannot be restored (see `Steps._unreadable`)."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: ConversationRow) -> None:
         super().__init__(conversation.id)
-        # Read now: the rollback that follows expires the row.
-        self.id, self.kind, self.channel = (
-            conversation.id,
-            conversation.kind,
-            conversation.channel_id,
-        )
+        self.conversation = conversation
 
 
 class Steps:
@@ -101,12 +99,12 @@ class Steps:
 
     def answer(self, actor: Actor, press: Press) -> None:
         """A button or menu answer: the press's payload is the option."""
-        self._press(actor, press, "answer", lambda run, _: run.answer(press.payload))
+        self._press(actor, press, "answer", lambda run, *_: run.answer(press.payload))
 
     def answer_choices(self, actor: Actor, press: Press, selected: list[str] | None) -> None:
         """Continue on a multi-choice question: the ticked boxes (from the payload or draft)."""
 
-        def apply(run: FlowRun, conversation: Conversation) -> None:
+        def apply(run: FlowRun, conversation: ConversationRow, _: Unit) -> None:
             # Ticks from the payload, else those remembered as they were made, else (back
             # at a question answered before, nothing changed) the earlier answer.
             chosen = selected
@@ -122,7 +120,7 @@ class Steps:
         """Continue on a group: each part's choice from the payload, else as remembered
         when it was made, else (back at a group answered before) the earlier answer."""
 
-        def apply(run: FlowRun, conversation: Conversation) -> None:
+        def apply(run: FlowRun, conversation: ConversationRow, _: Unit) -> None:
             question = run.current
             if question is None:
                 raise Stale
@@ -133,16 +131,16 @@ class Steps:
 
     def list_done(self, actor: Actor, press: Press) -> None:
         """Done on a question answered over several messages: keep what was sent."""
-        self._press(actor, press, "answer", lambda run, _: run.done())
+        self._press(actor, press, "answer", lambda run, *_: run.done())
 
     def answer_date(self, actor: Actor, press: Press, day: str) -> None:
         """A date picked in the picker of a date question."""
-        self._press(actor, press, "answer", lambda run, _: run.answer(day))
+        self._press(actor, press, "answer", lambda run, *_: run.answer(day))
 
     def keep(self, actor: Actor, press: Press) -> None:
         """Re-submit the earlier answer of a question reached with Back."""
 
-        def apply(run: FlowRun, _: Conversation) -> None:
+        def apply(run: FlowRun, *_: object) -> None:
             if run.current is None or run.current.id not in run.answers:
                 raise Stale
             earlier = run.answers[run.current.id]
@@ -151,13 +149,13 @@ class Steps:
         self._press(actor, press, "answer", apply)
 
     def back(self, actor: Actor, press: Press) -> None:
-        self._press(actor, press, "back", lambda run, _: run.back())
+        self._press(actor, press, "back", lambda run, *_: run.back())
 
     def cancel(self, actor: Actor, press: Press) -> None:
-        self._press(actor, press, "cancel", lambda run, _: run.cancel())
+        self._press(actor, press, "cancel", lambda run, *_: run.cancel())
 
     def revise(self, actor: Actor, press: Press) -> None:
-        self._press(actor, press, "revise", lambda run, _: run.revise(press.payload))
+        self._press(actor, press, "revise", lambda run, *_: run.revise(press.payload))
 
     def help(self, actor: Actor, press: Press) -> None:
         """Help on the tip named by the press."""
@@ -202,7 +200,7 @@ class Steps:
         # Stale: finished already (a second post attempt that found the first done).
         with suppress(Stale):
             self._step(
-                actor, conversation_id, note, lambda run, _: run.finish(), pressed_version=version
+                actor, conversation_id, note, lambda run, *_: run.finish(), pressed_version=version
             )
 
     def upgrade(self, actor: Actor, conversation_id: int) -> None:
@@ -214,7 +212,7 @@ class Steps:
         """`/partnership cancel`: cancel the check the person has in progress."""
         for _attempt in range(3):
             try:
-                self._step(actor, None, "cancel", lambda run, _: run.cancel(), kind="check")
+                self._step(actor, None, "cancel", lambda run, *_: run.cancel(), kind="check")
                 return
             except Stale:
                 continue  # a press moved it on meanwhile: cancel where it is now
@@ -228,7 +226,7 @@ class Steps:
         word = text.strip().lower()
         step = word if word in ("back", "cancel") else "answer"
 
-        def apply(run: FlowRun, _: Conversation) -> None:
+        def apply(run: FlowRun, *_: object) -> None:
             if step == "back":
                 run.back()
             elif step == "cancel":
@@ -302,15 +300,16 @@ class Steps:
         `pressed_version` is the version shown by the message `actor.pressed_ts`, if any.
         """
         try:
-            with self.db.session() as session:
-                if event_id and not record_event(session, event_id, actor.team_id):
+            with self.db.unit() as unit:
+                connection = unit.connection
+                if event_id and not record_event(connection, event_id, actor.team_id):
                     return "duplicate"
                 if conversation_id is None:
-                    conversation = lookups.active(session, actor, kind)
+                    conversation = lookups.active(connection, actor, kind)
                     if conversation is None:
                         return "none"
                 else:
-                    conversation = lookups.owned(session, actor, conversation_id)
+                    conversation = lookups.owned(connection, actor, conversation_id)
                     if conversation is None or conversation.status != "active":
                         raise Stale
                 if expected_version is not None and conversation.version != expected_version:
@@ -328,64 +327,65 @@ class Steps:
                 invalid: tuple[str, str] | None = None
                 try:
                     if step in STEPS:  # not the closing step of the post itself
-                        self._refuse_while_posting(session, conversation)
-                    change(run, conversation)
+                        self._refuse_while_posting(connection, conversation)
+                    change(run, conversation, unit)
                 except (AnswerError, FlowError, Refused) as refused:
                     invalid = (conversation.channel_id, str(refused))
                 else:
                     old_ts = _shown_ts(conversation, actor, pressed_version)
-                    if not save_step(
-                        session, conversation, _saved(conversation, flow, run, old_ts)
-                    ):
+                    values = _saved(conversation, flow, run, old_ts)
+                    saved = save_step(connection, conversation, values)
+                    if saved is None:
                         raise Stale  # another step saved first
-                    if run.state == "cancelled" and conversation.reminder_id:
-                        reminders.reopen(session, conversation.reminder_id, self.runs.clock())
-                    saved = conversation.id, conversation.channel_id
+                    channel = saved.channel_id
+                    if run.state == "cancelled" and saved.reminder_id:
+                        reminders.reopen(unit.session, saved.reminder_id, self.runs.clock())
                     # What comes next, from the run in memory: no second load after commit.
-                    screen = self._screen(session, conversation, flow, run)
+                    screen = self._screen(unit, saved, flow, run)
         except _Unreadable as unreadable:
-            self._unreadable(unreadable, step)
+            self._unreadable(unreadable.conversation, step)
             return "invalid"
         if invalid is not None:
             self.notify.refused(*invalid)
             return "invalid"
         moved = migration is not None and not migration.same_place
         if old_ts:
-            self.notify.close(saved[1], old_ts, Closing(flow, step, run, before, moved))
+            self.notify.close(channel, old_ts, Closing(flow, step, run, before, moved))
         elif step not in STEPS:  # a closing note with no message recorded yet to carry it
-            self.notify.note(saved[1], step)
+            self.notify.note(channel, step)
         if migration is not None:
-            self.notify.upgraded(saved[1], flow, migration)
+            self.notify.upgraded(channel, flow, migration)
         self._present(screen, kind=conversation_kind)
         return "done"
 
-    def _unreadable(self, conversation: _Unreadable, step: str) -> None:
+    def _unreadable(self, conversation: ConversationRow, step: str) -> None:
         """A conversation whose snapshot cannot be restored: never a silent failure. Say
         so, and let `cancel` close it so the person can start again."""
         log.error("Cannot restore conversation %s", conversation.id, exc_info=True)
         if step == "cancel":
-            with self.db.session() as session:
-                session.execute(
+            with self.db.statements() as connection:
+                connection.execute(
                     update(Conversation)
                     .where(Conversation.id == conversation.id)
                     .values(status="finished", state="cancelled", message_ts=None)
-                    .execution_options(synchronize_session=False)
                 )
-        self.notify.cannot_restore(conversation.channel, conversation.kind, step == "cancel")
+        self.notify.cannot_restore(conversation.channel_id, conversation.kind, step == "cancel")
 
-    def _refuse_while_posting(self, session: Session, conversation: Conversation) -> None:
+    def _refuse_while_posting(self, connection: Connection, conversation: ConversationRow) -> None:
         """Post pressed, Slack not answered yet: a Discard or a change now would leave the
         person believing one thing while the channel shows another."""
         model = POSTS.get(conversation.kind)  # a partner's view is kept, not posted
         if conversation.state != "summary" or model is None:
             return
-        if being_posted(session, model, conversation.id, self.runs.clock()):
+        if being_posted(connection, model, conversation.id, self.runs.clock()):
             raise Refused(BEING_POSTED[conversation.kind])
 
     def show(self, conversation_id: int) -> None:
         """Post the conversation's current question, summary or ending as a new message."""
-        with self.db.reading() as session:
-            conversation = session.get_one(Conversation, conversation_id)
+        with self.db.unit(reading=True) as unit:
+            conversation = lookups.by_id(unit.connection, conversation_id)
+            if conversation is None:  # never deleted: the caller has the wrong id
+                raise LookupError(f"no conversation {conversation_id}")
             flow, kind = self.runs.flow_of(conversation), conversation.kind
             try:
                 run = self.runs.new(flow, conversation.snapshot)
@@ -393,20 +393,24 @@ class Steps:
                 log.exception("Cannot restore conversation %s", conversation_id)
                 screen = None
             else:
-                screen = self._screen(session, conversation, flow, run)
+                screen = self._screen(unit, conversation, flow, run)
         if screen is None:
             self.notify.cannot_restore(conversation.channel_id, kind, cancelled=False)
             return
         self._present(screen, kind)
 
     def _screen(
-        self, session: Session, conversation: Conversation, flow: Flow, run: FlowRun
+        self, unit: Unit, conversation: ConversationRow, flow: Flow, run: FlowRun
     ) -> Screen:
-        summary = self._summary(session, conversation, run) if run.state == "summary" else None
+        """What to show next. Only a summary or a partner's question needs more than the
+        conversation, and opens the unit's session to read it."""
+        summary = None
+        if run.state == "summary":
+            summary = self._summary(unit.session, conversation, run)
         shown: dict[str, Any] = {}
         if conversation.kind == PARTNER and run.current is not None and run.current.shows:
-            check = _partner_check(session, conversation)
-            shown = self.runs.check_flow.by_role(check_answers(session, self.runs, check))
+            check = _partner_check(unit.session, conversation)
+            shown = self.runs.check_flow.by_role(check_answers(unit.session, self.runs, check))
         return Screen(
             conversation.team_id,
             conversation.channel_id,
@@ -462,7 +466,7 @@ class Steps:
         return self.runs.new(screen.flow, snapshot)
 
     def _summary(
-        self, session: Session, conversation: Conversation, run: FlowRun
+        self, session: Session, conversation: ConversationRow, run: FlowRun
     ) -> CheckSummary | ReviewSummary | PartnerSummary:
         flow = self.runs.flow_of(conversation)
         if conversation.kind == "review":
@@ -495,16 +499,16 @@ class Steps:
     def _set_draft(
         self, actor: Actor, press: Press | None, key: str, item: Any, *, merge: bool = False
     ) -> None:
-        with self.db.session() as session:
+        with self.db.statements() as connection:
             if press is None:
-                conversation = lookups.active(session, actor)
+                conversation = lookups.active(connection, actor)
             else:
-                conversation = lookups.owned(session, actor, press.conversation_id)
+                conversation = lookups.owned(connection, actor, press.conversation_id)
             if conversation is None or conversation.status != "active":
                 return
             if merge:  # several parts of a group, chosen one at a time
                 item = {**conversation.draft.get(key, {}), **item}
-            session.execute(
+            connection.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation.id)
                 .values(draft={**conversation.draft, key: item})
@@ -533,7 +537,9 @@ KEPT_DRAFT = ("channel", MET_AT_REVIEW)
 CLOSED_REMEMBERED = 8  # more steps than anyone takes while one post is in flight
 
 
-def _shown_ts(conversation: Conversation, actor: Actor, pressed_version: int | None) -> str | None:
+def _shown_ts(
+    conversation: ConversationRow, actor: Actor, pressed_version: int | None
+) -> str | None:
     """The message showing the conversation as it is before this step, if known."""
     if conversation.message_version == conversation.version:
         return conversation.message_ts
@@ -543,7 +549,7 @@ def _shown_ts(conversation: Conversation, actor: Actor, pressed_version: int | N
 
 
 def _saved(
-    conversation: Conversation, flow: Flow, run: FlowRun, old_ts: str | None
+    conversation: ConversationRow, flow: Flow, run: FlowRun, old_ts: str | None
 ) -> dict[str, Any]:
     """The conversation's columns after a step applied to `run` (`old_ts`, if any, being
     the message the step closes)."""
@@ -566,11 +572,11 @@ def _remember_closed(closed: str | None, ts: str) -> str:
     return " ".join(recent[:CLOSED_REMEMBERED])
 
 
-def _partner_check(session: Session, conversation: Conversation) -> Conversation:
+def _partner_check(session: Session, conversation: ConversationRow) -> Conversation:
     """The check a partner's questionnaire gives a view of."""
     view = session.get_one(PartnerView, conversation.view_id)
     return session.get_one(Conversation, view.check_id)
 
 
-def _unchanged(_run: FlowRun, _conversation: Conversation) -> None:
+def _unchanged(*_: object) -> None:
     """A step that changes nothing: the conversation is only carried over and shown."""

@@ -105,6 +105,20 @@ class Database:
             yield connection
 
     @contextmanager
+    def unit(self, *, reading: bool = False) -> Iterator[Unit]:
+        """A unit of work of plain statements, with the ORM's session only if something
+        asks for it (`Unit.session`): for a step, whose common path reads and writes one
+        row. `reading` as in `reading()`. Commits on success, rolls back on any exception."""
+        engine = self._readers if reading else self.engine
+        with self._plain(engine) as connection, connection.begin():
+            unit = Unit(connection)
+            try:
+                yield unit
+                unit.flush()
+            finally:
+                unit.close()
+
+    @contextmanager
     def each_committed(self) -> Iterator[Connection]:
         """Plain statements that each commit on their own, for work that needs no
         transaction around them (a single UPDATE, and a read that may see a later
@@ -225,6 +239,32 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Unit:
+    """One unit of work on one connection: plain statements on `connection`, and an ORM
+    session on the same transaction, opened the first time it is asked for. A step's
+    common path (one conversation read and saved) pays for no session: the session and
+    loading rows into objects cost more there than the statements themselves."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # Joins the connection's transaction; `Database.unit` commits it.
+            self._session = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
 
 def newest_migration() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,10 +10,10 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.storage.db import rowcount
 from bot.storage.models import Conversation, Partnership, ProcessedEvent, Review, Workspace
+from bot.storage.rows import ConversationRow
 
 # Slack retries an event for a few minutes at most; an id older than this cannot return.
 EVENT_MEMORY = timedelta(days=1)
@@ -32,10 +33,9 @@ RECORD_EVENT = {
 }
 
 
-def record_event(session: Session, event_id: str, team_id: str) -> bool:
+def record_event(connection: Connection, event_id: str, team_id: str) -> bool:
     """Remember an Events API delivery; False if it was handled before (a Slack retry).
     One INSERT that does nothing on a duplicate: no savepoint, no exception to catch."""
-    connection = session.connection()
     statement = RECORD_EVENT[connection.dialect.name]
     return (
         connection.execute(statement, {"event_id": event_id, "team_id": team_id}).first()
@@ -51,26 +51,25 @@ SAVE_STEP = update(Conversation).where(
 )
 
 
-def save_step(session: Session, conversation: Conversation, values: dict[str, Any]) -> bool:
+def save_step(
+    connection: Connection, conversation: ConversationRow, values: dict[str, Any]
+) -> ConversationRow | None:
     """Save a step: the `values` that differ from `conversation` as loaded, and the next
-    version, with one `UPDATE ... WHERE id = :id AND version = :loaded` instead of the
-    ORM's flush (its unit-of-work bookkeeping was a large share of a step's CPU).
-    False, and nothing written, when another step saved first (the optimistic lock).
+    version, with one `UPDATE ... WHERE id = :id AND version = :loaded`. Returns the row
+    as saved; None, and nothing written, when another step saved first (the optimistic
+    lock).
 
-    Only changed columns are written, as the ORM did: a column this step did not change
-    (the message a concurrent `show` is recording, a draft) is left as it is now.
-    On success `conversation` shows what was saved, without being marked for a flush."""
+    Only changed columns are written: a column this step did not change (the message a
+    concurrent `show` is recording, a draft) is left as it is now."""
     changed = {key: value for key, value in values.items() if getattr(conversation, key) != value}
     changed["version"] = conversation.version + 1
-    result = session.connection().execute(
+    result = connection.execute(
         SAVE_STEP,
         {**changed, "saved_id": conversation.id, "loaded_version": conversation.version},
     )
     if rowcount(result) != 1:
-        return False
-    for key, value in changed.items():
-        set_committed_value(conversation, key, value)
-    return True
+        return None
+    return replace(conversation, **changed)
 
 
 def forget_events(unit: Session | Connection, now: datetime) -> int:
@@ -131,11 +130,14 @@ def claim_post(
 
 
 def being_posted(
-    session: Session, model: type[Partnership | Review], conversation_id: int, now: datetime
+    unit: Session | Connection,
+    model: type[Partnership | Review],
+    conversation_id: int,
+    now: datetime,
 ) -> bool:
     """Whether the conversation's recommendation or review is being posted right now (a
     live claim; one left by a crashed process no longer counts, see `claim_post`)."""
-    live = session.scalar(
+    live = unit.scalar(
         select(model.id).where(
             model.conversation_id == conversation_id,
             model.post_state == "posting",
