@@ -256,7 +256,6 @@ class Partners:
                     )
                     .values(
                         chased=chased + (0 if last else 1),
-                        proposer_told=last,
                         chase_at=None if last else reminders.chase_at(now, None, self.holidays),
                     )
                     .execution_options(synchronize_session=False)
@@ -388,7 +387,7 @@ class Partners:
         the invitation message is theirs to be sent."""
         row.user_id, row.status, row.invited_at = user_id, "invited", now
         row.channel_id = row.message_ts = None
-        row.chased, row.proposer_told = 0, False
+        row.chased = 0
         row.chase_at = reminders.chase_at(now, None, self.holidays)
 
     def _cancel_questionnaire(self, session: Session, row: PartnerView) -> None:

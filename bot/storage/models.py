@@ -194,7 +194,7 @@ class PartnerView(Base):
     """One partner organisation's view of a check: who is asked to give it, and their
     answers once sent. One person per organisation: (check, organisation) is unique, and
     only that person may answer. Invited -> answered; chased at most twice on working
-    days (`chased`), then the proposer is told once (`proposer_told`)."""
+    days (`chased`), then the proposer is told once (and `chase_at` is cleared)."""
 
     __tablename__ = "partner_views"
     __table_args__ = (
@@ -217,7 +217,6 @@ class PartnerView(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     chased: Mapped[int] = mapped_column(Integer, default=0)
     chase_at: Mapped[datetime | None] = mapped_column()
-    proposer_told: Mapped[bool] = mapped_column(default=False)
     invited_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column()
 
