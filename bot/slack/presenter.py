@@ -204,7 +204,8 @@ IN_THREAD: dict[str, Callable[..., str]] = {
 
 
 def _standing(standing: Standing) -> str:
-    return recommendation_blocks.standing_line(standing).replace("*", "")
+    """The partners' line inside a sentence: no bold label."""
+    return recommendation_blocks.standing_line(standing, bold=False)
 
 
 # What a partner's invitation turns into, by what happened to it.

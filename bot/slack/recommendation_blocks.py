@@ -78,13 +78,15 @@ def invite_button(check_id: int) -> dict[str, Any]:
     return button("Invite partners", ActionId.INVITE, str(check_id))
 
 
-def standing_line(standing: Standing) -> str:
-    """ "2 of 3 partners have answered (City Trust, County Council); waiting for Age UK." """
+def standing_line(standing: Standing, *, bold: bool = True) -> str:
+    """ "Partners' views: 2 of 3 have answered (City Trust, County Council); waiting for
+    Age UK." The label in bold unless the line goes inside a sentence."""
     invited = len(standing.answered) + len(standing.waiting)
     if not invited:
         return ""
     have = "has" if len(standing.answered) == 1 else "have"
-    line = f"*Partners' views:* {len(standing.answered)} of {invited} {have} answered"
+    label = "*Partners' views:*" if bold else "Partners' views:"
+    line = f"{label} {len(standing.answered)} of {invited} {have} answered"
     if standing.answered:
         line += f" ({escape(', '.join(standing.answered))})"
     if standing.waiting:
