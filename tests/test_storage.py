@@ -1,4 +1,5 @@
-"""Storage on SQLite and on Postgres: migrations, optimistic locking, uniqueness, dedupe."""
+"""Storage on SQLite and on Postgres: migrations, units of work, optimistic locking,
+uniqueness, dedupe."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.storage.db import MIGRATIONS, Database, newest_migration
+from bot.storage.db import MIGRATIONS, Database, Unit, newest_migration
 from bot.storage.models import Conversation, Partnership, ProcessedEvent
-from bot.storage.store import next_reference, record_event
+from bot.storage.rows import ConversationRow, conversation_row, select_conversations
+from bot.storage.store import next_reference, record_event, save_step
 from flows import FlowRun, load_flow
 from tests.databases import database_url
 
@@ -177,3 +179,42 @@ def test_the_migrations_build_exactly_the_models_schema(db: Database) -> None:
 
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_a_units_statements_and_its_session_commit_together(db: Database) -> None:
+    with db.unit() as unit:
+        assert record_event(unit.connection, "Ev1", "T1")
+        unit.session.add(conversation())  # flushed when the unit ends, not by hand
+    with db.session() as session:
+        assert len(session.scalars(select(ProcessedEvent)).all()) == 1
+        assert len(session.scalars(select(Conversation)).all()) == 1
+
+
+def test_a_unit_that_fails_keeps_nothing_from_its_statements_or_its_session(
+    db: Database,
+) -> None:
+    with pytest.raises(RuntimeError), db.unit() as unit:
+        assert record_event(unit.connection, "Ev1", "T1")
+        unit.session.add(conversation())
+        unit.session.flush()
+        raise RuntimeError("the step failed after both were written")
+    with db.session() as session:
+        assert session.scalars(select(ProcessedEvent)).all() == []
+        assert session.scalars(select(Conversation)).all() == []
+
+
+def test_a_step_saved_on_an_old_version_writes_nothing(db: Database) -> None:
+    def load(unit: Unit) -> ConversationRow:
+        return conversation_row(unit.connection.execute(select_conversations()).one())
+
+    with db.session() as session:
+        session.add(conversation())
+    with db.unit() as unit:
+        loaded = load(unit)
+    with db.unit() as unit:
+        saved = save_step(unit.connection, loaded, {"state": "organisations"})
+        assert saved is not None and (saved.state, saved.version) == ("organisations", 2)
+    with db.unit() as unit:  # a second step from the same loaded row: the lock refuses it
+        assert save_step(unit.connection, loaded, {"state": "kinds"}) is None
+        now = load(unit)
+    assert (now.state, now.version) == ("organisations", 2)
