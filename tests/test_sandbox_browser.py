@@ -196,6 +196,28 @@ def test_malformed_block_kit_is_refused_in_red_on_the_page(sandbox: Sandbox, pag
 # --- a person on the page -------------------------------------------------------------
 
 
+def test_the_message_box_opens_once_the_page_knows_who_is_typing(
+    sandbox: Sandbox, browser: Any
+) -> None:
+    """Until the page has first heard from the sandbox, an Enter would send nothing: the
+    box stays closed, the page says the sandbox is not answering, and it keeps asking."""
+    expect = sync_api.expect
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.route("**/state*", lambda route: route.abort())
+        page.goto(sandbox.url)
+        expect(page.locator("#problems")).to_contain_text("The sandbox is not answering")
+        expect(page.locator("#box")).to_be_disabled()
+        page.unroute("**/state*")
+        expect(page.locator("#box")).to_be_enabled()
+        expect(page.locator("#problems")).to_be_empty()
+        type_in(page, "/partnership")
+        expect(page.locator(".message.ephemeral")).to_contain_text("I've sent you a direct message")
+    finally:
+        context.close()
+
+
 def type_in(page: Any, text: str) -> None:
     """Type in the conversation's message box and press Enter, as in Slack."""
     page.locator("#box").fill(text)

@@ -13,6 +13,7 @@ const page = {
   choices: {},         // container -> block_id -> action_id -> what is picked (Slack keeps these)
   problem: "",         // what went wrong with the last thing done on the page
 };
+const NOT_ANSWERING = "The sandbox is not answering: is `python app.py` still running?";
 
 const EMOJI = {
   warning: "⚠️", white_check_mark: "✅", red_circle: "🔴", large_orange_circle: "🟠",
@@ -289,7 +290,7 @@ async function post(path, body) {
     page.problem = result.ok ? "" : (result.problem || "That did not work.");
     return result;
   } catch (error) {
-    page.problem = "The sandbox is not answering: is `python app.py` still running?";
+    page.problem = NOT_ANSWERING;
     return { ok: false };
   } finally {
     page.shown = "";  // draw again, with or without the problem
@@ -445,7 +446,7 @@ async function refresh() {
     if (query !== where()) asking.again = true;
     else if (text !== page.shown) { page.shown = text; draw(JSON.parse(text)); }
   } catch (error) {
-    $("problems").textContent = "The sandbox is not answering: is `python app.py` still running?";
+    $("problems").textContent = NOT_ANSWERING;
   } finally {
     asking.now = false;
     if (asking.again) { asking.again = false; refresh(); }
@@ -480,7 +481,15 @@ function go(place) {
 }
 
 async function start() {
-  const first = await (await fetch("/state")).json();
+  let first;
+  try {
+    first = await (await fetch("/state")).json();
+  } catch (error) {  // the page was opened before the sandbox was up, or after it stopped
+    $("problems").textContent = NOT_ANSWERING;
+    setTimeout(start, 1000);
+    return;
+  }
+  $("problems").textContent = "";
   page.user = first.me;
   page.place = first.conversations[0].id;
   $("who").addEventListener("change", () => {
@@ -496,6 +505,8 @@ async function start() {
     $(box).addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send($(box), thread ? page.thread : null); }
     });
+    // The boxes open only now: an Enter pressed before this would have sent nothing.
+    for (const node of $(form).elements) node.disabled = false;
   }
   $("close-thread").addEventListener("click", () => { page.thread = null; page.shown = ""; refresh(); });
   $("jump").addEventListener("click", async () => {
