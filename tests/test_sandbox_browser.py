@@ -199,8 +199,9 @@ def test_malformed_block_kit_is_refused_in_red_on_the_page(sandbox: Sandbox, pag
 def test_the_message_box_opens_once_the_page_knows_who_is_typing(
     sandbox: Sandbox, browser: Any
 ) -> None:
-    """Until the page has first heard from the sandbox, an Enter would send nothing: the
-    box stays closed, the page says the sandbox is not answering, and it keeps asking."""
+    """Until the page has first heard from the sandbox, an Enter or a click would do
+    nothing: the box and the clock's button stay closed, the page says the sandbox is not
+    answering, and it keeps asking."""
     expect = sync_api.expect
     context = browser.new_context()
     try:
@@ -209,8 +210,10 @@ def test_the_message_box_opens_once_the_page_knows_who_is_typing(
         page.goto(sandbox.url)
         expect(page.locator("#problems")).to_contain_text("The sandbox is not answering")
         expect(page.locator("#box")).to_be_disabled()
+        expect(page.locator("#jump")).to_be_disabled()
         page.unroute("**/state*")
         expect(page.locator("#box")).to_be_enabled()
+        expect(page.locator("#jump")).to_be_enabled()
         expect(page.locator("#problems")).to_be_empty()
         type_in(page, "/partnership")
         expect(page.locator(".message.ephemeral")).to_contain_text("I've sent you a direct message")

@@ -514,6 +514,7 @@ async function start() {
     const result = await post("/clock/next", {});
     $("clock-note").textContent = result.ok ? result.note : "";
   });
+  $("jump").disabled = false;
   poll();
 }
 
