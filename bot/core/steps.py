@@ -37,7 +37,7 @@ from bot.core.partner_views import (
     assessment_of,
     check_answers,
     check_of,
-    invitation_of,
+    invitation_for,
 )
 from bot.core.plans import review_plan
 from bot.storage.db import Database, DatabaseUnavailable, Unit
@@ -406,7 +406,7 @@ class Steps:
         conversation, and opens the unit's session to read it."""
         summary = None
         if run.state == "summary":
-            summary = self._summary(unit.session, conversation, run)
+            summary = self._summary(unit.session, conversation, flow, run)
         shown: dict[str, Any] = {}
         if conversation.kind == PARTNER and run.current is not None and run.current.shows:
             check = _partner_check(unit.session, conversation)
@@ -466,9 +466,8 @@ class Steps:
         return self.runs.new(screen.flow, snapshot)
 
     def _summary(
-        self, session: Session, conversation: ConversationRow, run: FlowRun
+        self, session: Session, conversation: ConversationRow, flow: Flow, run: FlowRun
     ) -> CheckSummary | ReviewSummary | PartnerSummary:
-        flow = self.runs.flow_of(conversation)
         if conversation.kind == "review":
             reviewed = session.get_one(Partnership, conversation.partnership_id)
             still_open = tuple(
@@ -478,9 +477,7 @@ class Steps:
             return ReviewSummary(assess(flow, run.answers), reviewed, still_open, ticked)
         if conversation.kind == PARTNER:
             view = session.get_one(PartnerView, conversation.view_id)
-            check = session.get_one(Conversation, view.check_id)
-            answers = check_answers(session, self.runs, check)
-            invitation = invitation_of(self.runs, session, view, check, answers)
+            invitation = invitation_for(self.runs, session, view)
             return PartnerSummary(assess(flow, run.answers), invitation)
         partnership = None
         if conversation.partnership_id is not None:
@@ -512,7 +509,6 @@ class Steps:
                 update(Conversation)
                 .where(Conversation.id == conversation.id)
                 .values(draft={**conversation.draft, key: item})
-                .execution_options(synchronize_session=False)
             )
 
     def stale(self, actor: Actor, conversation_id: int, why: str = "stale", **facts: Any) -> None:
